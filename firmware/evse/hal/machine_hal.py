@@ -1,0 +1,184 @@
+# The board HAL: `machine`-based implementation of the interface documented in
+# evse/hal/__init__.py, parameterised by a pin map (boards/<name>/pins.py), so
+# STM32 and ESP32 boards share this one module. Only boards' main.py imports it.
+#
+# Control pilot sampling: the CP sense divider maps -12..+12 V to 0..Vref; the
+# sampler takes a burst of ADC readings across several PWM periods and keeps
+# the highest (high level) and lowest (low level) values, into preallocated
+# storage, so cp_high_mv/cp_low_mv allocate nothing.
+import time
+
+import machine  # type: ignore[import-not-found]
+
+from evse.ticks import ticks_wrap
+
+_EPOCH_2000 = 946684800
+_SAMPLES = 24
+
+
+def _epoch_offset() -> int:
+    # most MicroPython ports count from 2000-01-01; the Unix port from 1970
+    return _EPOCH_2000 if time.gmtime(0)[0] == 2000 else 0
+
+
+class BoardClock:
+    def __init__(self) -> None:
+        self._off = _epoch_offset()
+
+    def ticks_ms(self) -> int:
+        return ticks_wrap(time.ticks_ms())
+
+    def now(self) -> int:
+        return int(time.time()) + self._off
+
+    def set_utc(self, epoch_s: int) -> None:
+        t = time.gmtime(epoch_s - self._off)
+        machine.RTC().datetime((t[0], t[1], t[2], t[6] + 1, t[3], t[4], t[5], 0))
+
+
+def _scale(raw_u16: int, k_num: int, k_den: int, offset_mv: int) -> int:
+    return raw_u16 * k_num // k_den + offset_mv
+
+
+class BoardConnectorIO:
+    """pins: dict with cp_pwm, cp_adc, pp_adc, lock_a, lock_b, lock_sw,
+    plug_sw (3-stage, optional), relay, relay_sense, led_r, led_g, led_b and
+    calibration cp_k=(num, den, offset_mv), pp_pullup_ohm, vref_mv."""
+
+    def __init__(self, pins: dict) -> None:
+        P = machine.Pin
+        self._pwm = machine.PWM(P(pins["cp_pwm"]), freq=1000, duty_u16=65535)
+        self._cp = machine.ADC(P(pins["cp_adc"]))
+        self._pp = machine.ADC(P(pins["pp_adc"])) if pins.get("pp_adc") is not None else None
+        self._la = P(pins["lock_a"], P.OUT, value=0)
+        self._lb = P(pins["lock_b"], P.OUT, value=0)
+        self._lsw = P(pins["lock_sw"], P.IN, P.PULL_UP)
+        ps = pins.get("plug_sw")
+        self._psw = P(ps, P.IN, P.PULL_UP) if ps is not None else None
+        self._relay = P(pins["relay"], P.OUT, value=0)
+        rs = pins.get("relay_sense")
+        self._rsense = P(rs, P.IN, P.PULL_UP) if rs is not None else None
+        self._leds = [machine.PWM(P(pins[k]), freq=1000, duty_u16=0) for k in ("led_r", "led_g", "led_b")]
+        self._k = pins.get("cp_k", (12000 * 2, 65535, -12000))
+        self._pp_pull = pins.get("pp_pullup_ohm", 1000)
+        self._vref = pins.get("vref_mv", 3300)
+        self._hi = 0
+        self._lo = 0
+
+    def cp_set_duty(self, permille: int) -> None:
+        if permille >= 1000:
+            self._pwm.duty_u16(65535)
+        elif permille <= 0:
+            self._pwm.duty_u16(0)
+        else:
+            self._pwm.duty_u16(permille * 65535 // 1000)
+
+    def _sample(self) -> None:
+        hi = 0
+        lo = 65535
+        rd = self._cp.read_u16
+        for _ in range(_SAMPLES):
+            v = rd()
+            if v > hi:
+                hi = v
+            if v < lo:
+                lo = v
+        k = self._k
+        self._hi = _scale(hi, k[0], k[1], k[2])
+        self._lo = _scale(lo, k[0], k[1], k[2])
+
+    def cp_high_mv(self) -> int:
+        self._sample()
+        return self._hi
+
+    def cp_low_mv(self) -> int:
+        return self._lo
+
+    def pp_ohms(self) -> int:
+        if self._pp is None:
+            return -1
+        raw = self._pp.read_u16()
+        if raw >= 65000:
+            return -1                      # open: no plug
+        # divider: pull-up to vref, PP resistor to ground
+        return self._pp_pull * raw // max(1, 65535 - raw)
+
+    def lock_drive(self, direction: int) -> None:
+        self._la.value(1 if direction > 0 else 0)
+        self._lb.value(1 if direction < 0 else 0)
+
+    def lock_sense(self) -> int:
+        v = self._lsw.value()
+        if self._psw is not None:
+            v |= self._psw.value() << 1
+        return v
+
+    def relay_set(self, on: bool) -> None:
+        self._relay.value(1 if on else 0)
+
+    def relay_sense(self) -> int:
+        return self._rsense.value() if self._rsense is not None else 0
+
+    def led_set(self, rgb: int, intensity: int) -> None:
+        scale = intensity * 13107  # 1..5 -> 20..100 % of 65535
+        self._leds[0].duty_u16(((rgb >> 16) & 0xFF) * scale // 255)
+        self._leds[1].duty_u16(((rgb >> 8) & 0xFF) * scale // 255)
+        self._leds[2].duty_u16((rgb & 0xFF) * scale // 255)
+
+
+class BoardStationIO:
+    def __init__(self, pins: dict) -> None:
+        P = machine.Pin
+        self._ccid_t = P(pins["ccid_test"], P.OUT, value=0) if "ccid_test" in pins else None
+        self._ccid_f = P(pins["ccid_fault"], P.IN, P.PULL_UP) if "ccid_fault" in pins else None
+        self._ext = [P(pins[k], P.IN, P.PULL_UP) if k in pins else None for k in ("ext1", "ext2")]
+        self._sup = [machine.ADC(P(pins[k])) if k in pins else None for k in ("vmain_adc", "v3v3_adc", "vbuff_adc")]
+        self._sup_k = pins.get("supply_k", ((15000, 65535), (5000, 65535), (15000, 65535)))
+        self._temp = machine.ADC(P(pins["temp_adc"])) if "temp_adc" in pins else None
+        self._buzzer = P(pins["buzzer"], P.OUT, value=0) if "buzzer" in pins else None
+
+    def ccid_test_set(self, on: bool) -> None:
+        if self._ccid_t is not None:
+            self._ccid_t.value(1 if on else 0)
+
+    def ccid_fault(self) -> int:
+        return self._ccid_f.value() if self._ccid_f is not None else 0
+
+    def ext_input(self, n: int) -> int:
+        p = self._ext[n - 1]
+        return p.value() if p is not None else 1
+
+    def supply_mv(self, n: int) -> int:
+        a = self._sup[n]
+        if a is None:
+            return (12000, 3300, 12000)[n]
+        k = self._sup_k[n]
+        return a.read_u16() * k[0] // k[1]
+
+    def temperature_dc(self) -> int:
+        if self._temp is None:
+            return 250
+        # linear sensor (e.g. MCP9700: 500 mV at 0 degC, 10 mV/degC, 3.3 V ref)
+        mv = self._temp.read_u16() * 3300 // 65535
+        return (mv - 500)
+
+    def buzzer_set(self, on: bool) -> None:
+        if self._buzzer is not None:
+            self._buzzer.value(1 if on else 0)
+
+
+class Board:
+    virtual = False
+
+    def __init__(self, pinmap, state_root: str = "/flash/state") -> None:
+        from evse.hal.fsstore import Storage
+        from evse.hal.net import Net
+        self.clock = BoardClock()
+        self.storage = Storage(state_root)
+        self.connectors = [BoardConnectorIO(p) for p in pinmap.CONNECTORS]
+        self.io = BoardStationIO(pinmap.STATION)
+        self.net = Net()
+
+    def random_bytes(self, n: int) -> bytes:
+        import os
+        return os.urandom(n)

@@ -1,0 +1,90 @@
+# TCP (+TLS) client streams for CPython and MicroPython (Unix port and boards
+# with a network stack): the `board.net` of the HAL. Both runtimes get asyncio
+# (reader, writer) streams from asyncio.open_connection; only the TLS context
+# differs:
+#   CPython      ssl.create_default_context(cadata=...) (system CAs when no
+#                cadata), hostname checked against server_hostname or host
+#   MicroPython  ssl.SSLContext(PROTOCOL_TLS_CLIENT) + CERT_REQUIRED +
+#                load_verify_locations(cadata=...) (mbedTLS; PEM or DER).
+#                There is no system CA store: without cadata, TLS is refused
+#                unless the Net was built with verify=False (bench use only).
+# Security profile 2 (TLS + basic auth) needs the CA of the Central System
+# certificate as cadata; the hostname check is mbedTLS's, on server_hostname.
+import sys
+
+# asyncio is imported on first use, not at import time: the synchronous core
+# must load where the frozen asyncio is not on sys.path (MICROPYPATH set
+# without ".frozen", as in the unit test runner).
+def _aio():
+    try:
+        import asyncio
+    except ImportError:  # MicroPython before 1.21
+        import uasyncio as asyncio  # type: ignore[no-redef]
+    return asyncio
+
+_MICROPYTHON = sys.implementation.name == "micropython"
+
+
+def _der_certs(cadata) -> list:
+    """PEM (str/bytes, one or more certificates) or DER bytes -> [DER, ...].
+    MicroPython's mbedTLS build parses DER only."""
+    if type(cadata) is str:
+        cadata = cadata.encode()
+    if b"-----BEGIN" not in cadata:
+        return [bytes(cadata)]
+    import binascii
+    out = []
+    body = []  # type: list
+    inside = False
+    for line in cadata.split(b"\n"):
+        line = line.strip()
+        if line.startswith(b"-----BEGIN CERTIFICATE"):
+            body = []
+            inside = True
+        elif line.startswith(b"-----END"):
+            if inside:
+                out.append(binascii.a2b_base64(b"".join(body)))
+            inside = False
+        elif inside and line:
+            body.append(line)
+    if not out:
+        raise ValueError("no certificate in cadata")
+    return out
+
+
+class Net:
+    def __init__(self, verify: bool = True) -> None:
+        self.verify = verify
+
+    def tls_context(self, cadata=None):
+        """An ssl context for a client connection (see module comment)."""
+        import ssl
+        if _MICROPYTHON:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            if cadata:
+                for der in _der_certs(cadata):
+                    ctx.load_verify_locations(cadata=der)
+                ctx.verify_mode = ssl.CERT_REQUIRED  # the default is CERT_NONE
+            elif self.verify:
+                raise ValueError("TLS needs cadata (no CA store on MicroPython)")
+            else:
+                ctx.verify_mode = ssl.CERT_NONE
+            return ctx
+        if cadata and type(cadata) is bytes and cadata.lstrip().startswith(b"-----"):
+            cadata = cadata.decode()  # CPython takes PEM as str, DER as bytes
+        ctx = ssl.create_default_context(cadata=cadata) if cadata else ssl.create_default_context()
+        if not self.verify and not cadata:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    async def open_connection(self, host: str, port: int, tls: bool = False, cadata=None,
+                              server_hostname=None):
+        """-> (reader, writer) asyncio streams. OSError when unreachable,
+        ssl errors (OSError/ValueError on MicroPython) when TLS fails."""
+        aio = _aio()
+        if not tls:
+            return await aio.open_connection(host, port)
+        ctx = self.tls_context(cadata)
+        return await aio.open_connection(host, port, ssl=ctx,
+                                         server_hostname=server_hostname or host)

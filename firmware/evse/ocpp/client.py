@@ -1,0 +1,527 @@
+# The OCPP 1.6J client: the MCU's link to the Central System.
+#
+# Synchronous core (testable without a network):
+#   pump(now)       decides the next CALL to send (one outstanding at a time):
+#                   BootNotification until Accepted, then volatile messages
+#                   (StatusNotification, Authorize, DataTransfer, notifications)
+#                   before the persistent transaction journal (OCPP 1.6 3.7 allows
+#                   non-transaction messages to overtake queued ones), then a
+#                   Heartbeat after HeartBeatInterval of silence.
+#   on_text(text)   one incoming frame: CALLs go to the handler table
+#                   (evse.ocpp.handlers), CALLRESULT/CALLERROR to the pending CALL.
+#   outbox          frames to write, drained by the async shell.
+# Async shell: connect with bounded exponential backoff (OfflineMode never
+# connects), a reader task, a pump task (real clock) or settle_io() (virtual
+# clock: the simulator waits, in real time, for the Central System's answer
+# to an outstanding CALL before jumping virtual time).
+import json
+
+try:
+    import asyncio
+except ImportError:  # pragma: no cover
+    import uasyncio as asyncio  # type: ignore[no-redef]
+
+from evse.clock import iso8601
+from evse.ocpp import rpc
+from evse.ocpp.journal import Journal, START, STOP, METER
+from evse.ticks import ticks_add, ticks_diff
+
+# kinds of pending CALLs
+K_BOOT = 0
+K_VOLATILE = 1
+K_TX = 2
+K_HEARTBEAT = 3
+
+BOOT_RETRY_DEFAULT_S = 60
+
+
+class CallOut:
+    __slots__ = ("msg_id", "action", "payload", "kind", "cb", "seq", "deadline", "waited")
+
+    def __init__(self, msg_id, action, payload, kind, cb, seq, deadline) -> None:
+        self.msg_id = msg_id
+        self.action = action
+        self.payload = payload
+        self.kind = kind
+        self.cb = cb
+        self.seq = seq
+        self.deadline = deadline
+        self.waited = False
+
+
+class OcppClient:
+    def __init__(self, station, config, board, journal=None, ids=None) -> None:
+        self.station = station
+        self.config = config
+        self.board = board
+        self.clock = board.clock
+        self.journal = journal if journal is not None else Journal(board.storage)
+        self._sync_journal_config()
+        self.ids = ids if ids is not None else rpc.IdGen(board.random_bytes(4))
+        self.outbox = []            # frames (str) to write
+        self.after = []             # callables run after the outbox is flushed
+        self.queue = []             # volatile CALLs: [action, payload, cb, connector or -1]
+        self.pending = None         # the outstanding CALL (CallOut)
+        self.connected = False
+        self.connecting = False
+        self.registered = False     # BootNotification Accepted since boot
+        self.boot_status = ""       # "", "Pending", "Rejected", "Accepted"
+        self.boot_due = 0
+        self.boot_wait = False
+        self.triggered = []         # actions requested by TriggerMessage while Pending
+        self.last_sent = self.clock.ticks_ms()
+        self.handlers = None        # evse.ocpp.handlers.Handlers
+        self.log = []               # recent protocol notes (bounded)
+        self.stats = {"sent": 0, "received": 0, "errors_sent": 0, "timeouts": 0}
+        self.ws = None
+        self.running = False
+        self._tasks = []
+        self._wake = None
+        self.last_error = ""
+        config.subscribe(self._on_config)
+
+    # ---- configuration ------------------------------------------------------
+    def _sync_journal_config(self) -> None:
+        g = self.config.get
+        self.journal.attempts = max(1, g("TransactionMessageAttempts"))
+        self.journal.retry_interval_s = g("TransactionMessageRetryInterval")
+
+    def _on_config(self, key: str) -> None:
+        if key in ("TransactionMessageAttempts", "TransactionMessageRetryInterval"):
+            self._sync_journal_config()
+
+    def note(self, text: str) -> None:
+        self.log.append(text)
+        if len(self.log) > 50:
+            self.log.pop(0)
+
+    # ---- API for the services --------------------------------------------------
+    def queued(self) -> int:
+        return len(self.journal) + len(self.queue) + (1 if self.pending else 0)
+
+    def send(self, action: str, payload: dict, cb=None, connector: int = -1) -> None:
+        """Queue a non-transaction CALL. cb(result_payload or None) on answer,
+        CALLERROR, timeout or loss of the connection."""
+        if action == "StatusNotification" and connector >= 0:
+            # keep only the newest unsent status per connector
+            for item in self.queue:
+                if item[0] == action and item[3] == connector:
+                    item[1] = payload
+                    return
+        self.queue.append([action, payload, cb, connector])
+        self.kick()
+
+    def push_tx(self, action: str, payload: dict, ref) -> int:
+        seq = self.journal.push(action, payload, ref)
+        self.kick()
+        return seq
+
+    def online(self) -> bool:
+        return self.connected and self.registered
+
+    def kick(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    # ---- the synchronous core --------------------------------------------------
+    def pump(self, now: int) -> None:
+        if not self.connected:
+            return
+        p = self.pending
+        if p is not None:
+            if ticks_diff(now, p.deadline) >= 0:
+                self.stats["timeouts"] += 1
+                self.note("timeout %s %s" % (p.action, p.msg_id))
+                self.pending = None
+                self._failed(p, None, now)
+            else:
+                return
+        if self.boot_status != "Accepted":
+            if self.boot_status == "Pending" and self.triggered:
+                action = self.triggered.pop(0)
+                if action != "BootNotification":
+                    for item in self.queue:
+                        if item[0] == action:
+                            self.queue.remove(item)
+                            self._call(item[0], item[1], K_VOLATILE, item[2], None, now)
+                            return
+            if not self.boot_wait or ticks_diff(now, self.boot_due) >= 0:
+                self._call("BootNotification", self.boot_payload(), K_BOOT, None, None, now)
+            return
+        if self.queue:
+            action, payload, cb, _c = self.queue.pop(0)
+            self._call(action, payload, K_VOLATILE, cb, None, now)
+            return
+        if self.journal.ready(now):
+            head = self.journal.peek()
+            if head is not None:
+                seq, action, payload = head
+                self._call(action, payload, K_TX, None, seq, now)
+                return
+        hb = self.config.get("HeartBeatInterval")
+        if hb > 0 and ticks_diff(now, self.last_sent) >= hb * 1000:
+            self._call("Heartbeat", {}, K_HEARTBEAT, None, None, now)
+
+    def next_deadline_ms(self, now: int) -> int:
+        """ms until pump() has something to do (for virtual-time jumps)."""
+        if not self.connected:
+            return -1
+        if self.pending is not None:
+            return max(0, ticks_diff(self.pending.deadline, now))
+        if self.boot_status != "Accepted":
+            return max(0, ticks_diff(self.boot_due, now)) if self.boot_wait else 0
+        if self.queue:
+            return 0
+        best = -1
+        w = self.journal.wait_ms(now)
+        if w is not None:
+            best = w
+        hb = self.config.get("HeartBeatInterval")
+        if hb > 0:
+            d = max(0, hb * 1000 - ticks_diff(now, self.last_sent))
+            best = d if best < 0 else min(best, d)
+        return best
+
+    def _call(self, action: str, payload: dict, kind: int, cb, seq, now: int) -> None:
+        msg_id = self.ids.next()
+        timeout = self.config.get("MessageResponseTimeOut") * 1000
+        self.pending = CallOut(msg_id, action, payload, kind, cb, seq, ticks_add(now, timeout))
+        self.outbox.append(rpc.call(action, payload, msg_id)[1])
+        self.last_sent = now
+        self.stats["sent"] += 1
+
+    def on_text(self, text: str) -> None:
+        now = self.clock.ticks_ms()
+        self.stats["received"] += 1
+        msg = rpc.parse(text, validate=False)
+        kind = msg.kind
+        if kind == rpc.CALL:
+            self._incoming_call(msg.id, msg.action, msg.payload)
+        elif kind == rpc.CALLRESULT:
+            p = self.pending
+            if p is None or p.msg_id != msg.id:
+                self.note("ignored CALLRESULT for unknown id %r" % (msg.id,))
+                return
+            self.pending = None
+            err = rpc.validate_result(p.action, msg.payload)
+            if err is not None:
+                self.note("invalid %s.conf: %s" % (p.action, err[1]))
+                self._failed(p, None, now)
+                return
+            self._answered(p, msg.payload, now)
+        elif kind == rpc.CALLERROR:
+            p = self.pending
+            if p is None or p.msg_id != msg.id:
+                self.note("ignored CALLERROR for unknown id %r" % (msg.id,))
+                return
+            self.pending = None
+            self.note("CALLERROR %s %s: %s" % (p.action, msg.code, msg.desc))
+            self._failed(p, msg.code, now)
+        else:  # rpc.INVALID
+            self.note("bad frame: %s %s" % (msg.code, msg.desc))
+            p = self.pending
+            if p is not None and msg.id is not None and msg.id == p.msg_id and msg.mtype in (3, 4):
+                # a malformed answer to our CALL: the CALL failed
+                self.pending = None
+                self._failed(p, None, now)
+            if msg.reply is not None:
+                self.outbox.append(msg.reply)
+                self.stats["errors_sent"] += 1
+
+    def _incoming_call(self, msg_id: str, action: str, payload) -> None:
+        if self.boot_status == "Rejected":
+            return  # OCPP 1.6 4.2: while Rejected, do not respond
+        err = rpc.validate_call(action, payload)
+        if err is not None:
+            self.outbox.append(rpc.error(msg_id, err[0], err[1]))
+            self.stats["errors_sent"] += 1
+            return
+        h = self.handlers
+        fn = h.table.get(action) if h is not None else None
+        if fn is None:
+            self.outbox.append(rpc.error(msg_id, "NotImplemented", "action %s is not supported" % action))
+            self.stats["errors_sent"] += 1
+            return
+        try:
+            res = fn(payload)
+        except rpc.CallError as e:
+            self.outbox.append(rpc.error(msg_id, e.code, e.description))
+            self.stats["errors_sent"] += 1
+            return
+        except Exception as e:  # a handler bug must not take the link down
+            self.note("handler %s failed: %r" % (action, e))
+            self.outbox.append(rpc.error(msg_id, "InternalError", "handler failed"))
+            self.stats["errors_sent"] += 1
+            return
+        self.outbox.append(rpc.result(msg_id, res))
+
+    def _answered(self, p: CallOut, payload, now: int) -> None:
+        if p.kind == K_BOOT:
+            self._boot_answer(payload, now)
+        elif p.kind == K_HEARTBEAT:
+            self._set_time(payload.get("currentTime"))
+        elif p.kind == K_TX:
+            self.journal.ack(p.seq, payload)
+            self.station.tx_answered(p.action, p.payload, payload)
+        if p.cb is not None:
+            p.cb(payload)
+
+    def _failed(self, p: CallOut, code, now: int) -> None:
+        """CALLERROR (code) or timeout/invalid answer (code None)."""
+        if p.kind == K_BOOT:
+            self.boot_wait = True
+            self.boot_due = ticks_add(now, BOOT_RETRY_DEFAULT_S * 1000)
+        elif p.kind == K_TX:
+            if self.journal.fail(p.seq, now):
+                self.note("dropped %s seq %d after %d attempts" % (p.action, p.seq, self.journal.attempts))
+        if p.cb is not None:
+            p.cb(None)
+
+    def _lost(self) -> None:
+        """The connection dropped: a transaction message in flight is sent
+        again later (not a failure to process); volatile callbacks get None."""
+        p = self.pending
+        self.pending = None
+        if p is not None:
+            if p.kind == K_VOLATILE:
+                if p.action == "StatusNotification":
+                    self.queue.insert(0, [p.action, p.payload, p.cb, p.payload.get("connectorId", -1)])
+                elif p.cb is not None:
+                    p.cb(None)
+        # Authorize and other volatile requests cannot wait for the link
+        keep = []
+        for item in self.queue:
+            if item[0] in ("StatusNotification", "DiagnosticsStatusNotification",
+                           "FirmwareStatusNotification"):
+                keep.append(item)
+            elif item[2] is not None:
+                item[2](None)
+        self.queue = keep
+
+    def _boot_answer(self, payload, now: int) -> None:
+        status = payload.get("status")
+        interval = payload.get("interval", 0)
+        self._set_time(payload.get("currentTime"))
+        self.boot_status = status
+        if status == "Accepted":
+            first = not self.registered
+            self.registered = True
+            self.boot_wait = False
+            if type(interval) is int and interval > 0:
+                self.config.change("HeartBeatInterval", str(min(interval, 65234)))
+            self.last_sent = now
+            if first:
+                self.station.on_registered()
+        else:
+            self.boot_wait = True
+            wait = interval if type(interval) is int and interval > 0 else BOOT_RETRY_DEFAULT_S
+            self.boot_due = ticks_add(now, wait * 1000)
+
+    def _set_time(self, ts) -> None:
+        if type(ts) is not str:
+            return
+        try:
+            from evse.clock import parse_iso8601
+            self.clock.set_utc(parse_iso8601(ts))
+        except ValueError:
+            self.note("bad currentTime %r" % (ts,))
+
+    def boot_payload(self) -> dict:
+        g = self.config.get
+        p = {"chargePointVendor": g("ChargePointVendor")[:20], "chargePointModel": g("Model")[:20]}
+        for key, field, n in (("SerialNumber", "chargePointSerialNumber", 25),
+                              ("SerialNumber", "chargeBoxSerialNumber", 25),
+                              ("FirmwareVersionMCU", "firmwareVersion", 50),
+                              ("ModemICCID", "iccid", 20), ("ModemIMSI", "imsi", 20)):
+            v = g(key)
+            if v:
+                p[field] = v[:n]
+        mt = self.station.meter_type_name()
+        if mt:
+            p["meterType"] = mt[:25]
+        return p
+
+    def trigger(self, action: str) -> None:
+        """TriggerMessage while Pending may send the requested message."""
+        if self.boot_status == "Pending":
+            self.triggered.append(action)
+        if action == "BootNotification":
+            self.boot_wait = False
+            self.boot_status = "" if self.boot_status != "Accepted" else "Accepted"
+            if self.boot_status == "Accepted":
+                # a triggered BootNotification while accepted: send it now
+                self.boot_status = "Triggered"
+        self.kick()
+
+    # ---- the async shell ----------------------------------------------------------
+    async def start(self) -> None:
+        self.running = True
+        self._wake = asyncio.Event()
+        self._tasks.append(asyncio.create_task(self._connection_loop()))
+
+    async def stop(self) -> None:
+        self.running = False
+        self.kick()
+        ws = self.ws
+        if ws is not None and not ws.closed:
+            try:
+                await ws.close()
+            except Exception:
+                pass
+        for t in self._tasks:
+            try:
+                t.cancel()
+            except Exception:
+                pass
+        self._tasks = []
+
+    def url(self) -> str:
+        from evse.ocpp.ws import build_url
+        g = self.config.get
+        return build_url(g("BESURL"), g("BESPortnumber"), g("BESPath"), g("NodeId"),
+                         bool(g("UseWebsocketSecure")))
+
+    async def _connection_loop(self) -> None:
+        from evse.ocpp.ws import WSClient, Backoff
+        backoff = Backoff(1, 300, self._jitter)
+        while self.running:
+            if self.config.get("OfflineMode"):
+                await self._sleep_ms(1000)
+                continue
+            ws = WSClient(max_size=self.station.max_frame)
+            self.connecting = True
+            try:
+                auth = self.station.basic_auth()
+                await ws.connect(self.url(), basic_auth=auth, cadata=self.station.cadata(),
+                                 net=self.board.net)
+            except Exception as e:
+                self.connecting = False
+                self.last_error = "connect: %r" % (e,)
+                self.note(self.last_error)
+                await self._sleep_ms(backoff.next_ms())
+                continue
+            self.connecting = False
+            self.ws = ws
+            self.connected = True
+            self.note("connected " + self.url())
+            backoff.reset()
+            if self.boot_status == "Rejected":
+                self.boot_wait = True
+            reader = asyncio.create_task(self._reader(ws))
+            pinger = asyncio.create_task(ws.keepalive(self.config.get("WebSocketPingInterval"),
+                                                      self.clock.ticks_ms, self._sleep_ms))
+            try:
+                await self._pump_loop(ws)
+            finally:
+                self.connected = False
+                self.ws = None
+                for t in (reader, pinger):
+                    try:
+                        t.cancel()
+                    except Exception:
+                        pass
+                self._lost()
+                try:
+                    await ws.close()
+                except Exception:
+                    pass
+            self.note("disconnected: %s" % (self.last_error,))
+            if self.running:
+                await self._sleep_ms(backoff.next_ms())
+
+    async def _reader(self, ws) -> None:
+        try:
+            while True:
+                text = await ws.recv()
+                self.on_text(text)
+                await self.flush()
+        except Exception as e:
+            self.last_error = "recv: %r" % (e,)
+        self.kick()
+
+    async def _pump_loop(self, ws) -> None:
+        while self.running and not ws.closed:
+            if not self.board.virtual:
+                self.pump(self.clock.ticks_ms())
+            await self.flush()
+            self._wake.clear()
+            if ws.closed:
+                break
+            d = self.next_deadline_ms(self.clock.ticks_ms()) if not self.board.virtual else 1000
+            if d < 0 or d > 1000:
+                d = 1000
+            await self._wait(max(d, 5))
+
+    async def _wait(self, ms: int) -> None:
+        try:
+            await asyncio.wait_for_ms(self._wake.wait(), ms)  # type: ignore[attr-defined]
+        except AttributeError:
+            try:
+                await asyncio.wait_for(self._wake.wait(), ms / 1000)
+            except asyncio.TimeoutError:
+                pass
+        except asyncio.TimeoutError:
+            pass
+
+    async def flush(self) -> None:
+        ws = self.ws
+        while self.outbox:
+            text = self.outbox.pop(0)
+            if ws is None or ws.closed:
+                self.outbox = []
+                break
+            try:
+                await ws.send_text(text)
+            except Exception as e:
+                self.last_error = "send: %r" % (e,)
+                self.outbox = []
+                try:
+                    await ws.close()
+                except Exception:
+                    pass
+                break
+        while self.after:
+            fn = self.after.pop(0)
+            try:
+                r = fn()
+                if r is not None and hasattr(r, "send"):
+                    await r
+            except Exception as e:
+                self.note("after-reply action failed: %r" % (e,))
+
+    async def settle_io(self) -> None:
+        """Virtual clock: give the network its chance at this virtual instant.
+        Waits (real time, bounded) for a connection attempt in progress and for
+        the answer to an outstanding CALL, so virtual time does not run past
+        an answer that is on its way."""
+        for _ in range(3):
+            await asyncio.sleep(0)
+        spins = 0
+        while spins < 400:
+            if self.connected:
+                self.pump(self.clock.ticks_ms())
+                await self.flush()
+            p = self.pending
+            busy = self.connecting or (p is not None and not p.waited)
+            if not busy:
+                break
+            await asyncio.sleep(0.005)
+            spins += 1
+        if self.pending is not None:
+            self.pending.waited = True
+        for _ in range(2):
+            await asyncio.sleep(0)
+
+    async def _sleep_ms(self, ms: int) -> None:
+        """Sleep in firmware time: real sleep on a real clock; on the virtual
+        clock, until virtual time has moved on by ms (the simulator moves it)."""
+        if not self.board.virtual:
+            await asyncio.sleep(ms / 1000)
+            return
+        start = self.clock.ticks_ms()
+        while self.running and ticks_diff(self.clock.ticks_ms(), start) < ms:
+            await asyncio.sleep(0.005)
+
+    def _jitter(self, n: int) -> int:
+        b = self.board.random_bytes(2)
+        return (b[0] << 8 | b[1]) % (n + 1) if n > 0 else 0

@@ -1,0 +1,158 @@
+# Central System -> charge point operations (manual chapter 3, OCPP 1.6
+# chapter 5): one small handler per action, dispatched through one table.
+# Payloads arrive already validated against evse.ocpp.schema; a handler
+# returns the .conf payload, or raises rpc.CallError. Work that must follow
+# the reply (Reset, TriggerMessage, uploads) is queued on client.after.
+from evse.ocpp import rpc
+
+TRIGGERS = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
+            "Heartbeat", "MeterValues", "StatusNotification")
+
+
+class Handlers:
+    def __init__(self, station, client) -> None:
+        self.st = station
+        self.client = client
+        self.vendors = {}   # vendorId -> fn(messageId, data) -> (status, data)
+        self.table = {
+            "CancelReservation": self.cancel_reservation,
+            "ChangeAvailability": self.change_availability,
+            "ChangeConfiguration": self.change_configuration,
+            "ClearCache": self.clear_cache,
+            "ClearChargingProfile": self.clear_charging_profile,
+            "DataTransfer": self.data_transfer,
+            "GetCompositeSchedule": self.get_composite_schedule,
+            "GetConfiguration": self.get_configuration,
+            "GetDiagnostics": self.get_diagnostics,
+            "GetLocalListVersion": self.get_local_list_version,
+            "RemoteStartTransaction": self.remote_start,
+            "RemoteStopTransaction": self.remote_stop,
+            "ReserveNow": self.reserve_now,
+            "Reset": self.reset,
+            "SendLocalList": self.send_local_list,
+            "SetChargingProfile": self.set_charging_profile,
+            "TriggerMessage": self.trigger_message,
+            "UnlockConnector": self.unlock_connector,
+            "UpdateFirmware": self.update_firmware,
+        }
+
+    def _connector(self, cid, allow_zero: bool = True) -> int:
+        n = len(self.st.connectors)
+        if type(cid) is not int or cid < (0 if allow_zero else 1) or cid > n:
+            raise rpc.CallError("PropertyConstraintViolation", "connectorId %r out of range" % (cid,))
+        return cid
+
+    # ---- Core ------------------------------------------------------------------
+    def change_availability(self, p: dict) -> dict:
+        cid = self._connector(p["connectorId"])
+        return {"status": self.st.change_availability(cid, p["type"] == "Operative")}
+
+    def change_configuration(self, p: dict) -> dict:
+        return {"status": self.st.config.change(p["key"], p["value"])}
+
+    def get_configuration(self, p: dict) -> dict:
+        keys = p.get("key")
+        items, unknown = self.st.config.get_configuration(keys if keys else None)
+        out = {"configurationKey": items}
+        if unknown:
+            out["unknownKey"] = unknown
+        # manual 3.20 / LocalManagementPassword: reading the configuration
+        # rotates the local management password (after this reply shows it)
+        self.client.after.append(self.st.rotate_local_password)
+        return out
+
+    def clear_cache(self, p: dict) -> dict:
+        return {"status": self.st.clear_cache()}
+
+    def data_transfer(self, p: dict) -> dict:
+        fn = self.vendors.get(p["vendorId"])
+        if fn is None:
+            return {"status": "UnknownVendorId"}
+        status, data = fn(p.get("messageId"), p.get("data"))
+        out = {"status": status}
+        if data is not None:
+            out["data"] = data
+        return out
+
+    def remote_start(self, p: dict) -> dict:
+        cid = p.get("connectorId")
+        if cid is not None:
+            self._connector(cid, allow_zero=False)
+        if self.client.boot_status == "Pending":
+            return {"status": "Rejected"}
+        return {"status": self.st.remote_start(p["idTag"], cid, p.get("chargingProfile"))}
+
+    def remote_stop(self, p: dict) -> dict:
+        if self.client.boot_status == "Pending":
+            return {"status": "Rejected"}
+        return {"status": self.st.remote_stop(p["transactionId"])}
+
+    def reset(self, p: dict) -> dict:
+        kind = p["type"]
+        status = self.st.reset_accepted(kind)
+        if status == "Accepted":
+            self.client.after.append(lambda: self.st.reset(kind))
+        return {"status": status}
+
+    def unlock_connector(self, p: dict) -> dict:
+        cid = self._connector(p["connectorId"], allow_zero=False)
+        return {"status": self.st.unlock(cid)}
+
+    # ---- Firmware management ------------------------------------------------------
+    def get_diagnostics(self, p: dict) -> dict:
+        name = self.st.get_diagnostics(p["location"], p.get("retries"), p.get("retryInterval"),
+                                       p.get("startTime"), p.get("stopTime"))
+        return {"fileName": name} if name else {}
+
+    def update_firmware(self, p: dict) -> dict:
+        self.st.update_firmware(p["location"], p["retrieveDate"], p.get("retries"), p.get("retryInterval"))
+        return {}
+
+    # ---- Local auth list management ---------------------------------------------
+    def get_local_list_version(self, p: dict) -> dict:
+        return {"listVersion": self.st.local_list_version()}
+
+    def send_local_list(self, p: dict) -> dict:
+        return {"status": self.st.send_local_list(p["listVersion"], p["updateType"],
+                                                  p.get("localAuthorizationList") or [])}
+
+    # ---- Reservation ------------------------------------------------------------------
+    def reserve_now(self, p: dict) -> dict:
+        cid = self._connector(p["connectorId"])
+        return {"status": self.st.reserve_now(cid, p["expiryDate"], p["idTag"], p.get("parentIdTag"),
+                                              p["reservationId"])}
+
+    def cancel_reservation(self, p: dict) -> dict:
+        return {"status": self.st.cancel_reservation(p["reservationId"])}
+
+    # ---- Smart charging ---------------------------------------------------------------
+    def set_charging_profile(self, p: dict) -> dict:
+        cid = self._connector(p["connectorId"])
+        return {"status": self.st.set_charging_profile(cid, p["csChargingProfiles"])}
+
+    def clear_charging_profile(self, p: dict) -> dict:
+        cid = p.get("connectorId")
+        if cid is not None:
+            self._connector(cid)
+        return {"status": self.st.clear_charging_profile(p.get("id"), cid, p.get("chargingProfilePurpose"),
+                                                         p.get("stackLevel"))}
+
+    def get_composite_schedule(self, p: dict) -> dict:
+        cid = self._connector(p["connectorId"])
+        res = self.st.composite_schedule(cid, p["duration"], p.get("chargingRateUnit"))
+        if res is None:
+            return {"status": "Rejected"}
+        out = {"status": "Accepted", "connectorId": cid}
+        out.update(res)
+        return out
+
+    # ---- Remote trigger ----------------------------------------------------------------
+    def trigger_message(self, p: dict) -> dict:
+        what = p["requestedMessage"]
+        cid = p.get("connectorId")
+        if cid is not None:
+            self._connector(cid)
+        if what not in TRIGGERS:
+            return {"status": "NotImplemented"}
+        self.client.after.append(lambda: self.st.trigger(what, cid))
+        return {"status": "Accepted"}

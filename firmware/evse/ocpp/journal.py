@@ -1,0 +1,438 @@
+# Persistent queue of transaction-related OCPP messages (OCPP 1.6 section 3.7):
+# StartTransaction, StopTransaction and transaction MeterValues go through it,
+# in order, and survive reboot, kill -9 and power cuts at any instant.
+#
+# Storage: one append-only log in Storage (evse.hal.fsstore), one record a line:
+#
+#   <crc32 of BODY, 8 lowercase hex> <BODY>\n
+#
+#   P <seq> <fails> <action> <ref> <payload-json>   a queued message
+#   A <seq> [<transactionId>]                       delivered (txid for Start)
+#   F <seq>                                         one failed attempt
+#   D <seq>                                         dropped (attempts used up,
+#                                                    or queue overflow)
+#   H <next-seq> <refs-json>                        first line after compaction:
+#        refs-json = [[ref, transactionId|null, stopped 0|1, start-seq], ...]
+#
+# <ref> is the JSON of the caller's local transaction reference (an int or a
+# str without blanks; "null" when none); <payload-json> is kept as text in RAM
+# and parsed only when peeked, so loading does not parse payloads.
+# Compaction rewrites the survivors (header + P lines, with their fail
+# counts) through Storage.write, which is atomic (temp + rename).
+#
+# Crash rules (load never raises):
+# - a last line without "\n" or with a bad checksum is the record a cut
+#   interrupted: it is discarded silently (`tail_discarded` counts bytes);
+# - a bad line elsewhere is skipped and noted in `errors`;
+# - after either, the file is rewritten at once, so later appends never
+#   continue a torn line.
+# A record is durable when push/ack/fail returns. So nothing acknowledged is
+# lost, and nothing is delivered twice except a message whose ack record the
+# cut itself prevented: that one is peeked (sent) again after the reboot.
+#
+# Delivery (OCPP 1.6 3.7.1 and errata 3.18):
+# - only the head (oldest) message is in flight; ack/fail name it by seq, and
+#   an ack or fail for another seq (a late answer) is ignored (returns False);
+# - fail() is for a "failure to process the message": a CALLERROR or a timeout
+#   while connected. A lost connection is not a failure: just peek again later.
+# - after `attempts` (TransactionMessageAttempts) failures the message is
+#   dropped; before the next try the caller waits retry_interval_s *
+#   failures-so-far (TransactionMessageRetryInterval times the preceding
+#   transmissions): ready(now_ms) / wait_ms(now_ms). Fail counts persist (F
+#   records); the wait itself does not: after a reboot the head is due at once.
+# - the rule applies to StartTransaction too: a CS that never processes it
+#   must not block the queue forever. Its transaction then gets
+#   transactionId -1, which its later messages carry (errata 3.18).
+# - StopTransaction and MeterValues pushed with a ref get "transactionId"
+#   filled in when peeked: the id from the StartTransaction.conf of that ref,
+#   -1 if that Start was dropped or is unknown. So a transaction started
+#   offline is reported with the id the Central System assigns later.
+# - bounded RAM: past `max_queued` messages, each push drops the oldest queued
+#   MeterValues (never Start/Stop, never the head in flight); `overflowed`
+#   counts them. Start/Stop are always accepted.
+import json
+
+try:
+    from binascii import crc32
+except ImportError:  # pragma: no cover
+    from zlib import crc32  # type: ignore[no-redef]
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+from evse.ticks import ticks_add, ticks_diff
+
+START = "StartTransaction"
+STOP = "StopTransaction"
+METER = "MeterValues"
+
+# queue entry: [seq, action, ref, fails, payload-json]
+_SEQ = const(0)
+_ACT = const(1)
+_REF = const(2)
+_FAILS = const(3)
+_PJSON = const(4)
+# refs table value: [transactionId or None, stopped, start seq]
+_TXID = const(0)
+_STOPPED = const(1)
+_SSEQ = const(2)
+
+_MAX_WAIT_MS = const(0x1FFFFFFF)  # longest wait ticks_diff handles (~6.2 days)
+_MAX_ERRORS = const(16)
+_MAX_REFS = const(32)             # closed-or-stale refs kept across compaction
+
+
+def _crc_line(body: str) -> str:
+    return "%08x %s\n" % (crc32(body.encode()) & 0xFFFFFFFF, body)
+
+
+def _ref_json(ref) -> str:
+    if ref is None:
+        return "null"
+    if type(ref) is not int and type(ref) is not str:
+        raise ValueError("tx ref must be int or str")
+    s = json.dumps(ref)
+    for c in " \t\r\n":
+        if c in s:
+            raise ValueError("tx ref must not contain blanks")
+    return s
+
+
+class Journal:
+    def __init__(self, storage, name: str = "txjournal", attempts: int = 3,
+                 retry_interval_s: int = 60, max_queued: int = 500,
+                 compact_bytes: int = 4096) -> None:
+        self._st = storage
+        self._name = name
+        # TransactionMessageAttempts / ...RetryInterval: the owner of those
+        # configuration keys updates these attributes when they change.
+        self.attempts = attempts
+        self.retry_interval_s = retry_interval_s
+        self.max_queued = max_queued
+        self.compact_bytes = compact_bytes
+        self.errors = []          # type: list
+        self.tail_discarded = 0   # bytes of a torn last record dropped at load
+        self.dropped = 0          # messages dropped after `attempts` failures
+        self.overflowed = 0       # MeterValues dropped for max_queued
+        self._q = []              # type: list
+        self._refs = {}           # type: dict
+        self._next = 1
+        self._due = None          # type: int | None  # ticks_ms the head is due; None = now
+        self._size = 0           # bytes in the log file
+        self._live = 0            # bytes a compacted log would hold (about)
+        self._dirty = False       # a write failed: the next one rewrites all
+        self._load()
+
+    # ---- queue API ------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._q)
+
+    def push(self, action: str, payload: dict, ref=None) -> int:
+        """Queue a message; returns its sequence number once it is durable."""
+        if not action or " " in action:
+            raise ValueError("bad action")
+        rj = _ref_json(ref)
+        pj = json.dumps(payload)
+        if len(self._q) >= self.max_queued:
+            self._overflow()
+        seq = self._next
+        self._next = seq + 1
+        e = [seq, action, ref, 0, pj]
+        self._q.append(e)
+        self._live += len(pj) + 40
+        if ref is not None:
+            if action == START:
+                self._refs[ref] = [None, False, seq]
+            elif action == STOP:
+                r = self._refs.get(ref)
+                if r is not None:
+                    r[_STOPPED] = True
+        self._persist(_crc_line("P %d 0 %s %s %s" % (seq, action, rj, pj)))
+        self._maybe_compact()
+        return seq
+
+    def peek(self):
+        """(seq, action, payload) of the oldest undelivered message, or None.
+        Stop/MeterValues of a transaction carry its current transactionId."""
+        if not self._q:
+            return None
+        e = self._q[0]
+        payload = json.loads(e[_PJSON])
+        ref = e[_REF]
+        if ref is not None and e[_ACT] != START and type(payload) is dict:
+            r = self._refs.get(ref)
+            txid = r[_TXID] if r is not None else None
+            if txid is not None:
+                payload["transactionId"] = txid
+            elif "transactionId" not in payload:
+                payload["transactionId"] = -1
+        return (e[_SEQ], e[_ACT], payload)
+
+    def ack(self, seq: int, result=None) -> bool:
+        """The Central System confirmed the head message. For StartTransaction
+        `result` is the .conf payload: its transactionId is recorded."""
+        if not self._q or self._q[0][_SEQ] != seq:
+            return False
+        e = self._q[0]
+        if e[_ACT] == START:
+            txid = result.get("transactionId") if type(result) is dict else None
+            if type(txid) is not int:
+                self._error("seq %d: StartTransaction.conf without transactionId" % seq)
+                txid = -1
+            self._done(e, txid)
+            self._persist(_crc_line("A %d %d" % (seq, txid)))
+        else:
+            self._done(e, None)
+            self._persist(_crc_line("A %d" % seq))
+        self._maybe_compact()
+        return True
+
+    def fail(self, seq: int, now_ms: int) -> bool:
+        """One failed attempt of the head (CALLERROR or timeout). Returns True
+        when this used up the attempts and the message was dropped."""
+        if not self._q or self._q[0][_SEQ] != seq:
+            return False
+        e = self._q[0]
+        e[_FAILS] += 1
+        n = e[_FAILS]
+        if n >= self.attempts:
+            self.dropped += 1
+            self._drop(e)
+            self._persist(_crc_line("D %d" % seq))
+            self._maybe_compact()
+            return True
+        wait = self.retry_interval_s * 1000 * n
+        if wait > _MAX_WAIT_MS:
+            wait = _MAX_WAIT_MS
+        self._due = ticks_add(now_ms, wait)
+        self._persist(_crc_line("F %d" % seq))
+        return False
+
+    def ready(self, now_ms: int) -> bool:
+        """True when there is a head message and its retry wait is over."""
+        return bool(self._q) and (self._due is None or ticks_diff(now_ms, self._due) >= 0)
+
+    def wait_ms(self, now_ms: int):
+        """ms until the head may be sent (0 = now), None when empty."""
+        if not self._q:
+            return None
+        if self._due is None:
+            return 0
+        d = ticks_diff(self._due, now_ms)
+        return d if d > 0 else 0
+
+    def tx_id(self, ref):
+        """transactionId of the transaction `ref`: None while its Start is not
+        confirmed (or ref unknown), -1 when the Start was dropped."""
+        r = self._refs.get(ref)
+        return None if r is None else r[_TXID]
+
+    def open_refs(self) -> list:
+        """Refs whose StartTransaction was pushed but no StopTransaction yet:
+        after a reboot these are the sessions the power cut interrupted."""
+        return [k for k, r in self._refs.items() if not r[_STOPPED]]
+
+    def entries(self) -> list:
+        """[(seq, action, ref, fails, payload as pushed)], oldest first."""
+        return [(e[_SEQ], e[_ACT], e[_REF], e[_FAILS], json.loads(e[_PJSON])) for e in self._q]
+
+    def compact(self) -> None:
+        """Rewrite the log as header + surviving messages (atomic)."""
+        self._prune_refs()
+        parts = [_crc_line("H %d %s" % (self._next, json.dumps(
+            [[k, r[_TXID], 1 if r[_STOPPED] else 0, r[_SSEQ]] for k, r in self._refs.items()])))]
+        for e in self._q:
+            parts.append(_crc_line("P %d %d %s %s %s" % (
+                e[_SEQ], e[_FAILS], e[_ACT], _ref_json(e[_REF]), e[_PJSON])))
+        data = "".join(parts).encode()
+        try:
+            self._st.write(self._name, data)
+        except OSError as ex:
+            self._dirty = True
+            self._error("rewrite failed: %r" % (ex,))
+            return
+        self._dirty = False
+        self._size = len(data)
+        self._live = len(data)
+
+    # ---- internals ------------------------------------------------------
+
+    def _error(self, msg: str) -> None:
+        if len(self.errors) < _MAX_ERRORS:
+            self.errors.append(msg)
+
+    def _persist(self, line: str) -> None:
+        # RAM already holds the change; make it durable.
+        if self._dirty:
+            self.compact()
+            return
+        b = line.encode()
+        try:
+            self._st.append(self._name, b)
+        except OSError as ex:
+            # a torn line may be on disk now: never append after it
+            self._dirty = True
+            self._error("append failed: %r" % (ex,))
+            return
+        self._size += len(b)
+
+    def _maybe_compact(self) -> None:
+        if self._size - self._live >= self.compact_bytes:
+            self.compact()
+
+    def _remove(self, e) -> None:
+        q = self._q
+        for i in range(len(q)):
+            if q[i] is e:
+                del q[i]
+                if i == 0:
+                    self._due = None  # the next message is due at once
+                break
+        self._live -= len(e[_PJSON]) + 40
+
+    def _done(self, e, txid) -> None:
+        """Effects of an ack (live or replayed)."""
+        self._remove(e)
+        ref = e[_REF]
+        if ref is None:
+            return
+        if e[_ACT] == START:
+            r = self._refs.get(ref)
+            if r is None:
+                self._refs[ref] = [txid, False, e[_SEQ]]
+            else:
+                r[_TXID] = txid
+        elif e[_ACT] == STOP:
+            self._refs.pop(ref, None)
+
+    def _drop(self, e) -> None:
+        """Effects of a drop (live or replayed)."""
+        if e[_ACT] == START:
+            self._done(e, -1)  # errata 3.18: its messages go with id -1
+        else:
+            self._done(e, None)
+
+    def _overflow(self) -> None:
+        for i in range(1, len(self._q)):
+            e = self._q[i]
+            if e[_ACT] == METER:
+                self.overflowed += 1
+                self._drop(e)
+                self._persist(_crc_line("D %d" % e[_SEQ]))
+                return
+
+    def _prune_refs(self) -> None:
+        # Refs leave the table when their Stop is acked or dropped. Bound it
+        # anyway (a session that never got a Stop): keep the newest ones and
+        # every ref a queued message still needs.
+        if len(self._refs) <= _MAX_REFS:
+            return
+        needed = {}
+        for e in self._q:
+            if e[_REF] is not None:
+                needed[e[_REF]] = True
+        old = sorted([(r[_SSEQ], k) for k, r in self._refs.items() if k not in needed])
+        for i in range(len(self._refs) - _MAX_REFS):
+            if i < len(old):
+                self._refs.pop(old[i][1], None)
+
+    def _find(self, seq: int):
+        for e in self._q:
+            if e[_SEQ] == seq:
+                return e
+        return None
+
+    def _load(self) -> None:
+        data = self._st.read(self._name)
+        if not data:
+            return
+        mv = memoryview(data)
+        n = len(data)
+        self._lastp = 0           # P records must have rising seqs
+        pos = 0
+        lineno = 0
+        rewrite = False
+        while pos < n:
+            lineno += 1
+            end = data.find(b"\n", pos)
+            if end < 0:
+                self.tail_discarded = n - pos   # a write the cut interrupted
+                rewrite = True
+                break
+            last = end + 1 >= n
+            why = self._replay(mv, pos, end)
+            if why is not None:
+                rewrite = True
+                if last:
+                    self.tail_discarded = end + 1 - pos
+                else:
+                    self._error("line %d: %s" % (lineno, why))
+            pos = end + 1
+        self._size = n
+        self._live = 0
+        for e in self._q:
+            self._live += len(e[_PJSON]) + 40
+        if rewrite:
+            self.compact()
+
+    def _replay(self, mv, start: int, end: int):
+        """Apply one record; returns None or why it was rejected."""
+        if end - start < 10 or mv[start + 8] != 0x20:
+            return "malformed"
+        try:
+            crc = int(bytes(mv[start:start + 8]), 16)
+        except ValueError:
+            return "malformed"
+        if crc32(mv[start + 9:end]) & 0xFFFFFFFF != crc:
+            return "bad checksum"
+        try:
+            body = bytes(mv[start + 9:end]).decode()
+            kind = body[0]
+            if kind == "P":
+                f = body.split(" ", 5)
+                seq = int(f[1])
+                if len(f) != 6 or seq <= self._lastp:
+                    return "bad P record"
+                self._lastp = seq
+                if seq >= self._next:
+                    self._next = seq + 1
+                ref = json.loads(f[4])
+                e = [seq, f[3], ref, int(f[2]), f[5]]
+                self._q.append(e)
+                if ref is not None:
+                    if f[3] == START:
+                        self._refs[ref] = [None, False, seq]
+                    elif f[3] == STOP:
+                        r = self._refs.get(ref)
+                        if r is not None:
+                            r[_STOPPED] = True
+                return None
+            if kind == "H":
+                f = body.split(" ", 2)
+                self._next = int(f[1])
+                self._lastp = 0
+                self._q = []
+                self._refs = {}
+                for item in json.loads(f[2]):
+                    self._refs[item[0]] = [item[1], bool(item[2]), item[3]]
+                return None
+            f = body.split(" ")
+            seq = int(f[1])
+            e = self._find(seq)
+            if e is None:
+                return "%s for unknown seq %d" % (kind, seq)
+            if kind == "A":
+                self._done(e, int(f[2]) if e[_ACT] == START and len(f) > 2 else None)
+            elif kind == "F":
+                e[_FAILS] += 1
+            elif kind == "D":
+                self._drop(e)
+            else:
+                return "unknown record"
+        except (ValueError, IndexError, TypeError, KeyError):
+            return "malformed"
+        return None

@@ -1,0 +1,2 @@
+# Feature services above the safety core: sessions, authorization, metering,
+# energy management, indicators (ARCHITECTURE.md, layers). Nothing is imported here.

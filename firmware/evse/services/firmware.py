@@ -1,0 +1,569 @@
+# Remote firmware update (OCPP 1.6 5.19 UpdateFirmware, 4.5 FirmwareStatusNotification;
+# manual 3.20) of the application bundle, with A/B slots and rollback.
+#
+# Application bundle, format 1 ("evse-bundle"): UTF-8 JSON Lines, "\n" after every
+# line, no line longer than _MAX_LINE bytes:
+#   {"bundle": "micro-evse", "format": 1, "version": "1.2.0", "files": 2}
+#   {"file": "evse/services/x.py", "size": 1234, "sha256": "<64 hex>"}
+#   {"data": "<base64 of at most 3072 bytes of that file>"}      (0..n lines)
+#   {"file": "evse/y.mpy", ...}  {"data": ...} ...
+#   {"end": "<64 hex: sha256 of every byte of the bundle before this line>"}
+# Paths are relative, '/'-separated, of [A-Za-z0-9_.-] parts, no '.'/'..', unique.
+# BundleParser checks it as a stream (the download feeds it chunk by chunk), so a
+# bundle is verified without ever being held in RAM: per-file size + sha256, the
+# file count, the declared version (1..50 printable ASCII) and the closing hash
+# (a truncated bundle has no end line). This is an integrity check, not a
+# signature: authenticity comes from the transport (HTTPS with a pinned CA).
+#
+# Storage (flat names):
+#   fw-job              pending request (location, retry schedule), survives reboots
+#   fw-bundle.jsonl     completed download (fw-bundle.jsonl.part while it runs)
+#   app-a.jsonl, app-b.jsonl   the two slots
+#   app-active          JSON pointer, written atomically:
+#       {"slot": "a"|"b"|"" (""=built-in firmware), "version", "prev", "prev_version",
+#        "state": "trial"|"ok", "boots": n, "report": "" | "InstallationFailed"}
+#
+# Sequence: request() -> (retrieveDate) Downloading -> Downloaded | DownloadFailed
+# (after 1 + retries tries) -> wait until busy() is false -> Installing ->
+# InstallationFailed (bundle invalid) | new slot + pointer "trial", reboot().
+# After the reboot boot_attempt() counts the boot; confirm_boot() (once the new
+# firmware reached the Central System) marks it "ok" and sends Installed (errata
+# 3.47: reboot first, then Installed). A trial slot not confirmed within max_boots
+# boots is rolled back to the previous one, which sends InstallationFailed when
+# it confirms its own boot.
+try:
+    import asyncio
+except ImportError:
+    try:  # MicroPython before 1.21
+        import uasyncio as asyncio  # type: ignore[no-redef]
+    except ImportError:  # frozen asyncio not on sys.path (MICROPYPATH set):
+        asyncio = None  # type: ignore[assignment]  # the sync core still works
+
+import binascii
+import hashlib
+import json
+
+from evse import VERSION
+from evse.clock import parse_iso8601
+from evse.services import transfer
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+FORMAT = 1
+MAGIC = "micro-evse"
+_MAX_LINE = const(4400)     # a data line of 3072 bytes is 4096 base64 chars + 12
+_DATA_PER_LINE = const(1536)
+_IDLE_RECHECK_S = const(60)
+
+JOB = "fw-job"
+DOWNLOAD = "fw-bundle.jsonl"
+POINTER = "app-active"
+
+# internal states
+_IDLE = const(0)
+_WAIT = const(1)         # job scheduled (before retrieveDate or between tries)
+_DOWNLOADED = const(2)   # verified or not, waiting for the station to be idle
+_REBOOT = const(3)       # installed, reboot requested
+
+_PATH_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/"
+
+
+def slot_name(slot: str) -> str:
+    return "app-" + slot + ".jsonl"
+
+
+def _hex(h) -> str:
+    return binascii.hexlify(h.digest()).decode()
+
+
+def _version_ok(v) -> bool:
+    if type(v) is not str or not 0 < len(v) <= 50:
+        return False
+    for c in v:
+        if not " " < c <= "~":
+            return False
+    return True
+
+
+def _path_ok(p) -> bool:
+    if type(p) is not str or not 0 < len(p) <= 120 or p[0] == "/" or p[-1] == "/":
+        return False
+    for c in p:
+        if c not in _PATH_OK:
+            return False
+    for part in p.split("/"):
+        if part in ("", ".", ".."):
+            return False
+    return True
+
+
+class BundleParser:
+    """Streaming verifier (and reader) of a format-1 bundle. feed(chunk) any
+    number of times, then finish(); `error` is None for a valid bundle.
+    on_data(path, bytes), if given, receives each file's decoded content in
+    pieces (a boot loader extracting a verified slot)."""
+
+    def __init__(self, on_data=None) -> None:
+        self.on_data = on_data
+        self.error: "str | None" = None
+        self.version: "str | None" = None
+        self.files: list = []    # [(path, size, sha256 hex)]
+        self.done = False
+        self._buf = bytearray()
+        self._all = hashlib.sha256()
+        self._count = -1
+        self._path: "str | None" = None
+        self._size = 0
+        self._sha = ""
+        self._got = 0
+        self._h = hashlib.sha256()
+
+    @property
+    def ok(self) -> bool:
+        return self.done and self.error is None
+
+    def _fail(self, msg: str) -> None:
+        if self.error is None:
+            self.error = msg
+
+    def feed(self, data) -> None:
+        if self.error is not None:
+            return
+        data = bytes(data)
+        i = 0
+        n = len(data)
+        while i < n and self.error is None:
+            j = data.find(b"\n", i)
+            if j < 0:
+                if len(self._buf) + n - i > _MAX_LINE:
+                    self._fail("line too long")
+                else:
+                    self._buf.extend(data[i:])
+                return
+            if self._buf:
+                self._buf.extend(data[i:j])
+                line = bytes(self._buf)
+                self._buf = bytearray()
+            else:
+                line = data[i:j]
+            if len(line) > _MAX_LINE:
+                self._fail("line too long")
+                return
+            self._line(line)
+            i = j + 1
+
+    def finish(self) -> None:
+        if self.error is None and (self._buf or not self.done):
+            self._fail("bundle truncated")
+
+    def _line(self, line: bytes) -> None:
+        if self.done:
+            self._fail("data after end")
+            return
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            self._fail("bad JSON line")
+            return
+        if type(rec) is not dict:
+            self._fail("bad record")
+            return
+        if self._count < 0:
+            self._header(rec)
+        elif "data" in rec:
+            self._data(rec["data"])
+        elif "file" in rec:
+            self._close_file()
+            self._open_file(rec)
+        elif "end" in rec:
+            self._close_file()
+            if self.error is None:
+                if len(self.files) != self._count:
+                    self._fail("file count mismatch")
+                elif rec["end"] != _hex(self._all):
+                    self._fail("bundle hash mismatch")
+                self.done = True
+            return
+        else:
+            self._fail("unknown record")
+            return
+        self._all.update(line)
+        self._all.update(b"\n")
+
+    def _header(self, rec: dict) -> None:
+        if rec.get("bundle") != MAGIC or rec.get("format") != FORMAT:
+            self._fail("not a micro-evse bundle of format %d" % FORMAT)
+        elif not _version_ok(rec.get("version")):
+            self._fail("bad version")
+        elif type(rec.get("files")) is not int or rec["files"] < 0:
+            self._fail("bad file count")
+        else:
+            self.version = rec["version"]
+            self._count = rec["files"]
+
+    def _open_file(self, rec: dict) -> None:
+        p = rec.get("file")
+        size = rec.get("size")
+        sha = rec.get("sha256")
+        if not _path_ok(p):
+            self._fail("bad path")
+        elif type(size) is not int or size < 0 or type(sha) is not str or len(sha) != 64:
+            self._fail("bad file record")
+        elif len(self.files) >= self._count:
+            self._fail("more files than declared")
+        else:
+            for f in self.files:
+                if f[0] == p:
+                    self._fail("duplicate path")
+                    return
+            self._path = p
+            self._size = size
+            self._sha = sha.lower()
+            self._got = 0
+            self._h = hashlib.sha256()
+
+    def _data(self, text) -> None:
+        if self._path is None or type(text) is not str:
+            self._fail("data outside a file")
+            return
+        try:
+            raw = binascii.a2b_base64(text)
+        except ValueError:
+            self._fail("bad base64")
+            return
+        self._got += len(raw)
+        if self._got > self._size:
+            self._fail("file longer than declared")
+            return
+        self._h.update(raw)
+        if self.on_data is not None:
+            self.on_data(self._path, raw)
+
+    def _close_file(self) -> None:
+        if self._path is None:
+            return
+        if self._got != self._size:
+            self._fail("size mismatch: " + self._path)
+        elif _hex(self._h) != self._sha:
+            self._fail("sha256 mismatch: " + self._path)
+        else:
+            self.files.append((self._path, self._size, self._sha))
+        self._path = None
+
+
+def encode_bundle(version: str, files: list) -> bytes:
+    """Reference encoder (tools, tests): files = [(path, bytes), ...]."""
+    out = [json.dumps({"bundle": MAGIC, "format": FORMAT, "version": version, "files": len(files)})]
+    for path, data in files:
+        h = hashlib.sha256()
+        h.update(data)
+        out.append(json.dumps({"file": path, "size": len(data), "sha256": _hex(h)}))
+        for i in range(0, len(data), _DATA_PER_LINE):
+            out.append(json.dumps({"data": binascii.b2a_base64(data[i:i + _DATA_PER_LINE]).decode().strip()}))
+    body = ("\n".join(out) + "\n").encode()
+    h = hashlib.sha256()
+    h.update(body)
+    return body + (json.dumps({"end": _hex(h)}) + "\n").encode()
+
+
+def verify_bundle(data, chunk: int = 512) -> BundleParser:
+    """Run the streaming check over bytes already in RAM (tests, small bundles)."""
+    p = BundleParser()
+    mv = memoryview(data)
+    for i in range(0, len(mv), chunk):
+        p.feed(mv[i:i + chunk])
+    p.finish()
+    return p
+
+
+class FirmwareUpdater:
+    """storage: evse.hal.fsstore.Storage; clock: now() UTC s; net: HAL Net;
+    config: evse.config.store.Config (FTPUserName/FTPPassword, FirmwareVersionMCU
+    via set_internal); notify(action, payload): queue an OCPP request;
+    reboot(): restart the controller (after queued messages are out);
+    busy(): True while installation must wait (a charging session runs)."""
+
+    def __init__(self, storage, clock, net, config, notify, reboot, busy=None,
+                 builtin_version: str = VERSION, max_boots: int = 3,
+                 max_bytes: int = transfer.DEFAULT_MAX_BYTES, cadata=None,
+                 timeout_s: int = transfer.DEFAULT_TIMEOUT_S, log=None) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.net = net
+        self.config = config
+        self.notify = notify
+        self.reboot = reboot
+        self.busy = busy
+        self.builtin_version = builtin_version
+        self.max_boots = max_boots
+        self.max_bytes = max_bytes
+        self.cadata = cadata
+        self.timeout_s = timeout_s
+        self.log = log
+        self.task: "asyncio.Task | None" = None   # the running download try
+        self.last_error = ""
+        self._job: "transfer.Job | None" = None
+        self._parser: "BundleParser | None" = None
+        self._state = _IDLE
+        self._status = "Idle"
+        self._load_job()
+
+    # ---- boot side ---------------------------------------------------------------------------
+    def boot_attempt(self):
+        """Call once per boot, before the application starts: counts a boot of a
+        slot on trial, rolls back after max_boots unconfirmed boots, and sets
+        FirmwareVersionMCU to what runs. -> storage name of the slot to run, or
+        None for the built-in (frozen) firmware."""
+        ptr = self._pointer()
+        if ptr is None:
+            self._set_version(self.builtin_version)
+            return None
+        slot = ptr.get("slot") or ""
+        present = not slot or slot_name(slot) in self.storage.names()
+        if ptr.get("state") == "trial":
+            if ptr.get("boots", 0) >= self.max_boots or not present:
+                self._note("firmware %s not confirmed: rolling back" % ptr.get("version"))
+                ptr = {"slot": ptr.get("prev") or "", "version": ptr.get("prev_version") or self.builtin_version,
+                       "prev": "", "prev_version": "", "state": "ok", "boots": 0,
+                       "report": "InstallationFailed"}
+                slot = ptr["slot"]
+                present = not slot or slot_name(slot) in self.storage.names()
+            else:
+                ptr["boots"] = ptr.get("boots", 0) + 1
+                self._status = "Installing"
+            self._write_pointer(ptr)
+        if not present:  # a confirmed slot vanished: run the built-in firmware
+            self._set_version(self.builtin_version)
+            return None
+        self._set_version(ptr.get("version") or self.builtin_version)
+        return slot_name(slot) if slot else None
+
+    def confirm_boot(self) -> None:
+        """The running firmware works (call after BootNotification was Accepted):
+        ends a trial (FirmwareStatusNotification Installed) and sends a pending
+        InstallationFailed of a rollback."""
+        ptr = self._pointer()
+        if ptr is None:
+            return
+        changed = False
+        if ptr.get("state") == "trial":
+            ptr["state"] = "ok"
+            ptr["boots"] = 0
+            changed = True
+            self._write_pointer(ptr)
+            self._status = "Idle"
+            self._set_version(ptr.get("version") or self.builtin_version)
+            self._send("Installed")
+        if ptr.get("report"):
+            report = ptr["report"]
+            ptr["report"] = ""
+            changed = True
+            self._write_pointer(ptr)
+            self._send(report)
+        if not changed:
+            self._set_version(ptr.get("version") or self.builtin_version)
+
+    def active_version(self) -> str:
+        ptr = self._pointer()
+        return (ptr.get("version") if ptr else "") or self.builtin_version
+
+    def active_slot(self):
+        """Storage name of the slot the pointer selects, None for built-in."""
+        ptr = self._pointer()
+        slot = ptr.get("slot") if ptr else ""
+        return slot_name(slot) if slot else None
+
+    # ---- request side ------------------------------------------------------------------------
+    def request(self, location: str, retrieve_date=None, retries=None, retry_interval=None) -> None:
+        """UpdateFirmware.req: retrieve_date as ISO 8601 text or UTC seconds
+        (None: now). Replaces a request still in progress."""
+        now = self.clock.now()
+        at = now
+        try:
+            if type(retrieve_date) is str:
+                at = parse_iso8601(retrieve_date)
+            elif type(retrieve_date) is int:
+                at = retrieve_date
+        except ValueError:
+            pass
+        try:
+            transfer.parse_url(location)
+        except ValueError as e:
+            self._note("UpdateFirmware location refused: %s" % e)
+            retries = 0      # one try that fails at once: DownloadFailed
+        self._cancel()
+        self._job = transfer.Job(location, at, retries, retry_interval)
+        self._state = _WAIT
+        self._status = "Idle"
+        self._save_job()
+
+    def status(self) -> str:
+        """FirmwareStatus for TriggerMessage: Downloading, Downloaded or
+        Installing while an update runs, else Idle."""
+        return self._status
+
+    def next_deadline_s(self, now: int) -> int:
+        """Seconds until poll() has something to do; -1: nothing scheduled."""
+        if self._state == _WAIT and self.task is None and self._job is not None:
+            return self._job.wait_s(now)
+        if self._state == _DOWNLOADED:
+            return _IDLE_RECHECK_S if self._is_busy() else 0
+        return -1
+
+    def poll(self, now: int) -> None:
+        """Start what is due: a download try (as an asyncio task), an install."""
+        if self._state == _WAIT and self.task is None and self._job is not None:
+            if self._job.due(now):
+                self.task = asyncio.create_task(self._attempt(self._job))
+        elif self._state == _DOWNLOADED and not self._is_busy():
+            self._install()
+
+    async def run(self, sleep_s=None) -> None:
+        """Real-time driver: poll until nothing is pending. sleep_s(seconds) is
+        the firmware's sleep (asyncio.sleep if None)."""
+        while True:
+            self.poll(self.clock.now())
+            t = self.task
+            if t is not None:
+                try:
+                    await t
+                except asyncio.CancelledError:
+                    pass
+                continue
+            d = self.next_deadline_s(self.clock.now())
+            if d < 0:
+                return
+            if d > 0:
+                await (sleep_s or transfer.sleep_s)(min(d, 60))
+
+    # ---- internals -----------------------------------------------------------------------------
+    async def _attempt(self, job: "transfer.Job") -> None:
+        if job.tries == 0:
+            self._send("Downloading")
+        job.begin()
+        self._save_job()
+        parser = BundleParser()
+        ok = False
+        try:
+            user, pw = transfer.config_credentials(self.config)
+            await transfer.download(self.net, job.location, self.storage, DOWNLOAD, user, pw,
+                                    self.cadata, self.timeout_s, self.max_bytes, parser.feed)
+            parser.finish()
+            ok = True
+        except Exception as e:  # any failure of this try: retry or DownloadFailed
+            self.last_error = "download: %s" % (e,)
+            self._note("firmware " + self.last_error)
+        if job is not self._job:      # replaced by a newer request meanwhile
+            return
+        self.task = None
+        if ok:
+            self._parser = parser
+            self._state = _DOWNLOADED
+            self._send("Downloaded")
+            self.poll(self.clock.now())
+        elif job.retry(self.clock.now()):
+            self._save_job()
+        else:
+            self._finish()
+            self._send("DownloadFailed")
+
+    def _install(self) -> None:
+        self._send("Installing")
+        p = self._parser
+        self._parser = None
+        if p is None or not p.ok:
+            self.last_error = "bundle invalid: %s" % (p.error if p else "missing")
+            self._note("firmware " + self.last_error)
+            self.storage.remove(DOWNLOAD)
+            self._finish()
+            self._send("InstallationFailed")
+            return
+        ptr = self._pointer() or {}
+        if ptr.get("state") == "trial":   # never confirmed: keep the last good one
+            good, good_v = ptr.get("prev") or "", ptr.get("prev_version") or ""
+        else:
+            good, good_v = ptr.get("slot") or "", ptr.get("version") or ""
+        new = "b" if good == "a" else "a"  # never the fallback's slot
+        try:
+            self.storage.rename(DOWNLOAD, slot_name(new))
+            self._write_pointer({"slot": new, "version": p.version, "prev": good,
+                                 "prev_version": good_v or self.builtin_version,
+                                 "state": "trial", "boots": 0, "report": ""})
+        except OSError as e:
+            self.last_error = "install: %s" % (e,)
+            self._note("firmware " + self.last_error)
+            self._finish()
+            self._send("InstallationFailed")
+            return
+        self._note("firmware %s installed in slot %s, rebooting" % (p.version, new))
+        self._finish()
+        self._state = _REBOOT
+        self._status = "Installing"
+        self.reboot()
+
+    def _finish(self) -> None:
+        self._job = None
+        self._state = _IDLE
+        self._status = "Idle"
+        self.storage.remove(JOB)
+
+    def _cancel(self) -> None:
+        t = self.task
+        self.task = None
+        self._job = None
+        self._parser = None
+        if t is not None:
+            t.cancel()
+        self.storage.remove(DOWNLOAD)
+
+    def _is_busy(self) -> bool:
+        return bool(self.busy()) if self.busy is not None else False
+
+    def _send(self, status: str) -> None:
+        if status in ("Downloading", "Downloaded", "Installing"):
+            self._status = status
+        self.notify("FirmwareStatusNotification", {"status": status})
+
+    def _note(self, msg: str) -> None:
+        if self.log is not None:
+            self.log.add(msg)
+
+    def _set_version(self, v: str) -> None:
+        si = getattr(self.config, "set_internal", None)
+        if si is not None:
+            try:
+                si("FirmwareVersionMCU", v)
+            except (KeyError, ValueError):
+                pass
+
+    def _pointer(self):
+        raw = self.storage.read(POINTER)
+        if not raw:
+            return None
+        try:
+            p = json.loads(raw)
+        except ValueError:
+            return None
+        return p if type(p) is dict else None
+
+    def _write_pointer(self, ptr: dict) -> None:
+        self.storage.write(POINTER, json.dumps(ptr).encode())
+
+    def _save_job(self) -> None:
+        if self._job is not None:
+            self.storage.write(JOB, json.dumps(self._job.to_dict()).encode())
+
+    def _load_job(self) -> None:
+        raw = self.storage.read(JOB)
+        if not raw:
+            return
+        try:
+            self._job = transfer.Job.from_dict(json.loads(raw))
+            self._state = _WAIT
+        except (ValueError, KeyError, TypeError):
+            self.storage.remove(JOB)
+

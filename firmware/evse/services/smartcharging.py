@@ -1,0 +1,710 @@
+# Smart Charging (OCPP 1.6 3.13, 5.5, 5.7, 5.16 with errata v4.0; manual 6.3 and
+# the keys SmartChargingEnabled, NominalAmperage, NominalPeriod,
+# ChargingProfileMaxStackLevel, ChargingScheduleAllowedChargingRateUnit,
+# ChargingSchedulesMaxPeriods, MaxChargingProfilesInstalled, MainsVoltage).
+#
+# Holds the Central System's charging profiles, answers SetChargingProfile,
+# ClearChargingProfile and GetCompositeSchedule, and tells the energy layer the
+# current a connector may be offered (limit_a / target_a). Local load balancing
+# (evse.services.loadbalance) stays on top of this: a profile never raises the
+# station limit (manual 6.3).
+#
+# Decisions (where the spec or the manual leave room):
+# - SmartChargingEnabled False: SetChargingProfile answers "NotSupported" and
+#   stores nothing (the manual says profiles are ignored; the status exists to
+#   tell the Central System so). Profiles installed earlier stay stored but are
+#   ignored until the key is True again; ClearChargingProfile still works.
+# - Malformed requests (missing/mistyped fields, unknown enumeration value,
+#   connectorId out of range) are what errata 3.38/3.39 answer with a CALLERROR:
+#   profile_error() returns (OCPP-J error code, text) for the OCPP handler.
+#   set_profile() itself never raises: it answers "Rejected" for them.
+# - "Rejected" also for: ChargePointMaxProfile on a connector > 0, TxProfile on
+#   connector 0 or without a transaction on its connector (or with a
+#   transactionId other than the running one), transactionId on another
+#   purpose, stackLevel > ChargingProfileMaxStackLevel, more periods than
+#   ChargingSchedulesMaxPeriods, a unit ChargingScheduleAllowedChargingRateUnit
+#   does not list, first startPeriod not 0 or two periods starting together,
+#   negative limit, numberPhases outside 1..3, duration <= 0, Recurring without
+#   recurrencyKind or startSchedule, validTo not after validFrom or already
+#   past, MaxChargingProfilesInstalled reached, or the file could not be saved.
+# - Units: ChargingScheduleAllowedChargingRateUnit lists "Current" (or
+#   "Current [A]", "A") and/or "Power" ("W"). The key is read-only "Current", so
+#   W schedules are Rejected on this product; if the list allows W, a W limit is
+#   converted per OCPP 7.12: A = W / (MainsVoltage * numberPhases, absent = 3),
+#   rounded down to 0.1 A (never above what was asked).
+# - Replacement (3.13.2, 5.16.3): a new profile replaces the one with the same
+#   chargingProfileId, and the one with the same purpose + stackLevel +
+#   connectorId (a connector's TxDefaultProfile and connector 0's coexist,
+#   3.13.1). Expired profiles (validTo passed) are dropped before counting.
+# - Stacking: the prevailing profile of a purpose is the highest stackLevel one
+#   that yields a limit at that instant (valid, started, within duration); when
+#   it has none (outside its duration) the next lower one applies (errata 3.43).
+#   For a connector the TxDefaultProfiles of the connector and of connector 0
+#   stack together; at equal stackLevel the connector's own one wins.
+# - Combining (3.13.3): min(ChargePointMaxProfile, TxProfile, or TxDefaultProfile
+#   when the connector has no TxProfile yielding a limit). limit_a(0) is the
+#   ChargePointMaxProfile alone: the station total for load balancing.
+# - Kinds: Absolute from startSchedule (absent: from the time it was received);
+#   Recurring Daily/Weekly repeats startSchedule every 86400/604800 s in UTC in
+#   both directions (validFrom gates the start), periods or a duration beyond
+#   the recurrence are not executed (errata 3.44); Relative from the
+#   transaction start; with no transaction yet (the EV is about to start) it
+#   stays at its first period. GetCompositeSchedule without a transaction
+#   reports a Relative profile as if the transaction started at scheduleStart.
+#   A Relative ChargePointMaxProfile (no transaction at station level) runs
+#   from the time it was received.
+#   DST is not modelled: OCPP recommends UTC (3.14).
+# - NominalAmperage/NominalPeriod (manual): while smart charging is enabled the
+#   TxProfile/TxDefaultProfile is ignored for the first NominalPeriod seconds of
+#   a transaction (ChargePointMaxProfile still applies); when nothing applies
+#   target_a() gives NominalAmperage (the "default charge rate"), and so do
+#   the gaps of a composite schedule. minChargingRate is kept, not used.
+# - GetCompositeSchedule: connector 0 reports min(ChargePointMaxProfile,
+#   ChargePointCurrentLimit); a connector reports min(MaxCurrentConnection,
+#   ChargePointCurrentLimit, target) over time. Rejected (None) for an unknown
+#   connector or duration <= 0; a unit other than A/W raises ValueError (errata
+#   3.24: CALLERROR PropertyConstraintViolation). At most
+#   ChargingSchedulesMaxPeriods periods; the reported duration is cut to them.
+# - Persistence (errata 3.37): "profiles.json" in Storage, written atomically on
+#   every change. A corrupt file or entry loads as no profile plus a line in
+#   `errors`, never an exception.
+#
+# Internals: limits are ints in tenths of the schedule unit (0.1 A / 0.1 W) and
+# periods live in arrays, so 8 profiles x 255 periods stay a few kB.
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+import json
+from array import array
+
+from evse.clock import iso8601, parse_iso8601
+
+FILE = "profiles.json"
+
+CP_MAX = const(0)
+TX_DEFAULT = const(1)
+TX = const(2)
+PURPOSES = ("ChargePointMaxProfile", "TxDefaultProfile", "TxProfile")
+KINDS = ("Absolute", "Recurring", "Relative")
+RECURRENCY = ("Daily", "Weekly")
+UNITS = ("A", "W")
+
+_ABS = const(0)
+_REC = const(1)
+_REL = const(2)
+_DAY = const(86400)
+_WEEK = const(604800)
+_BIG = const(100000000)   # |limit| bound: tenths fit the int32 arrays
+
+# OCPP-J CALLERROR codes for profile_error()
+E_PROPERTY = "PropertyConstraintViolation"
+E_TYPE = "TypeConstraintViolation"
+E_OCCURENCE = "OccurenceConstraintViolation"   # sic, OCPP-J spelling
+
+
+class ProfileError(Exception):
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+class Profile:
+    """One installed charging profile, compact."""
+    __slots__ = ("cid", "pid", "stack", "purpose", "kind", "recur", "txid", "vfrom",
+                 "vto", "start", "dur", "watts", "starts", "limits", "phases",
+                 "minrate", "installed")
+
+    def __init__(self) -> None:
+        self.cid = 0
+        self.pid = 0
+        self.stack = 0
+        self.purpose = 0
+        self.kind = 0
+        self.recur = -1          # -1 none, 0 Daily, 1 Weekly
+        self.txid: int | None = None
+        self.vfrom: int | None = None   # epoch s
+        self.vto: int | None = None
+        self.start: int | None = None   # startSchedule, epoch s
+        self.dur: int | None = None     # duration s
+        self.watts = False
+        self.starts = array("i")  # startPeriod s, ascending, starts[0] == 0
+        self.limits = array("i")  # tenths of the unit
+        self.phases = b""        # numberPhases per period, 0 = absent
+        self.minrate: int | None = None  # tenths (informative)
+        self.installed = 0       # when received (anchor of Absolute without start)
+
+    def to_dict(self) -> dict:
+        per = []
+        for i in range(len(self.starts)):
+            e = {"startPeriod": self.starts[i], "limit": self.limits[i] / 10}
+            if self.phases[i]:
+                e["numberPhases"] = self.phases[i]
+            per.append(e)
+        s: dict = {"chargingRateUnit": UNITS[1 if self.watts else 0], "chargingSchedulePeriod": per}
+        if self.dur is not None:
+            s["duration"] = self.dur
+        if self.start is not None:
+            s["startSchedule"] = iso8601(self.start)
+        if self.minrate is not None:
+            s["minChargingRate"] = self.minrate / 10
+        d: dict = {"chargingProfileId": self.pid, "stackLevel": self.stack,
+             "chargingProfilePurpose": PURPOSES[self.purpose],
+             "chargingProfileKind": KINDS[self.kind], "chargingSchedule": s}
+        if self.recur >= 0:
+            d["recurrencyKind"] = RECURRENCY[self.recur]
+        if self.txid is not None:
+            d["transactionId"] = self.txid
+        if self.vfrom is not None:
+            d["validFrom"] = iso8601(self.vfrom)
+        if self.vto is not None:
+            d["validTo"] = iso8601(self.vto)
+        return d
+
+
+# ---- parsing (structure only; business rules are in SmartCharging) ----------
+def _int(d: dict, k: str, required: bool):
+    v = d.get(k)
+    if v is None:
+        if required:
+            raise ProfileError(E_OCCURENCE, k + " missing")
+        return None
+    if type(v) is not int:
+        raise ProfileError(E_TYPE, k + " not an integer")
+    return v
+
+
+def _num(d: dict, k: str, required: bool):
+    v = d.get(k)
+    if v is None:
+        if required:
+            raise ProfileError(E_OCCURENCE, k + " missing")
+        return None
+    if type(v) is not int and type(v) is not float:
+        raise ProfileError(E_TYPE, k + " not a number")
+    if not -_BIG < v < _BIG:   # also NaN/inf; keeps tenths inside a 32-bit array
+        raise ProfileError(E_PROPERTY, k + " out of range")
+    return int(round(v * 10))
+
+
+def _enum(d: dict, k: str, values: tuple, required: bool) -> int:
+    v = d.get(k)
+    if v is None:
+        if required:
+            raise ProfileError(E_OCCURENCE, k + " missing")
+        return -1
+    if type(v) is not str:
+        raise ProfileError(E_TYPE, k + " not a string")
+    for i in range(len(values)):
+        if values[i] == v:
+            return i
+    raise ProfileError(E_PROPERTY, k + " " + v)
+
+
+def _time(d: dict, k: str):
+    v = d.get(k)
+    if v is None:
+        return None
+    if type(v) is not str:
+        raise ProfileError(E_TYPE, k + " not a dateTime")
+    try:
+        return parse_iso8601(v)
+    except ValueError:
+        raise ProfileError(E_TYPE, k + " not a dateTime")
+
+
+def parse(connector_id, d, n_connectors: int, installed: int) -> Profile:
+    """SetChargingProfile.req fields -> Profile; ProfileError when malformed."""
+    if type(connector_id) is not int or connector_id < 0 or connector_id > n_connectors:
+        raise ProfileError(E_PROPERTY, "connectorId")
+    if type(d) is not dict:
+        raise ProfileError(E_TYPE, "csChargingProfiles not an object")
+    p = Profile()
+    p.cid = connector_id
+    p.installed = installed
+    p.pid = _int(d, "chargingProfileId", True)
+    p.stack = _int(d, "stackLevel", True)
+    if p.stack < 0:
+        raise ProfileError(E_PROPERTY, "stackLevel < 0")
+    p.purpose = _enum(d, "chargingProfilePurpose", PURPOSES, True)
+    p.kind = _enum(d, "chargingProfileKind", KINDS, True)
+    p.recur = _enum(d, "recurrencyKind", RECURRENCY, False)
+    if p.kind != _REC:
+        p.recur = -1   # errata 3.56: only meaningful for Recurring; ignored
+    p.txid = _int(d, "transactionId", False)
+    p.vfrom = _time(d, "validFrom")
+    p.vto = _time(d, "validTo")
+    s = d.get("chargingSchedule")
+    if s is None:
+        raise ProfileError(E_OCCURENCE, "chargingSchedule missing")
+    if type(s) is not dict:
+        raise ProfileError(E_TYPE, "chargingSchedule not an object")
+    p.dur = _int(s, "duration", False)
+    p.start = _time(s, "startSchedule")
+    p.watts = _enum(s, "chargingRateUnit", UNITS, True) == 1
+    p.minrate = _num(s, "minChargingRate", False)
+    per = s.get("chargingSchedulePeriod")
+    if per is None:
+        raise ProfileError(E_OCCURENCE, "chargingSchedulePeriod missing")
+    if type(per) is not list:
+        raise ProfileError(E_TYPE, "chargingSchedulePeriod not a list")
+    if not per:
+        raise ProfileError(E_OCCURENCE, "chargingSchedulePeriod empty")
+    rows = []
+    for e in per:
+        if type(e) is not dict:
+            raise ProfileError(E_TYPE, "chargingSchedulePeriod item not an object")
+        sp = _int(e, "startPeriod", True)
+        if not -_BIG < sp < _BIG:
+            raise ProfileError(E_PROPERTY, "startPeriod out of range")
+        ph = _int(e, "numberPhases", False)
+        # 0 = absent; a value outside 1..3 is kept as 255 and Rejected by check()
+        rows.append((sp, _num(e, "limit", True), 0 if ph is None else (ph if 1 <= ph <= 3 else 255)))
+    rows.sort(key=lambda r: r[0])
+    p.starts = array("i", [r[0] for r in rows])
+    p.limits = array("i", [r[1] for r in rows])
+    # numberPhases kept as a byte; out-of-range values are caught by _rule()
+    p.phases = bytes([r[2] for r in rows])
+    return p
+
+
+# ---- evaluation -----------------------------------------------------------------
+def _mn(a, b):
+    if a is None:
+        return b
+    if b is None or a <= b:
+        return a
+    return b
+
+
+def period_at(p: Profile, t: int, anchor):
+    """(index of the period in force at t or -1, next instant > t at which that
+    may change or None). anchor: transaction start for Relative profiles; None
+    = no transaction yet, the profile stays at its first period."""
+    if p.vto is not None and t >= p.vto:
+        return -1, None
+    if p.vfrom is not None and t < p.vfrom:
+        return -1, p.vfrom
+    nxt = p.vto
+    end = p.dur
+    floating = False
+    if p.kind == _REL and p.purpose == CP_MAX:
+        s = p.installed     # a station limit has no transaction: from receipt
+    elif p.kind == _REL:
+        if anchor is None:
+            floating = True
+            s = t
+        else:
+            s = anchor
+    elif p.kind == _REC:
+        per = _DAY if p.recur == 0 else _WEEK
+        s0 = p.start if p.start is not None else 0   # check(): Recurring has one
+        s = s0 + ((t - s0) // per) * per
+        nxt = _mn(nxt, s + per)
+        end = per if end is None or end > per else end
+    else:
+        s = p.start if p.start is not None else p.installed
+    off = t - s
+    if off < 0:
+        return -1, _mn(nxt, s)
+    if end is not None and off >= end:
+        return -1, nxt
+    st = p.starts
+    i = 0                   # last period with startPeriod <= off (starts[0] == 0)
+    hi = len(st) - 1
+    while i < hi:
+        mid = (i + hi + 1) // 2
+        if st[mid] <= off:
+            i = mid
+        else:
+            hi = mid - 1
+    if not floating:
+        if i + 1 < len(st):
+            nxt = _mn(nxt, s + st[i + 1])
+        if end is not None:
+            nxt = _mn(nxt, s + end)
+    return i, nxt
+
+
+def _value(p: Profile, i: int, watts: bool, volts: int) -> int:
+    """Limit of period i in tenths of the wanted unit (W->A rounded down)."""
+    v = p.limits[i]
+    ph = p.phases[i] or 3
+    if p.watts == watts:
+        return v
+    if watts:
+        return v * volts * ph
+    return v // (volts * ph)
+
+
+def _cfg(config, name: str, default):
+    try:
+        v = config.get(name)
+    except (KeyError, ValueError):
+        return default
+    return default if v is None else v
+
+
+def allowed_units(csl: str) -> tuple:
+    """ChargingScheduleAllowedChargingRateUnit -> (A allowed, W allowed)."""
+    a = w = False
+    for item in str(csl).split(","):
+        item = item.strip()
+        if item.startswith("Current") or item == "A":
+            a = True
+        elif item.startswith("Power") or item == "W":
+            w = True
+    return a, w
+
+
+class SmartCharging:
+    def __init__(self, config, storage, clock, n_connectors: int) -> None:
+        self.config = config
+        self.storage = storage
+        self.clock = clock
+        self.n = n_connectors
+        self.profiles: list = []   # Profile, sorted by (stackLevel, connectorId) descending
+        self.errors: list = []     # load/save problems, for diagnostics
+        self.reason = ""        # why the last set_profile was not Accepted
+        self._load()
+
+    # ---- configuration ----------------------------------------------------------
+    def enabled(self) -> bool:
+        return _cfg(self.config, "SmartChargingEnabled", False) is True
+
+    def _volts(self) -> int:
+        return int(_cfg(self.config, "MainsVoltage", 230))
+
+    def _installed_phases(self) -> int:
+        n = 0
+        for k in ("L1Active", "L2Active", "L3Active"):
+            if _cfg(self.config, k, True) is True:
+                n += 1
+        return n or 3
+
+    def _deci(self, name: str, default) -> int:
+        return int(round(_cfg(self.config, name, default) * 10))
+
+    # ---- SetChargingProfile ----------------------------------------------------------
+    def profile_error(self, connector_id, profile):
+        """(OCPP-J error code, text) when the request deserves a CALLERROR
+        (errata 3.38/3.39), else None."""
+        try:
+            parse(connector_id, profile, self.n, 0)
+        except ProfileError as e:
+            return (e.code, e.text)
+        return None
+
+    def set_profile(self, connector_id, cs_charging_profiles, tx_active_fn=None) -> str:
+        """SetChargingProfile.req -> "Accepted" | "Rejected" | "NotSupported".
+        tx_active_fn(connector_id): None/False without a transaction, else True
+        or the transactionId of the running transaction. A TxProfile from a
+        RemoteStartTransaction is installed with this same call once its
+        transaction has started."""
+        self.reason = ""
+        if not self.enabled():
+            self.reason = "SmartChargingEnabled is False"
+            return "NotSupported"
+        now = self.clock.now()
+        try:
+            p = parse(connector_id, cs_charging_profiles, self.n, now)
+        except ProfileError as e:
+            self.reason = e.text
+            return "Rejected"
+        why = self._rule(p, now, tx_active_fn)
+        if why:
+            self.reason = why
+            return "Rejected"
+        keep = []
+        for q in self.profiles:
+            if q.pid == p.pid:
+                continue
+            if q.purpose == p.purpose and q.stack == p.stack and q.cid == p.cid:
+                continue
+            if q.vto is not None and q.vto <= now:
+                continue
+            keep.append(q)
+        if len(keep) >= int(_cfg(self.config, "MaxChargingProfilesInstalled", 8)):
+            self.reason = "MaxChargingProfilesInstalled reached"
+            return "Rejected"
+        keep.append(p)
+        old = self.profiles
+        self.profiles = keep
+        self._sort()
+        if not self._save():
+            self.profiles = old
+            self.reason = "profiles could not be saved"
+            return "Rejected"
+        return "Accepted"
+
+    def _rule(self, p: Profile, now: int, tx_active_fn) -> str:
+        if p.purpose == CP_MAX and p.cid != 0:
+            return "ChargePointMaxProfile only on connector 0"
+        if p.purpose == TX:
+            if p.cid == 0:
+                return "TxProfile not on connector 0"
+            active = tx_active_fn(p.cid) if tx_active_fn is not None else None
+            if active is None or active is False:
+                return "no transaction on connector"
+            if p.txid is not None and type(active) is int and active != p.txid:
+                return "transactionId is not the running transaction"
+        elif p.txid is not None:
+            return "transactionId only with TxProfile"
+        if p.stack > int(_cfg(self.config, "ChargingProfileMaxStackLevel", 6)):
+            return "stackLevel above ChargingProfileMaxStackLevel"
+        if len(p.starts) > int(_cfg(self.config, "ChargingSchedulesMaxPeriods", 255)):
+            return "more periods than ChargingSchedulesMaxPeriods"
+        a_ok, w_ok = allowed_units(_cfg(self.config, "ChargingScheduleAllowedChargingRateUnit", "Current"))
+        if not (w_ok if p.watts else a_ok):
+            return "chargingRateUnit not allowed"
+        why = check(p)
+        if why:
+            return why
+        if p.vto is not None and p.vto <= now:
+            return "validTo in the past"
+        return ""
+
+    # ---- ClearChargingProfile --------------------------------------------------------
+    def clear(self, id=None, connector_id=None, purpose=None, stack_level=None) -> str:
+        """ClearChargingProfile.req -> "Accepted" | "Unknown". All given fields
+        must match (errata 3.25); no field clears every profile."""
+        pi = -2
+        if purpose is not None:
+            pi = -1
+            for i in range(len(PURPOSES)):
+                if PURPOSES[i] == purpose:
+                    pi = i
+        keep = []
+        for p in self.profiles:
+            if ((id is None or p.pid == id) and (connector_id is None or p.cid == connector_id)
+                    and (pi == -2 or p.purpose == pi)
+                    and (stack_level is None or p.stack == stack_level)):
+                continue
+            keep.append(p)
+        if len(keep) == len(self.profiles):
+            return "Unknown"
+        self.profiles = keep
+        self._save()
+        return "Accepted"
+
+    def tx_ended(self, connector_id: int) -> None:
+        """A transaction stopped: its TxProfiles cease to be valid (3.13.1, 7.10)."""
+        keep = [p for p in self.profiles if not (p.purpose == TX and p.cid == connector_id)]
+        if len(keep) != len(self.profiles):
+            self.profiles = keep
+            self._save()
+
+    # ---- limits ------------------------------------------------------------------------
+    def _select(self, purpose: int, c: int, t: int, anchor):
+        """Prevailing profile of a purpose for connector c at t:
+        (profile or None, period index, next change or None)."""
+        nxt = None
+        for p in self.profiles:   # highest stackLevel first, connector > 0 before 0
+            if p.purpose != purpose:
+                continue
+            if purpose == TX_DEFAULT:
+                if p.cid != c and p.cid != 0:
+                    continue
+            elif p.cid != c:
+                continue
+            i, n = period_at(p, t, anchor)
+            nxt = _mn(nxt, n)
+            if i >= 0:
+                return p, i, nxt
+        return None, -1, nxt
+
+    def _eval(self, c: int, t: int, anchor, tx_start, watts: bool, volts: int):
+        """Min of the applicable profile limits at t, in tenths of the unit:
+        (value or None, numberPhases of the deciding period (0 = absent),
+        True when a TxProfile/TxDefaultProfile took part, next change or None)."""
+        val = None
+        ph = 0
+        p, i, nxt = self._select(CP_MAX, 0, t, anchor)
+        if p is not None:
+            val = _value(p, i, watts, volts)
+            ph = p.phases[i]
+        if c == 0:
+            return val, ph, False, nxt
+        if tx_start is not None:
+            # manual NominalAmperage/NominalPeriod: profile ignored at session start
+            np_end = tx_start + int(_cfg(self.config, "NominalPeriod", 30))
+            if t < np_end:
+                return val, ph, False, _mn(nxt, np_end)
+        p, i, n = self._select(TX, c, t, anchor)
+        nxt = _mn(nxt, n)
+        if p is None:
+            p, i, n = self._select(TX_DEFAULT, c, t, anchor)
+            nxt = _mn(nxt, n)
+        if p is None:
+            return val, ph, False, nxt
+        v = _value(p, i, watts, volts)
+        if val is None or v < val:
+            val = v
+            ph = p.phases[i]
+        return val, ph, True, nxt
+
+    def limit_a(self, connector_id: int, now: int, tx_start=None):
+        """Current limit (A, float) the profiles set on a connector at `now`, or
+        None when no profile applies (or smart charging is disabled).
+        Connector 0: the ChargePointMaxProfile, a limit for all connectors
+        together (feed it to load balancing as a station limit)."""
+        if not self.enabled():
+            return None
+        v = self._eval(connector_id, now, tx_start, tx_start, False, self._volts())[0]
+        return None if v is None else v / 10
+
+    def target_a(self, connector_id: int, now: int, tx_start=None) -> float:
+        """What the smart-charging layer lets a connector draw (A): the profile
+        limit, or NominalAmperage where no TxProfile/TxDefaultProfile applies
+        (disabled, NominalPeriod, none installed), capped by the
+        ChargePointMaxProfile. Connector 0: ChargePointMaxProfile, else
+        ChargePointCurrentLimit."""
+        nom = self._deci("NominalAmperage", 16.0)
+        if not self.enabled():
+            return nom / 10
+        if connector_id == 0:
+            v = self._eval(0, now, None, None, False, self._volts())[0]
+            return (self._deci("ChargePointCurrentLimit", 32) if v is None else v) / 10
+        return self._target(connector_id, now, tx_start, tx_start, False, self._volts(), nom)[0] / 10
+
+    def _target(self, c: int, t: int, anchor, tx_start, watts: bool, volts: int, nom: int):
+        val, ph, has_tx, nxt = self._eval(c, t, anchor, tx_start, watts, volts)
+        if not has_tx and (val is None or nom < val):
+            val = nom
+            ph = 0
+        return val, ph, nxt
+
+    def next_change_s(self, now: int, tx_starts=None):
+        """Seconds until some connector's limit may change (for the simulator to
+        jump virtual time), or None when nothing is scheduled. tx_starts:
+        {connectorId: transaction start epoch} of running transactions."""
+        if not self.enabled():
+            return None
+        volts = self._volts()
+        nxt = None
+        for c in range(self.n + 1):
+            ts = None if tx_starts is None else tx_starts.get(c)
+            nxt = _mn(nxt, self._eval(c, now, ts, ts, False, volts)[3])
+        return None if nxt is None else nxt - now
+
+    # ---- GetCompositeSchedule ----------------------------------------------------------
+    def composite_schedule(self, connector_id, duration_s, unit=None, now=None, tx_start=None):
+        """GetCompositeSchedule.req -> None (status Rejected) or the .conf fields.
+        tx_start: start epoch of the transaction running on the connector."""
+        if unit is not None and unit not in UNITS:
+            raise ValueError("chargingRateUnit")
+        if (type(connector_id) is not int or connector_id < 0 or connector_id > self.n
+                or type(duration_s) is not int or duration_s <= 0):
+            return None
+        start = self.clock.now() if now is None else now
+        watts = unit == "W"
+        volts = self._volts()
+        k = volts * self._installed_phases() if watts else 1
+        station = self._deci("ChargePointCurrentLimit", 32) * k
+        if connector_id == 0:
+            local = station
+        else:
+            local = _mn(self._deci("MaxCurrentConnection", 16) * k, station)
+        nom = self._deci("NominalAmperage", 16.0) * k
+        on = self.enabled()
+        anchor = start if tx_start is None else tx_start
+        maxp = int(_cfg(self.config, "ChargingSchedulesMaxPeriods", 255))
+        end = start + duration_s
+        out = []
+        t = start
+        while t < end:
+            if not on:
+                val, ph, nxt = (local if connector_id == 0 else nom), 0, None
+            elif connector_id == 0:
+                val, ph, _, nxt = self._eval(0, t, anchor, None, watts, volts)
+            else:
+                val, ph, nxt = self._target(connector_id, t, anchor, tx_start, watts, volts, nom)
+            if val is None or local < val:
+                val = local
+                ph = 0
+            if not out or out[-1][1] != val or out[-1][2] != ph:
+                if len(out) >= maxp:
+                    end = t
+                    break
+                out.append((t - start, val, ph))
+            if nxt is None or nxt <= t:
+                break
+            t = nxt
+        per = []
+        for off, val, ph in out:
+            e = {"startPeriod": off, "limit": val / 10}
+            if ph:
+                e["numberPhases"] = ph
+            per.append(e)
+        return {"status": "Accepted", "connectorId": connector_id,
+                "scheduleStart": iso8601(start),
+                "chargingSchedule": {"duration": end - start,
+                                     "chargingRateUnit": "W" if watts else "A",
+                                     "chargingSchedulePeriod": per}}
+
+    # ---- persistence ---------------------------------------------------------------------
+    def _sort(self) -> None:
+        self.profiles.sort(key=lambda p: (p.stack, p.cid), reverse=True)
+
+    def _save(self) -> bool:
+        rows = [{"connectorId": p.cid, "installed": p.installed, "profile": p.to_dict()}
+                for p in self.profiles]
+        try:
+            self.storage.write(FILE, json.dumps({"v": 1, "profiles": rows}).encode())
+            return True
+        except OSError as e:
+            self.errors.append("%s: save failed (%r)" % (FILE, e))
+            return False
+
+    def _load(self) -> None:
+        raw = self.storage.read(FILE)
+        if raw is None:
+            return
+        try:
+            data = json.loads(raw.decode())
+            rows = data["profiles"]
+            if type(rows) is not list:
+                raise ValueError("profiles not a list")
+        except (ValueError, KeyError, TypeError) as e:
+            self.errors.append("%s: corrupt, no profiles loaded (%r)" % (FILE, e))
+            return
+        for row in rows:
+            try:
+                p = parse(row["connectorId"], row["profile"], self.n, row["installed"])
+                if type(p.installed) is not int:
+                    raise ProfileError(E_TYPE, "installed")
+                why = check(p)
+                if why:
+                    raise ProfileError(E_PROPERTY, why)
+            except (ProfileError, KeyError, TypeError) as e:
+                self.errors.append("%s: entry dropped (%r)" % (FILE, e))
+                continue
+            # a later duplicate (same id, or purpose+stack+connector) wins
+            self.profiles = [q for q in self.profiles if q.pid != p.pid and not (
+                q.purpose == p.purpose and q.stack == p.stack and q.cid == p.cid)]
+            self.profiles.append(p)
+        self._sort()
+
+
+def check(p: Profile) -> str:
+    """Consistency rules every stored profile obeys ("" when fine)."""
+    if p.starts[0] != 0:
+        return "first startPeriod is not 0"
+    for i in range(1, len(p.starts)):
+        if p.starts[i] == p.starts[i - 1]:
+            return "two periods with the same startPeriod"
+    for i in range(len(p.limits)):
+        if p.limits[i] < 0:
+            return "negative limit"
+        if p.phases[i] > 3:
+            return "numberPhases not 1..3"
+    if p.dur is not None and p.dur <= 0:
+        return "duration <= 0"
+    if p.kind == _REC and (p.recur < 0 or p.start is None):
+        return "Recurring needs recurrencyKind and startSchedule"
+    if p.vfrom is not None and p.vto is not None and p.vto <= p.vfrom:
+        return "validTo not after validFrom"
+    return ""

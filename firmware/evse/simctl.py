@@ -1,0 +1,237 @@
+# The simulator's control channel: TCP, one JSON object per line each way
+# (../shared/design/SIMULATOR.md). Every request gets exactly one reply line;
+# unknown ops and bad arguments get {"ok": false, "error": ...}, never a crash.
+import json
+import sys
+
+try:
+    import asyncio
+except ImportError:  # pragma: no cover
+    import uasyncio as asyncio  # type: ignore
+
+
+class BadRequest(Exception):
+    pass
+
+
+def _int(req: dict, name: str, lo: int, hi: int, default=None) -> int:
+    v = req.get(name, default)
+    if type(v) is not int or not (lo <= v <= hi):
+        raise BadRequest("%s must be an integer %d..%d" % (name, lo, hi))
+    return v
+
+
+def _num(req: dict, name: str, default=None) -> float:
+    v = req.get(name, default)
+    if type(v) not in (int, float):
+        raise BadRequest(name + " must be a number")
+    return v
+
+
+def _bool(req: dict, name: str, default=None) -> bool:
+    v = req.get(name, default)
+    if type(v) is not bool:
+        raise BadRequest(name + " must be true or false")
+    return v
+
+
+def _str(req: dict, name: str) -> str:
+    v = req.get(name)
+    if type(v) is not str or not v:
+        raise BadRequest(name + " must be a non-empty string")
+    return v
+
+
+class ControlServer:
+    def __init__(self, station, board, addr: tuple) -> None:
+        self.station = station
+        self.board = board
+        self.addr = addr
+        self.done = None
+        self.ops = {
+            "plug": self.op_plug, "unplug": self.op_unplug, "ev": self.op_ev,
+            "rfid": self.op_rfid, "input": self.op_input, "voltage": self.op_voltage,
+            "grid": self.op_grid, "temperature": self.op_temperature,
+            "fault": self.op_fault, "advance": self.op_advance,
+            "status": self.op_status, "config": self.op_config,
+            "shutdown": self.op_shutdown,
+        }
+
+    # ---- ops ---------------------------------------------------------------
+    def _connector(self, req: dict) -> int:
+        return _int(req, "connector", 1, len(self.board.connectors)) - 1
+
+    async def op_plug(self, req: dict) -> dict:
+        i = self._connector(req)
+        amps = _int(req, "cable_amps", 0, 80, 32)
+        if amps not in (13, 20, 32, 63):
+            raise BadRequest("cable_amps must be 13, 20, 32 or 63")
+        self.board.connectors[i].sim_plug(amps)
+        await self.station.settle()
+        return {}
+
+    async def op_unplug(self, req: dict) -> dict:
+        i = self._connector(req)
+        self.board.connectors[i].sim_unplug()
+        await self.station.settle()
+        return {}
+
+    async def op_ev(self, req: dict) -> dict:
+        i = self._connector(req)
+        state = req.get("state")
+        if state not in ("A", "B", "C", "D", "E", "F"):
+            raise BadRequest("state must be one of A B C D E F")
+        max_current = _num(req, "max_current", 32)
+        if not (0 <= max_current <= 80):
+            raise BadRequest("max_current must be 0..80")
+        phases = _int(req, "phases", 1, 3, 3)
+        diode = _bool(req, "diode", True)
+        self.board.connectors[i].sim_ev(state, max_current, phases, diode)
+        await self.station.settle()
+        return {}
+
+    async def op_rfid(self, req: dict) -> dict:
+        reader = _int(req, "reader", 1, 2)
+        tag = _str(req, "id")
+        if len(tag) > 20:
+            raise BadRequest("id is at most 20 characters (OCPP IdToken)")
+        res = self.station.rfid(reader, tag)
+        await self.station.settle()
+        return res or {}
+
+    async def op_input(self, req: dict) -> dict:
+        name = req.get("name")
+        if name not in ("ext1", "ext2"):
+            raise BadRequest("name must be ext1 or ext2")
+        level = _int(req, "level", 0, 1)
+        self.board.io.sim_input(1 if name == "ext1" else 2, level)
+        await self.station.settle()
+        return {}
+
+    async def op_voltage(self, req: dict) -> dict:
+        names = ("vmain", "3v3io", "vbuff")
+        name = req.get("name")
+        if name not in names:
+            raise BadRequest("name must be vmain, 3v3io or vbuff")
+        volts = _num(req, "volts")
+        self.board.io.sim_supply(names.index(name), int(volts * 1000))
+        await self.station.settle()
+        return {}
+
+    async def op_grid(self, req: dict) -> dict:
+        volts = req.get("volts")
+        if type(volts) is not list or not (1 <= len(volts) <= 3) or any(type(v) not in (int, float) or v < 0 for v in volts):
+            raise BadRequest("volts must be a list of 1..3 numbers")
+        self.station.sim_grid(volts)
+        await self.station.settle()
+        return {}
+
+    async def op_temperature(self, req: dict) -> dict:
+        c = _num(req, "celsius")
+        if not (-60 <= c <= 150):
+            raise BadRequest("celsius must be -60..150")
+        self.board.io.sim_temperature(int(c * 10))
+        await self.station.settle()
+        return {}
+
+    async def op_fault(self, req: dict) -> dict:
+        name = _str(req, "name")
+        active = _bool(req, "active")
+        try:
+            self.station.sim_fault(name, active)
+        except ValueError as e:
+            raise BadRequest(str(e))
+        await self.station.settle()
+        return {}
+
+    async def op_advance(self, req: dict) -> dict:
+        if not self.board.virtual:
+            raise BadRequest("advance needs --clock virtual")
+        secs = _num(req, "seconds")
+        if not (0 <= secs <= 31 * 86400):
+            raise BadRequest("seconds must be 0..2678400")
+        await self.station.advance(int(secs * 1000))
+        return {}
+
+    async def op_status(self, req: dict) -> dict:
+        return self.station.status()
+
+    async def op_config(self, req: dict) -> dict:
+        key = _str(req, "key")
+        items, unknown = self.station.config.get_configuration([key])
+        if not items:
+            raise BadRequest("unknown key " + key)
+        it = items[0]
+        return {"key": it["key"], "value": it.get("value"), "readonly": it["readonly"]}
+
+    async def op_shutdown(self, req: dict) -> dict:
+        self.done.set()
+        return {}
+
+    # ---- transport -----------------------------------------------------------
+    async def handle(self, line: bytes) -> dict:
+        try:
+            req = json.loads(line)
+        except (ValueError, UnicodeError):
+            return {"ok": False, "error": "request is not JSON"}
+        if type(req) is not dict:
+            return {"ok": False, "error": "request must be a JSON object"}
+        op = req.get("op")
+        fn = self.ops.get(op) if type(op) is str else None
+        if fn is None:
+            return {"ok": False, "error": "unknown op %r" % (op,)}
+        try:
+            res = await fn(req)
+        except BadRequest as e:
+            return {"ok": False, "error": str(e)}
+        except NotImplementedError as e:
+            return {"ok": False, "error": "not available yet: " + (str(e) or op)}
+        except Exception as e:  # a bug must not kill the station
+            if hasattr(sys, "print_exception"):
+                sys.print_exception(e)  # type: ignore[attr-defined]
+            return {"ok": False, "error": "internal error: %r" % (e,)}
+        out = {"ok": True}
+        out.update(res)
+        return out
+
+    async def client(self, reader, writer) -> None:
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                line = line.strip()
+                if not line:
+                    continue
+                reply = await self.handle(line)
+                writer.write((json.dumps(reply) + "\n").encode())
+                await writer.drain()
+                if self.done.is_set():
+                    break
+        except OSError:
+            pass
+        try:
+            writer.close()
+            await writer.wait_closed()
+        except (OSError, AttributeError):
+            pass
+
+    async def run(self) -> int:
+        self.done = asyncio.Event()
+        host, port = self.addr
+        srv = await asyncio.start_server(self.client, host, port)
+        await self.station.start()
+        print("READY %s:%d" % (host, port))
+        try:
+            sys.stdout.flush()  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+        await self.done.wait()
+        await asyncio.sleep(0.05)  # let the reply to `shutdown` go out
+        await self.station.stop()
+        srv.close()
+        try:
+            await srv.wait_closed()
+        except AttributeError:
+            pass
+        return 0

@@ -1,0 +1,81 @@
+# The layering rule of ARCHITECTURE.md: only the HAL touches the hardware,
+# the host's time, sockets and files; firmware uses no CPython-only modules.
+import os
+
+FW = "firmware/evse"
+HW = ("machine", "time", "socket", "ssl", "select", "utime", "usocket")
+CPYTHON_ONLY = ("dataclasses", "enum", "abc", "typing", "logging", "functools",
+                "datetime", "queue", "uuid", "traceback", "os.path", "pathlib",
+                "threading", "subprocess")
+# modules allowed to touch the outside world
+HAL_ALLOWED = ("hal/",)
+FILE_ALLOWED = ("hal/",)
+
+
+def _walk(d):
+    out = []
+    for n in os.listdir(d):
+        p = d + "/" + n
+        if n == "__pycache__":
+            continue
+        try:
+            os.listdir(p)
+            out.extend(_walk(p))
+        except OSError:
+            if n.endswith(".py"):
+                out.append(p)
+    return out
+
+
+def _imports(path):
+    names = []
+    with open(path) as f:
+        for line in f:
+            s = line.strip()
+            if s.startswith("import "):
+                for part in s[7:].split(","):
+                    names.append(part.strip().split(" ")[0])
+            elif s.startswith("from ") and " import " in s:
+                names.append(s[5:].split(" import ")[0].strip())
+    return names
+
+
+def test_only_hal_imports_hardware_time_sockets():
+    bad = []
+    for p in _walk(FW):
+        rel = p[len(FW) + 1:]
+        if rel.startswith(HAL_ALLOWED):
+            continue
+        for name in _imports(p):
+            if name in HW:
+                bad.append("%s imports %s" % (rel, name))
+    assert not bad, bad
+
+
+def test_no_cpython_only_modules_in_firmware():
+    bad = []
+    for p in _walk(FW):
+        rel = p[len(FW) + 1:]
+        for name in _imports(p):
+            if name in CPYTHON_ONLY or name.startswith("typing"):
+                bad.append("%s imports %s" % (rel, name))
+    assert not bad, bad
+
+
+def test_only_hal_opens_files():
+    bad = []
+    for p in _walk(FW):
+        rel = p[len(FW) + 1:]
+        if rel.startswith(FILE_ALLOWED):
+            continue
+        with open(p) as f:
+            src = f.read()
+        for needle in ("open(", "os.remove", "os.rename", "os.listdir", "os.mkdir"):
+            i = src.find(needle)
+            while i >= 0:
+                before = src[i - 1] if i > 0 else " "
+                if before not in "._abcdefghijklmnopqrstuvwxyz":
+                    bad.append("%s uses %s" % (rel, needle))
+                    break
+                i = src.find(needle, i + 1)
+    assert not bad, bad

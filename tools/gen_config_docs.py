@@ -1,0 +1,309 @@
+# Writes docs/configuration.md from firmware/evse/config/keys.py: the data of each
+# entry plus the comment lines above it (summary, "Values:", "Decision:",
+# "Source:"), and the store's general rules (STORE_RULES below, which describe
+# firmware/evse/config/store.py: keep them in step).
+#
+#   python3 tools/gen_config_docs.py           # rewrite docs/configuration.md
+#   python3 tools/gen_config_docs.py --check   # exit 1 if it is stale
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KEYS_PY = os.path.join(ROOT, "firmware", "evse", "config", "keys.py")
+OUT = os.path.join(ROOT, "docs", "configuration.md")
+
+STORE_RULES = (
+    ("Key names", "matched exactly, then ignoring case (OCPP 1.6 types the ChangeConfiguration and "
+     "GetConfiguration key as CiString, a case-insensitive string; Central Systems send the OCPP "
+     "spelling HeartbeatInterval for the manual's HeartBeatInterval), then through the OCPP "
+     "spellings of three keys the manual names differently: AuthorizationCacheEnabled, "
+     "ChargeProfileMaxStackLevel, ChargingScheduleMaxPeriods. Replies always use the manual's name."),
+    ("Unknown keys", "ChangeConfiguration answers NotSupported; GetConfiguration lists them in "
+     "unknownKey."),
+    ("Model", "keys whose support does not include the running model (DSCU-only keys such as "
+     "BuzzerActive, Connector2Enabled, RFIDReader2Enabled on an SSCU; SSCU-only keys such as the "
+     "external and voltage sensor keys on a DSCU) are treated as unknown by OCPP: NotSupported, "
+     "unknownKey, absent from a full GetConfiguration (OCPP 1.6 chapter 9: a missing key means "
+     "the function is not provided). Config.get() still returns their default, so shared code "
+     "reads them without a model check; Config.supported() tells."),
+    ("Validation", "every writable key is validated, whatever the manual prints for Field "
+     "validation: type, range, listed values, text formats and the cross-key rules. A value the "
+     "firmware cannot apply is answered Rejected and nothing changes (OCPP 1.6 5.3: out-of-range "
+     "and badly formatted values are Rejected). Read-only keys answer Rejected."),
+    ("Text", "every value is printable ASCII of at most 500 characters (CiString500). Free text "
+     "is kept exactly as sent (no trimming); numbers, booleans and listed values ignore "
+     "surrounding spaces."),
+    ("Booleans", "\"true\" or \"false\" in any letter case; reported as \"true\"/\"false\"."),
+    ("Numbers", "Integer: optional sign and decimal digits. Float: optional sign, digits with an "
+     "optional decimal point, no exponent, no nan/inf; three decimals are kept and values are "
+     "reported with at least one decimal (\"16.0\", \"12.5\") identically on CPython and "
+     "MicroPython. Integer text is accepted for Float keys."),
+    ("Listed values", "matched ignoring case and stored in the listed spelling (\"green\" -> "
+     "\"GREEN\")."),
+    ("CSL", "items are trimmed and must be non-empty and distinct; a key with a <Key>MaxLength "
+     "companion is limited to that many items; an empty value means no items. Reported "
+     "comma-separated without spaces. Measurand items may carry an OCPP phase suffix "
+     "(\"Voltage.L1\")."),
+    ("List (sensor actions)", "JSON text with the eight fixed actions (StatusNotification, "
+     "StopTransaction, UnlockConnector, SetError, ClearError, HardReset, SetLEDIntensityLow, "
+     "SetLEDIntensityHigh), each exactly once, in any order, names ignoring case (the manual also "
+     "spells SetLedIntensity*), priorities integers 0..8 (0 = skip). Reported as compact JSON "
+     "in the fixed order, as the manual prints it: [[0, \"StatusNotification\"], ...]. "
+     "Config.get() returns a list of [priority, action] pairs."),
+    ("Reboot-required keys", "the store keeps the active value (Config.get(), in effect since "
+     "boot) and the configured value (persisted, active after the next boot). ChangeConfiguration "
+     "answers RebootRequired when the configured value now differs from the active one, and "
+     "Accepted when it equals it (e.g. setting back the value in effect). GetConfiguration "
+     "reports configured values, so a Central System reads back what it set. "
+     "Config.reboot_pending() lists the keys waiting for a reboot."),
+    ("Cross-key rules", "checked against the configured values whenever one of the keys "
+     "changes: TaglessIdTag2 differs from TaglessIdTag1 ignoring case (both ways); "
+     "MinCurrentConnection <= MaxCurrentConnection; on the DSCU, 2 x MinCurrentConnection <= "
+     "ChargePointCurrentLimit. The defaults satisfy every rule; on load, stored values breaking "
+     "a rule fall back to their defaults."),
+    ("GetConfiguration", "without keys: every key of the model in table order. With keys: only "
+     "the first GetConfigurationMaxKeys (255) requested keys are answered, the rest are ignored "
+     "(OCPP lets the Charge Point limit the number; no key is reported unknown that is not); "
+     "a key requested twice is answered once."),
+    ("LocalManagementPassword", "when a GetConfiguration from the Central System would report "
+     "it, a new random password (12 characters from a 64-symbol alphabet, bytes from the board's "
+     "RNG) is made and persisted first, so the reply always carries the password that is active "
+     "(manual 3.20: only the Central System can learn it; the printed default stays until the "
+     "first such GetConfiguration). A request without that key leaves the password unchanged, "
+     "otherwise it would become unknown to everyone."),
+    ("Firmware-owned keys", "read-only keys are set by the firmware with Config.set_internal(). "
+     "VOLATILE ones (firmware versions, MAC address, modem ICCID/IMSI, serial number, protocol in "
+     "use) are filled in at every boot and never persisted; the others (LocalManagementPassword, "
+     "Registered) are persisted."),
+    ("Persistence", "only configured values that differ from the default are written, to the "
+     "storage file config.json: one JSON line {\"format\": 1, \"values\": {key: OCPP text}} and "
+     "a line with its Adler-32 checksum, written atomically (temporary file + rename). On load a "
+     "missing file means defaults; an unreadable file (bad checksum, truncated, not JSON, "
+     "unknown layout) is kept as config.bad and removed, and every key takes its default; a "
+     "value that no longer validates, a non-text value or an unknown key is dropped and that key "
+     "takes its default. Each case adds a line to Config.errors; loading never raises. A failed "
+     "write leaves the value unchanged and the change is Rejected."),
+    ("Listeners", "Config.subscribe(fn): fn(name) is called after a key's configured value "
+     "changed (unchanged values notify nobody). An exception in a listener is recorded in "
+     "Config.errors and does not affect the reply."),
+)
+
+
+def load_keys():
+    sys.path.insert(0, os.path.join(ROOT, "firmware"))
+    try:
+        import evse.config.keys as K
+    finally:
+        sys.path.pop(0)
+    return K
+
+
+def parse_comments(path=KEYS_PY):
+    """name -> {"summary", "values", "decision", "source"} from the comment lines
+    above each entry of KEYS."""
+    out = {}
+    inside = False
+    cur = {}
+    part = None
+    with open(path) as f:
+        for line in f:
+            s = line.strip()
+            if s.startswith("KEYS = ("):
+                inside = True
+                continue
+            if not inside:
+                continue
+            if s == ")":
+                break
+            if s.startswith("#"):
+                text = s[1:]
+                for tag, field in (("Values:", "values"), ("Decision:", "decision"), ("Source:", "source")):
+                    if text.strip().startswith(tag):
+                        part = field
+                        cur[field] = text.strip()[len(tag):].strip()
+                        break
+                else:
+                    if text.startswith("   ") and part in ("values", "decision", "source"):
+                        cur[part] += " " + text.strip()
+                    else:
+                        part = "summary"
+                        cur["summary"] = (cur.get("summary", "") + " " + text.strip()).strip()
+                continue
+            if s.startswith('("'):
+                name = s[2:s.index('"', 2)]
+                out[name] = cur
+                cur = {}
+                part = None
+    return out
+
+
+def _fmt_default(K, e):
+    d = e[K.DEFAULT]
+    if type(d) is tuple:
+        return "SSCU: %s, DSCU: %s" % (_fmt_value(K, e, d[0]), _fmt_value(K, e, d[1]))
+    return _fmt_value(K, e, d)
+
+
+def _fmt_value(K, e, v):
+    t = e[K.TYPE]
+    if t == K.BOOLEAN:
+        return "true" if v else "false"
+    if t == K.FLOAT:
+        s = ("%.3f" % v).rstrip("0")
+        return s + "0" if s.endswith(".") else s
+    if t == K.LIST:
+        return "all 0 (no actions)" if v == K.NO_ACTIONS else v
+    if isinstance(v, str):
+        return '"%s"' % v if v else "(empty)"
+    return str(v)
+
+
+def _fmt_values(K, e, labels):
+    t = e[K.TYPE]
+    lo, hi, enum = e[K.LO], e[K.HI], e[K.ENUM]
+    if t == K.BOOLEAN:
+        return "true, false"
+    if t == K.LIST:
+        return "8 fixed actions, priority 0..8"
+    if enum is not None:
+        if labels and t == K.INTEGER:
+            return labels
+        s = ", ".join(str(x) for x in enum)
+        if t == K.CSL:
+            s = "items from: " + s + " (optional .phase suffix)"
+        return s
+    if t in (K.INTEGER, K.FLOAT):
+        if lo is None:
+            return ""
+        return "%s .. %s" % (lo, hi)
+    if t == K.STRING:
+        s = "text"
+        if e[K.FLAGS] & K.DIGITS:
+            s = "digits"
+        if lo is not None or hi is not None:
+            s += " (%s..%s chars)" % (lo or 0, hi)
+        return s
+    return "text"
+
+
+def _access(K, f):
+    if f & K.RO:
+        return "RO"
+    return "RW, reboot" if f & K.REBOOT else "RW"
+
+
+def _support(K, f):
+    if f & K.BOTH == K.BOTH:
+        return "both"
+    return "DSCU" if f & K.DSCU else "SSCU"
+
+
+def _notes(K, e):
+    f = e[K.FLAGS]
+    n = []
+    if f & K.FUTURE:
+        n.append("future use")
+    if f & K.VOLATILE:
+        n.append("set by firmware")
+    if not f & K.RO and not f & K.VALIDATE:
+        n.append("printed: no field validation")
+    return ", ".join(n)
+
+
+def _cell(s):
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def render():
+    K = load_keys()
+    com = parse_comments()
+    lines = [
+        "# Configuration keys",
+        "",
+        "Generated by `tools/gen_config_docs.py` from `firmware/evse/config/keys.py` "
+        "(itself generated by `tools/gen_config_keys.py`). Do not edit: change the generator "
+        "and re-run both. `host_tests/unit/test_config_docs.py` fails when this file is stale.",
+        "",
+        "%d keys of the controller manual (chapter 4), served by `evse.config.store.Config`." % len(K.KEYS),
+        "",
+        "## How the store behaves",
+        "",
+    ]
+    for title, text in STORE_RULES:
+        lines.append("- **%s**: %s" % (title, text))
+    lines += [
+        "",
+        "## Keys",
+        "",
+        "Access: RO read-only, RW writable, reboot = the change is active after a reboot. "
+        "Support: the models that have the key.",
+        "",
+        "| Key | Type | Values | Default | Access | Support | Unit | Notes | Summary |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in K.KEYS:
+        name = e[K.NAME]
+        c = com.get(name, {})
+        lines.append("| %s |" % " | ".join(_cell(x) for x in (
+            "`%s`" % name, K.TYPE_NAMES[e[K.TYPE]], _fmt_values(K, e, c.get("values")),
+            _fmt_default(K, e), _access(K, e[K.FLAGS]), _support(K, e[K.FLAGS]),
+            e[K.UNIT] or "", _notes(K, e), c.get("summary", ""))))
+    lines += ["", "## Decisions", "",
+              "Choices made for this firmware where the manual is ambiguous, inconsistent or "
+              "in conflict with OCPP 1.6.", ""]
+    groups = []   # (decision, [names]) in table order; one line per distinct decision
+    for e in K.KEYS:
+        d = com.get(e[K.NAME], {}).get("decision")
+        if not d:
+            continue
+        for g in groups:
+            if g[0] == d:
+                g[1].append(e[K.NAME])
+                break
+        else:
+            groups.append((d, [e[K.NAME]]))
+    for d, names in groups:
+        lines.append("- **%s**: %s" % (", ".join(names), d))
+    lines += ["", "## Readings of damaged source text", "",
+              "How the extracted key data resolved places where the manual's text is broken "
+              "(blocks split across pages, orphaned lines).", ""]
+    for e in K.KEYS:
+        d = com.get(e[K.NAME], {}).get("source")
+        if d:
+            lines.append("- **%s**: %s" % (e[K.NAME], d))
+    return "\n".join(lines) + "\n"
+
+
+def check_complete():
+    """Problems that make the documentation incomplete (every key needs a summary)."""
+    K = load_keys()
+    com = parse_comments()
+    return ["%s has no summary comment" % e[K.NAME] for e in K.KEYS if not com.get(e[K.NAME], {}).get("summary")]
+
+
+def main(argv):
+    problems = check_complete()
+    if problems:
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1
+    text = render()
+    if "--check" in argv:
+        try:
+            with open(OUT) as f:
+                cur = f.read()
+        except OSError:
+            cur = ""
+        if cur != text:
+            print("docs/configuration.md is stale: run tools/gen_config_docs.py", file=sys.stderr)
+            return 1
+        return 0
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w") as f:
+        f.write(text)
+    print("wrote %s" % OUT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
