@@ -66,15 +66,24 @@ class ControlServer:
         amps = _int(req, "cable_amps", 0, 80, 32)
         if amps not in (13, 20, 32, 63):
             raise BadRequest("cable_amps must be 13, 20, 32 or 63")
-        self.board.connectors[i].sim_plug(amps)
+        cio = self.board.connectors[i]
+        if cio.tethered:
+            raise BadRequest("connector %d has a tethered cable" % (i + 1))
+        cio.plug(amps)
         await self.station.settle()
         return {}
 
     async def op_unplug(self, req: dict) -> dict:
         i = self._connector(req)
-        self.board.connectors[i].sim_unplug()
+        cio = self.board.connectors[i]
+        if cio.tethered:
+            raise BadRequest("connector %d has a tethered cable" % (i + 1))
+        force = _bool(req, "force", False)
+        if not cio.unplug(force):
+            await self.station.settle()
+            return {"removed": False, "reason": "the lock holds the plug"}
         await self.station.settle()
-        return {}
+        return {"removed": True}
 
     async def op_ev(self, req: dict) -> dict:
         i = self._connector(req)
@@ -86,7 +95,7 @@ class ControlServer:
             raise BadRequest("max_current must be 0..80")
         phases = _int(req, "phases", 1, 3, 3)
         diode = _bool(req, "diode", True)
-        self.board.connectors[i].sim_ev(state, max_current, phases, diode)
+        self.board.connectors[i].set_ev(state, max_current, phases, diode)
         await self.station.settle()
         return {}
 
@@ -104,7 +113,7 @@ class ControlServer:
         if name not in ("ext1", "ext2"):
             raise BadRequest("name must be ext1 or ext2")
         level = _int(req, "level", 0, 1)
-        self.board.io.sim_input(1 if name == "ext1" else 2, level)
+        self.board.io.set_input(1 if name == "ext1" else 2, level)
         await self.station.settle()
         return {}
 
@@ -114,7 +123,7 @@ class ControlServer:
         if name not in names:
             raise BadRequest("name must be vmain, 3v3io or vbuff")
         volts = _num(req, "volts")
-        self.board.io.sim_supply(names.index(name), int(volts * 1000))
+        self.board.io.set_supply_mv(names.index(name), int(volts * 1000))
         await self.station.settle()
         return {}
 
@@ -130,7 +139,7 @@ class ControlServer:
         c = _num(req, "celsius")
         if not (-60 <= c <= 150):
             raise BadRequest("celsius must be -60..150")
-        self.board.io.sim_temperature(int(c * 10))
+        self.board.io.set_temperature_dc(int(c * 10))
         await self.station.settle()
         return {}
 

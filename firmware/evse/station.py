@@ -1,36 +1,37 @@
-# The station: wires the safety core (one iocu.Connector per socket), the MCU
-# services (sessions, authorization, metering, indicators, OCPP) and the clock.
-# Synchronous core (step / next_deadline_ms) with a thin async shell (start,
-# advance, settle) so the simulator can run it in real or virtual time.
+# The station: wires the safety core (evse.iocu: one Connector per socket and
+# the Iocu supervisor) to the MCU services (sessions, authorization, metering,
+# energy management, indicators, OCPP) and the clock.
+#
+# Synchronous core: step() runs everything due at the clock's current time;
+# next_deadline_ms() says when something is next due, so the simulator can
+# jump virtual time from one deadline to the next. Thin async shell: start(),
+# stop(), settle(), advance().
+#
+# Connector numbering: OCPP connectorId c = 1..n; Python lists are 0-based
+# (index c - 1); connector 0 is the station itself (OCPP 3.8).
 try:
     import asyncio
 except ImportError:  # pragma: no cover
-    import uasyncio as asyncio  # type: ignore
+    import uasyncio as asyncio  # type: ignore[no-redef]
 
-from evse.clock import iso8601
+import json
+
+from evse import VERSION
+from evse.clock import iso8601, parse_iso8601
+from evse.iocu import errors
+from evse.iocu import pilot as P
 from evse.iocu import status as cstatus
 from evse.iocu.connector import Connector
 from evse.iocu.events import EventRing
-from evse.iocu import errors
-from evse.services.session import Session, TX, AUTHORIZED, FINISHING
+from evse.iocu.station import Iocu
+from evse.services.session import Session, IDLE, TX, AUTHORIZED, FINISHING
+from evse.services import session as S
 from evse.ticks import ticks_diff
 
 TICK_MS = 10          # safety core period on a board (ARCHITECTURE.md)
 IDLE_MAX_MS = 60000   # longest virtual jump when nothing is scheduled
-
-
-class NullSink:
-    """Transaction sink used until the OCPP layer is attached."""
-
-    def __init__(self) -> None:
-        self.next_ref = 1
-
-    def tx_started(self, s) -> None:
-        s.tx_ref = self.next_ref
-        self.next_ref += 1
-
-    def tx_stopped(self, s, reason: str) -> None:
-        pass
+AVAIL_FILE = "availability.json"
+TXREF_FILE = "txref"
 
 
 class Station:
@@ -39,39 +40,131 @@ class Station:
         self.config = config
         self.model = model
         self.clock = board.clock
-        self.events = EventRing(64)
-        self._ev = bytearray(0)
-        n = len(board.connectors)
-        self.connectors = []
-        for i in range(n):
-            c = Connector(i, board.connectors[i], self.events)
-            self.connectors.append(c)
-        self.meters = self._make_meters(modbus)
-        self.sink = NullSink()
-        self.sessions = [Session(i, self.connectors[i], config, self.clock, self, self.meters[i])
-                         for i in range(n)]
-        self.status_codes = [-1] * n       # last derived status per connector
-        self.status_listeners = []         # fn(connector_id, status_name, error_code, info, vendor)
-        self.ocpp = None
-        self.indicators = None
-        try:
-            from evse.services.indicators import Indicators
-            self.indicators = Indicators(config, board.connectors, board.io, model=model)
-        except ImportError:
-            pass
-        self.auth = None
+        self.storage = board.storage
+        self.max_frame = 16384
+        self.reboot_request = ""        # "", "Soft", "Hard": the entry point restarts us
         self.running = False
         self._task = None
+        self._hb_fault = False
+        n = len(board.connectors)
+        self.n = n
+        # ---- safety core
+        self.events = EventRing(64)
+        self.connectors = [Connector(i + 1, board.connectors[i], self.events, board.io) for i in range(n)]
+        self.iocu = Iocu(board.io, self.connectors, self.events)
+        self._ev3 = [0, 0, 0]
+        # ---- logs for diagnostics
+        from evse.services.diagnostics import Log, Diagnostics
+        self.log = Log(self.clock, 64)
+        self.error_log = Log(self.clock, 32)
+        for e in config.errors:
+            self.error_log.add("config: " + e)
+        # ---- meters
+        self.meters = self._make_meters(modbus)
+        # ---- sessions
+        self.sessions = [Session(i, self.connectors[i], config, self.clock, self, self.meters[i])
+                         for i in range(n)]
+        self.status_codes = [-1] * (n + 1)   # last reported status code per connector (0 = station)
+        self.status_errs = [""] * (n + 1)
+        self.status_listeners = []
+        # ---- availability (OCPP 5.2, persistent)
+        self.avail = [True] * (n + 1)
+        self.avail_scheduled = [None] * (n + 1)
+        self._load_availability()
+        # ---- authorization
+        from evse.services.authlist import LocalList, AuthCache
+        from evse.services.auth import Authorizer
+        from evse.services.reservations import Reservations
+        from evse.services.cards import CardRouter
+        self.authlist = LocalList(self.storage, config, self.clock)
+        self.cache = AuthCache(self.storage, config, self.clock, self.authlist)
+        self.authorizer = Authorizer(config, self.authlist, self.cache, self.clock)
+        self.reservations = Reservations(self.storage, config, self.clock, n)
+        self.cards = CardRouter(config, self.authorizer, self.sessions, self.reservations,
+                                self._ask_cs, self._online, self.connector_status_name, self._card_result)
+        self.auth = self.cards
+        # ---- energy management
+        from evse.services.smartcharging import SmartCharging
+        from evse.services.loadbalance import LoadBalancer
+        self.smart = SmartCharging(config, self.storage, self.clock, n)
+        self.balancer = LoadBalancer(n)
+        self._limits = [-1] * n
+        # ---- indicators
+        from evse.services.indicators import Indicators
+        self.indicators = Indicators(config, board.connectors, board.io, model=model)
+        # ---- OCPP
+        from evse.ocpp.client import OcppClient
+        from evse.ocpp.handlers import Handlers
+        from evse.ocpp.journal import Journal
+        self.journal = Journal(self.storage)
+        for e in self.journal.errors:
+            self.error_log.add("journal: " + e)
+        self.ocpp = OcppClient(self, config, board, self.journal)
+        self.handlers = Handlers(self, self.ocpp)
+        self.ocpp.handlers = self.handlers
+        self._start_seqs = {}          # journal seq of a StartTransaction -> session index
+        self._next_ref = self._load_txref()
+        # ---- metering, diagnostics, firmware
+        from evse.services.metering import Metering
+        from evse.services.firmware import FirmwareUpdater
+        self.metering = Metering(self)
+        self.diagnostics = Diagnostics(self.storage, self.clock, board.net, config, self._notify,
+                                       log=self.log, errors=self.error_log, info=self._diag_info)
+        self.firmware = FirmwareUpdater(self.storage, self.clock, board.net, config, self._notify,
+                                        self._fw_reboot, busy=self.any_transaction, log=self.log)
+        self.firmware.boot_attempt()
+        self._set_facts()
         self.apply_config()
         config.subscribe(self._on_config)
+        self._recover_interrupted()
+        self.log.add("boot %s %s, %d connector(s)" % (VERSION, model, n))
 
-    # ---- configuration ----------------------------------------------------------
+    # ---- construction helpers ----------------------------------------------------
     def _make_meters(self, modbus):
         from evse.hal.sim_meter import SimMeter
-        return [SimMeter(self.board.connectors[i], self.clock) for i in range(len(self.board.connectors))]
+        return [SimMeter(self.board.connectors[i], self.clock, self.storage, i) for i in range(self.n)]
 
+    def _set_facts(self) -> None:
+        si = self.config.set_internal
+        for key, value in (("FirmwareVersionIOCU", VERSION), ("OCPPProtocolUsed", "ocpp1.6")):
+            try:
+                si(key, value)
+            except ValueError:
+                pass
+        try:
+            if not self.config.get("FirmwareVersionMCU"):
+                si("FirmwareVersionMCU", VERSION)
+        except ValueError:
+            pass
+
+    def _load_availability(self) -> None:
+        raw = self.storage.read(AVAIL_FILE)
+        if not raw:
+            return
+        try:
+            v = json.loads(raw)
+            if type(v) is list and len(v) == self.n + 1 and all(type(x) is bool for x in v):
+                self.avail = v
+            else:
+                raise ValueError("shape")
+        except ValueError:
+            self.error_log.add("availability file corrupt: all operative")
+
+    def _save_availability(self) -> None:
+        self.storage.write(AVAIL_FILE, json.dumps(self.avail).encode())
+
+    def _load_txref(self) -> int:
+        raw = self.storage.read(TXREF_FILE)
+        try:
+            return int(raw.decode()) if raw else 0
+        except (ValueError, UnicodeError):
+            # never reuse a ref: start above anything the journal knows
+            return 1000000
+
+    # ---- configuration ------------------------------------------------------------
     def apply_config(self) -> None:
         g = self.config.get
+        ccid = g("ExternalSensor1Type") == 8 and self.model == "sscu"
         for i, c in enumerate(self.connectors):
             n = i + 1
             c.configure(
@@ -83,112 +176,550 @@ class Station:
                 safety_relay=g("SafetyRelayEnabled"),
                 helper_no=g("RelayHelperContactNormallyOpen"),
                 unlock_on_ev_disconnect=g("UnlockConnectorOnEVSideDisconnect"),
-                ccid=(i == 0 and g("ExternalSensor1Type") == 8),
+                ccid=ccid and i == 0,
+                min_current_a=6,
             )
-            enabled = g("Connector%dEnabled" % n) if n <= 2 else True
-            c.set_operative(bool(enabled))
+        self._apply_operative()
 
     def _on_config(self, key: str) -> None:
         self.apply_config()
+        self._limits = [-1] * self.n
 
-    # ---- transaction sink (replaced by the OCPP layer) ----------------------------
-    def tx_started(self, session) -> None:
-        self.sink.tx_started(session)
+    def _apply_operative(self) -> None:
+        g = self.config.get
+        for i, c in enumerate(self.connectors):
+            n = i + 1
+            enabled = g("Connector%dEnabled" % n) if n <= 2 else True
+            c.set_operative(bool(enabled) and self.avail[0] and self.avail[n])
 
-    def tx_stopped(self, session, reason: str) -> None:
-        self.sink.tx_stopped(session, reason)
+    # ---- transaction sink (called by sessions) ---------------------------------------
+    def tx_started(self, s) -> None:
+        cid = s.index + 1
+        self._next_ref += 1
+        ref = self._next_ref * 4 + cid
+        self.storage.write(TXREF_FILE, str(self._next_ref).encode())
+        s.tx_ref = ref
+        rid = self.reservations.consume(cid, s.id_tag, s.parent_id_tag)
+        self.reservations.sync_sessions(self.sessions)
+        payload = {"connectorId": cid, "idTag": s.id_tag, "meterStart": int(s.meter_start),
+                   "timestamp": iso8601(s.start_time)}
+        if rid is not None:
+            payload["reservationId"] = rid
+        seq = self.ocpp.push_tx("StartTransaction", payload, ref)
+        self._start_seqs[seq] = s.index
+        if s.remote_profile is not None:
+            self.smart.set_profile(cid, s.remote_profile, lambda c: True)
+            s.remote_profile = None
+        self.metering.tx_started(s.index)
+        self.log.add("tx start c%d tag %s ref %d" % (cid, s.id_tag, ref))
+        self._limits[s.index] = -1
 
-    # ---- the synchronous core ---------------------------------------------------
+    def tx_stopped(self, s, reason: str) -> None:
+        cid = s.index + 1
+        meter_stop = int(self.meters[s.index].energy_wh())
+        now = self.clock.now()
+        payload = {"meterStop": meter_stop, "timestamp": iso8601(now), "reason": reason,
+                   "transactionData": [
+                       {"timestamp": iso8601(s.start_time), "sampledValue": [
+                           {"value": "%d" % int(s.meter_start), "context": "Transaction.Begin",
+                            "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]},
+                       {"timestamp": iso8601(now), "sampledValue": [
+                           {"value": "%d" % meter_stop, "context": "Transaction.End",
+                            "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]}
+        if s.id_tag:
+            payload["idTag"] = s.id_tag
+        self.ocpp.push_tx("StopTransaction", payload, s.tx_ref)
+        self.metering.tx_stopped(s.index)
+        self.smart.tx_ended(cid)
+        self.log.add("tx stop c%d %s %d Wh" % (cid, reason, meter_stop - s.meter_start))
+        self._limits[s.index] = -1
+        self._apply_scheduled()
+
+    def tx_answered(self, action: str, seq: int, request: dict, conf: dict) -> None:
+        """A transaction message was confirmed by the Central System."""
+        info = conf.get("idTagInfo")
+        tag = request.get("idTag")
+        if type(info) is dict and tag:
+            self.authorizer.on_cs_answer(tag, info)
+        if action == "StartTransaction":
+            i = self._start_seqs.pop(seq, None)
+            if i is None:
+                return
+            s = self.sessions[i]
+            if s.state == TX and s.tx_ref:
+                s.transaction_id = conf.get("transactionId")
+                if type(info) is dict and info.get("status") != "Accepted":
+                    s.start_rejected(info.get("status"))
+
+    def tx_meter_values(self, i: int, values: list) -> None:
+        s = self.sessions[i]
+        self.ocpp.push_tx("MeterValues", {"connectorId": i + 1, "meterValue": values}, s.tx_ref)
+
+    def send_meter_values(self, i: int, values: list) -> None:
+        if self.ocpp.online():
+            self.ocpp.send("MeterValues", {"connectorId": i + 1, "meterValue": values})
+
+    def transaction_id(self, s):
+        if s.state != TX or not s.tx_ref:
+            return None
+        t = self.journal.tx_id(s.tx_ref)
+        return t if t is not None else s.transaction_id
+
+    def any_transaction(self) -> bool:
+        for s in self.sessions:
+            if s.state == TX:
+                return True
+        return False
+
+    def _recover_interrupted(self) -> None:
+        """Transactions a power cut interrupted: StopTransaction PowerLoss
+        (OCPP 5.14 / 4.10), with the meter reading the meter has now."""
+        for ref in self.journal.open_refs():
+            if type(ref) is not int:
+                continue
+            cid = ref % 4
+            meter = self.meters[cid - 1].energy_wh() if 1 <= cid <= self.n else 0
+            payload = {"meterStop": int(meter), "timestamp": iso8601(self.clock.now()),
+                       "reason": S.R_POWER_LOSS}
+            self.journal.push("StopTransaction", payload, ref)
+            self.log.add("tx ref %d interrupted: StopTransaction PowerLoss" % ref)
+
+    # ---- the synchronous core -------------------------------------------------------
     def step(self) -> None:
         now = self.clock.ticks_ms()
-        for c in self.connectors:
-            c.tick(now)
+        if not self._hb_fault:
+            self.iocu.heartbeat(now)
+        self.iocu.tick(now)
         for m in self.meters:
             m.update(now)
         for s in self.sessions:
             s.step(now)
         self._drain_events()
+        self._energy(now)
+        self._reservations()
+        self.metering.step()
+        wall = self.clock.now()
+        self.diagnostics.poll(wall)
+        self.firmware.poll(wall)
         self._update_status()
-        if self.indicators is not None:
-            self.indicators.tick(now)
+        self.indicators.tick(now)
 
     def next_deadline_ms(self) -> int:
         now = self.clock.ticks_ms()
         best = IDLE_MAX_MS
-        for c in self.connectors:
-            d = c.next_deadline_ms(now)
+
+        def fold(d: int) -> None:
+            nonlocal best
             if 0 <= d < best:
                 best = d
+        fold(self.iocu.next_deadline_ms(now))
         for s in self.sessions:
-            d = s.next_deadline_ms(now)
-            if 0 <= d < best:
-                best = d
+            fold(s.next_deadline_ms(now))
         for m in self.meters:
-            d = m.next_deadline_ms(now)
-            if 0 <= d < best:
-                best = d
-        if self.indicators is not None:
-            d = self.indicators.next_deadline_ms(now)
-            if 0 <= d < best:
-                best = d
-        if self.ocpp is not None:
-            d = self.ocpp.next_deadline_ms(now)
-            if 0 <= d < best:
-                best = d
+            fold(m.next_deadline_ms(now))
+        fold(self.indicators.next_deadline_ms(now))
+        fold(self.ocpp.next_deadline_ms(now))
+        wall = self.clock.now()
+        for d in (self.metering.next_deadline_s(), self.diagnostics.next_deadline_s(wall),
+                  self.firmware.next_deadline_s(wall)):
+            if d is not None and d >= 0:
+                fold(d * 1000)
+        x = self.smart.next_change_s(wall, self._tx_starts())
+        if x is not None:
+            fold(max(0, int(x)) * 1000)
+        x = self.balancer.next_change_s(wall)
+        if x is not None:
+            fold(max(0, int(x)) * 1000)
+        x = self.reservations.next_expiry()
+        if x is not None:
+            fold(max(0, x - wall) * 1000)
         return best
 
     def _drain_events(self) -> None:
-        # events are consumed through status derivation; the ring is emptied
-        # here so it never overflows (the OCPP layer reads what it needs).
-        while self.events.pop() >= 0:
-            pass
+        ev = self._ev3
+        while self.events.pop_into(ev):
+            conn, code, arg = ev[0], ev[1], ev[2]
+            if code == 2:   # EV_ERROR_SET
+                self.error_log.add("c%d %s" % (conn, errors.name(arg)))
 
+    def _tx_starts(self) -> dict:
+        out = {}
+        for s in self.sessions:
+            if s.state == TX:
+                out[s.index + 1] = s.start_time
+        return out
+
+    def _energy(self, now: int) -> None:
+        """Offered current per connector: load balancing over smart charging
+        limits (manual 6.2/6.3), then the safety core adds cable and
+        MaxCurrentConnection limits."""
+        wall = self.clock.now()
+        active = []
+        demand = []
+        sc = []
+        for i, s in enumerate(self.sessions):
+            c = self.connectors[i]
+            active.append(s.state == TX)
+            demand.append(c.pilot == P.C or c.pilot == P.D)
+            start = s.start_time if s.state == TX else None
+            t = self.smart.target_a(i + 1, wall, start) if self.smart.enabled() else None
+            sc.append(t)
+        station_sc = self.smart.limit_a(0, wall) if self.smart.enabled() else None
+        temp_c = self.board.io.temperature_dc() / 10
+        alloc = self.balancer.step(wall, self.config, active, demand, sc, station_sc, temp_c)
+        for i, c in enumerate(self.connectors):
+            da = alloc[i] if active[i] else c.max_da
+            if da != self._limits[i]:
+                self._limits[i] = da
+                c.set_limit_da(int(da))
+
+    def _reservations(self) -> None:
+        for cid in self.reservations.expire(self.clock.now()):
+            self.log.add("reservation on c%d expired" % cid)
+        for i in range(self.n):
+            st = self.status_codes[i + 1]
+            if st == cstatus.FAULTED or st == cstatus.UNAVAILABLE:
+                self.reservations.terminate(i + 1)
+        self.reservations.sync_sessions(self.sessions)
+
+    # ---- status ---------------------------------------------------------------------------
     def derive_status(self, i: int) -> int:
         c = self.connectors[i]
         s = self.sessions[i]
-        return cstatus.derive(c, s.state == TX, s.state == AUTHORIZED or s.plug_wait,
-                              s.state == FINISHING, s.reservation_id is not None)
+        reserved = self.reservations.on_connector(i + 1) is not None and s.state == IDLE
+        return cstatus.of(c, reserved=reserved, finishing=s.state == FINISHING,
+                          preparing=s.state == AUTHORIZED or s.plug_wait or s.state == TX)
+
+    def station_status(self) -> int:
+        if self.iocu.error:
+            return cstatus.FAULTED
+        if not self.avail[0]:
+            return cstatus.UNAVAILABLE
+        return cstatus.AVAILABLE
+
+    def connector_status_name(self, cid: int) -> str:
+        if cid == 0:
+            return cstatus.NAMES[self.station_status()]
+        return cstatus.NAMES[self.derive_status(cid - 1)]
+
+    def _status_fields(self, cid: int):
+        if cid == 0:
+            err = self.iocu.error
+            code, vendor, info = errors.ocpp(err) if err else ("NoError", "", "")
+            if not err and self.cards.reader_failure():
+                code, vendor, info = "ReaderFailure", "", "RFID"
+            return code, vendor, info
+        c = self.connectors[cid - 1]
+        if c.error:
+            return errors.ocpp(c.error)
+        m = self.meters[cid - 1]
+        if not m.ok():
+            return "PowerMeterFailure", "", "meter"
+        return "NoError", "", ""
 
     def _update_status(self) -> None:
-        for i in range(len(self.connectors)):
-            code = self.derive_status(i)
-            if code != self.status_codes[i]:
-                self.status_codes[i] = code
+        for cid in range(self.n + 1):
+            code = self.station_status() if cid == 0 else self.derive_status(cid - 1)
+            ocpp_code, vendor, info = self._status_fields(cid)
+            key = "" if ocpp_code == "NoError" else ocpp_code + "/" + vendor
+            if code != self.status_codes[cid] or key != self.status_errs[cid]:
+                if not key and self.status_errs[cid]:
+                    # NoError with info naming what cleared (manual 8.2)
+                    info = ("cleared " + self.status_errs[cid])[:50]
+                self.status_codes[cid] = code
+                self.status_errs[cid] = key
                 name = cstatus.NAMES[code]
-                err = self.connectors[i].error
-                ocpp_code, vendor, info = errors.ocpp_fields(err)
+                self._send_status(cid, name, ocpp_code, info, vendor)
+                if cid:
+                    s = self.sessions[cid - 1]
+                    self.indicators.set_status(cid - 1, name, s.state == AUTHORIZED)
                 for fn in self.status_listeners:
-                    fn(i + 1, name, ocpp_code, info, vendor)
-                if self.indicators is not None:
-                    self.indicators.set_status(i, name, self.sessions[i].state == AUTHORIZED)
+                    fn(cid, name, ocpp_code, info, vendor)
 
-    # ---- the async shell -----------------------------------------------------------
+    def _send_status(self, cid: int, name: str, code: str, info: str, vendor: str) -> None:
+        p = {"connectorId": cid, "status": name, "errorCode": code,
+             "timestamp": iso8601(self.clock.now())}
+        if info:
+            p["info"] = info[:50]
+        if vendor:
+            p["vendorErrorCode"] = vendor[:255]
+        self.ocpp.send("StatusNotification", p, connector=cid)
+
+    def on_registered(self) -> None:
+        """First BootNotification Accepted: report every connector."""
+        self.firmware.confirm_boot()
+        for cid in range(self.n + 1):
+            code = self.station_status() if cid == 0 else self.derive_status(cid - 1)
+            ocpp_code, vendor, info = self._status_fields(cid)
+            self._send_status(cid, cstatus.NAMES[code], ocpp_code, info, vendor)
+
+    # ---- OCPP client hooks --------------------------------------------------------------
+    def meter_type_name(self) -> str:
+        return "simulated" if self.board.virtual is not None else ""
+
+    def basic_auth(self):
+        # OCPP security profile 1: HTTP Basic with the charge point id and the
+        # AuthorizationKey, when one is configured.
+        try:
+            key = self.config.get("AuthorizationKey")
+        except (KeyError, ValueError):
+            return None
+        return (self.config.get("NodeId"), key) if key else None
+
+    def cadata(self):
+        if not self.config.get("UseWebsocketSecure"):
+            return None
+        name = self.config.get("RootCertificate")
+        return self.storage.read(name) if name else None
+
+    def _online(self) -> bool:
+        return self.ocpp.online()
+
+    def _ask_cs(self, tag: str, cb) -> None:
+        if not self.ocpp.online():
+            cb(None)
+            return
+
+        def answer(conf):
+            cb(conf.get("idTagInfo") if conf is not None else None)
+        self.ocpp.send("Authorize", {"idTag": tag}, answer)
+
+    def _card_result(self, res: dict) -> None:
+        r = res.get("result")
+        if r == "accepted" or r == "stopped":
+            self.indicators.beep("accept")
+        elif r == "rejected":
+            self.indicators.beep("reject")
+
+    def _notify(self, action: str, payload: dict) -> None:
+        self.ocpp.send(action, payload)
+
+    def _diag_info(self) -> dict:
+        return {"model": self.model, "firmware": VERSION, "connectors": [
+            {"id": i + 1, "status": cstatus.NAMES[self.derive_status(i)],
+             "error": errors.name(c.error) if c.error else ""} for i, c in enumerate(self.connectors)],
+            "ocpp": {"connected": self.ocpp.connected, "registered": self.ocpp.registered,
+                     "queued": self.ocpp.queued(), "log": self.ocpp.log[-10:]}}
+
+    def _fw_reboot(self) -> None:
+        self.reboot_request = "Hard"
+
+    # ---- operations for the OCPP handlers ------------------------------------------------
+    def change_availability(self, cid: int, operative: bool) -> str:
+        targets = range(1, self.n + 1) if cid == 0 else (cid,)
+        busy = False
+        for c in targets:
+            if self.sessions[c - 1].state == TX:
+                busy = True
+        if busy:
+            self.avail_scheduled[cid] = operative
+            return "Scheduled"
+        self._set_avail(cid, operative)
+        return "Accepted"
+
+    def _set_avail(self, cid: int, operative: bool) -> None:
+        if cid == 0:
+            for k in range(self.n + 1):
+                self.avail[k] = operative
+        else:
+            self.avail[cid] = operative
+            if operative and not self.avail[0]:
+                self.avail[0] = True
+                for k in range(1, self.n + 1):
+                    if k != cid:
+                        self.avail[k] = False
+        self._save_availability()
+        self._apply_operative()
+        if not operative:
+            for c in (range(1, self.n + 1) if cid == 0 else (cid,)):
+                self.sessions[c - 1].cancel_authorization()
+
+    def _apply_scheduled(self) -> None:
+        for cid in range(self.n + 1):
+            v = self.avail_scheduled[cid]
+            if v is None:
+                continue
+            targets = range(1, self.n + 1) if cid == 0 else (cid,)
+            if not any(self.sessions[c - 1].state == TX for c in targets):
+                self.avail_scheduled[cid] = None
+                self._set_avail(cid, v)
+
+    def rotate_local_password(self) -> None:
+        self.config.rotate_local_password(self.board.random_bytes)
+
+    def clear_cache(self) -> str:
+        return self.cache.clear()
+
+    def remote_start(self, tag: str, cid, profile) -> str:
+        if profile is not None:
+            if profile.get("chargingProfilePurpose") != "TxProfile" or not self.smart.enabled():
+                profile = None if not self.smart.enabled() else profile
+            if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
+                return "Rejected"
+        if cid is not None and not self.connectors[cid - 1].operative:
+            return "Rejected"
+        res = self.cards.remote_start(cid, tag, profile)
+        self.log.add("remote start %s c%s: %s" % (tag, cid, res.get("result")))
+        return "Accepted" if res.get("result") in ("accepted", "pending") else "Rejected"
+
+    def remote_stop(self, txid: int) -> str:
+        for s in self.sessions:
+            if s.state == TX and self.transaction_id(s) == txid:
+                s.stop(S.R_REMOTE)
+                return "Accepted"
+        return "Rejected"
+
+    def unlock(self, cid: int) -> str:
+        c = self.connectors[cid - 1]
+        s = self.sessions[cid - 1]
+        if not c.lock.fitted:
+            return "NotSupported"
+        if s.state == TX:
+            s.stop(S.R_UNLOCK)
+        elif s.state == AUTHORIZED:
+            s.cancel_authorization()
+        return "Unlocked" if c.request_unlock() else "UnlockFailed"
+
+    def reset_accepted(self, kind: str) -> str:
+        return "Accepted"
+
+    def reset(self, kind: str) -> None:
+        reason = S.R_HARD_RESET if kind == "Hard" else S.R_SOFT_RESET
+        for s in self.sessions:
+            if s.state == TX:
+                s.stop(reason)
+            elif s.state == AUTHORIZED:
+                s.cancel_authorization()
+        self.log.add("reset " + kind)
+        self.reboot_request = kind
+
+    def get_diagnostics(self, location, retries, interval, start, stop):
+        return self.diagnostics.request(location, retries, interval, start, stop)
+
+    def update_firmware(self, location, retrieve, retries, interval) -> None:
+        self.firmware.request(location, retrieve, retries, interval)
+
+    def local_list_version(self) -> int:
+        return self.authlist.version()
+
+    def send_local_list(self, version: int, kind: str, entries: list) -> str:
+        return self.authlist.send_local_list(version, kind, entries)
+
+    def reserve_now(self, cid: int, expiry: str, tag: str, parent, rid: int) -> str:
+        try:
+            exp = parse_iso8601(expiry)
+        except ValueError:
+            return "Rejected"
+        r = self.reservations.reserve(cid, exp, tag, parent, rid, self.connector_status_name)
+        self.reservations.sync_sessions(self.sessions)
+        return r
+
+    def cancel_reservation(self, rid: int) -> str:
+        r = self.reservations.cancel(rid)
+        self.reservations.sync_sessions(self.sessions)
+        return r
+
+    def set_charging_profile(self, cid: int, profile: dict) -> str:
+        from evse.ocpp import rpc
+        err = self.smart.profile_error(cid, profile)
+        if err is not None:
+            raise rpc.CallError(err[0], err[1])
+
+        def tx_active(c: int):
+            if 1 <= c <= self.n:
+                s = self.sessions[c - 1]
+                if s.state == TX:
+                    t = self.transaction_id(s)
+                    return t if t is not None else True
+            return None
+        r = self.smart.set_profile(cid, profile, tx_active)
+        self._limits = [-1] * self.n
+        return r
+
+    def clear_charging_profile(self, pid, cid, purpose, level) -> str:
+        r = self.smart.clear(pid, cid, purpose, level)
+        self._limits = [-1] * self.n
+        return r
+
+    def composite_schedule(self, cid: int, duration: int, unit):
+        from evse.ocpp import rpc
+        start = None
+        if cid >= 1 and self.sessions[cid - 1].state == TX:
+            start = self.sessions[cid - 1].start_time
+        try:
+            res = self.smart.composite_schedule(cid, duration, unit, self.clock.now(), start)
+        except ValueError as e:
+            raise rpc.CallError("PropertyConstraintViolation", str(e))
+        if res is None:
+            return None
+        return {"scheduleStart": res["scheduleStart"], "chargingSchedule": res["chargingSchedule"]}
+
+    def trigger(self, what: str, cid) -> None:
+        if what == "BootNotification":
+            self.ocpp.trigger("BootNotification")
+        elif what == "Heartbeat":
+            self.ocpp.send("Heartbeat", {}, self._heartbeat_answer)
+        elif what == "StatusNotification":
+            for c in ((cid,) if cid is not None else range(self.n + 1)):
+                code = self.station_status() if c == 0 else self.derive_status(c - 1)
+                ocpp_code, vendor, info = self._status_fields(c)
+                self._send_status(c, cstatus.NAMES[code], ocpp_code, info, vendor)
+        elif what == "MeterValues":
+            from evse.services.metering import _csl
+            names = _csl(self.config.get("MeterValuesSampledData"))
+            for c in ((cid,) if cid else range(1, self.n + 1)):
+                mv = self.metering.meter_value(c - 1, names, "Trigger")
+                p = {"connectorId": c, "meterValue": [mv]}
+                t = self.transaction_id(self.sessions[c - 1])
+                if t is not None and t > 0:
+                    p["transactionId"] = t
+                self.ocpp.send("MeterValues", p)
+        elif what == "DiagnosticsStatusNotification":
+            self.ocpp.send(what, {"status": self.diagnostics.status()})
+        elif what == "FirmwareStatusNotification":
+            self.ocpp.send(what, {"status": self.firmware.status()})
+        if self.ocpp.boot_status == "Pending":
+            self.ocpp.trigger(what)
+
+    def _heartbeat_answer(self, conf) -> None:
+        if conf is not None:
+            try:
+                self.clock.set_utc(parse_iso8601(conf.get("currentTime", "")))
+            except ValueError:
+                pass
+
+    # ---- the async shell ---------------------------------------------------------------
     async def start(self) -> None:
         self.running = True
         self.step()
         if not self.board.virtual:
             self._task = asyncio.create_task(self._run_real())
-        if self.ocpp is not None:
-            await self.ocpp.start()
+        await self.ocpp.start()
 
     async def stop(self) -> None:
         self.running = False
-        if self.ocpp is not None:
-            await self.ocpp.stop()
+        for m in self.meters:
+            m.save(self.clock.ticks_ms())
+        await self.ocpp.stop()
+        if self._task is not None:
+            try:
+                self._task.cancel()
+            except Exception:
+                pass
 
     async def _run_real(self) -> None:
         while self.running:
             self.step()
             d = self.next_deadline_ms()
-            await asyncio.sleep_ms(max(1, min(d, TICK_MS))) if hasattr(asyncio, "sleep_ms") \
-                else await asyncio.sleep(max(1, min(d, TICK_MS)) / 1000)
+            await asyncio.sleep(max(1, min(d, TICK_MS)) / 1000)
 
     async def settle(self) -> None:
-        """After a control op: let the firmware see the change at the current time."""
+        """After a control op: let the firmware see the change now."""
         if self.board.virtual:
             self.step()
-            await asyncio.sleep(0)
+            await self.ocpp.settle_io()
             self.step()
+            await self.ocpp.settle_io()
         else:
             await asyncio.sleep(0.05)
 
@@ -198,22 +729,20 @@ class Station:
         remaining = ms
         while True:
             self.step()
-            if self.ocpp is not None:
-                await self.ocpp.settle_io()
-            else:
-                await asyncio.sleep(0)
+            await self.ocpp.settle_io()
+            if self.reboot_request:
+                return
             if remaining <= 0:
                 break
-            d = self.next_deadline_ms()
-            d = max(1, min(d, remaining))
+            d = max(1, min(self.next_deadline_ms(), remaining))
             clock.advance_ms(d)
             remaining -= d
 
-    # ---- inputs from the simulator / readers ----------------------------------------
+    # ---- inputs from the simulator / readers ----------------------------------------------
     def rfid(self, reader: int, tag: str) -> dict:
-        if self.auth is None:
-            return {"result": "ignored"}
-        return self.auth.card(reader, tag)
+        res = self.cards.present(reader, tag)
+        self._card_result(res)
+        return res
 
     def sim_fault(self, name: str, active: bool) -> None:
         if name.startswith("meter_"):
@@ -221,17 +750,18 @@ class Station:
                 m.set_fault(name, active)
             return
         if name == "reader_offline":
-            if self.auth is None:
-                raise ValueError("no reader")
-            self.auth.reader_fault(active)
+            self.cards.reader_fault(1, active)
+            self.cards.reader_fault(2, active)
             return
         if name == "heartbeat":
-            for c in self.connectors:
-                c.set_heartbeat_fault(active)
+            self._hb_fault = active
             return
-        if name in ("ccid_trip", "ccid_selftest_fail"):
+        from evse.hal import sim_io
+        if name in sim_io.STATION_FAULTS:
             self.board.io.set_fault(name, active)
             return
+        if name not in sim_io.CONNECTOR_FAULTS:
+            raise ValueError("unknown fault " + name)
         for cio in self.board.connectors:
             cio.set_fault(name, active)
 
@@ -239,30 +769,34 @@ class Station:
         for m in self.meters:
             m.set_grid(volts)
 
-    # ---- status for the simulator ---------------------------------------------------
+    # ---- status for the simulator ----------------------------------------------------------
+    def phases(self) -> int:
+        g = self.config.get
+        return 3 if (g("L2Active") or g("L3Active")) else 1
+
     def status(self) -> dict:
         conns = []
         for i, c in enumerate(self.connectors):
             s = self.sessions[i]
             m = self.meters[i]
             code = self.derive_status(i)
-            ocpp_code, vendor, info = errors.ocpp_fields(c.error)
-            led = self.indicators.led_state(i) if self.indicators is not None else None
+            ocpp_code, vendor, info = self._status_fields(i + 1)
             conns.append({
                 "id": i + 1, "status": cstatus.NAMES[code], "error_code": ocpp_code,
-                "vendor_error": vendor, "pilot": c.pilot_name(),
+                "vendor_error": vendor, "pilot": P.NAMES[c.pilot] if c.pilot < len(P.NAMES) else "?",
                 "duty": c.duty_permille / 10, "offered_a": c.offered_da / 10,
                 "contactor": bool(c.contactor_closed), "locked": bool(c.locked),
-                "transaction_id": s.transaction_id if s.state == TX else None,
+                "transaction_id": self.transaction_id(s),
                 "id_tag": s.id_tag if s.state in (TX, AUTHORIZED) else None,
                 "energy_wh": round(m.energy_wh(), 1),
                 "current_a": [round(m.current_a(p), 1) for p in range(3)],
-                "led": led,
+                "led": self.indicators.led_state(i),
+                "session": S.STATE_NAMES[s.state],
             })
         oc = self.ocpp
         return {
             "time": iso8601(self.clock.now()), "model": self.model,
-            "ocpp": {"connected": bool(oc and oc.connected), "registered": bool(oc and oc.registered),
-                     "queued": oc.queued() if oc else 0},
+            "ocpp": {"connected": oc.connected, "registered": oc.registered, "queued": oc.queued(),
+                     "boot": oc.boot_status},
             "connectors": conns,
         }

@@ -41,7 +41,7 @@ def test_contactor_opens_before_pwm_stops_on_ev_b():
     r.charge()
     r.io.set_ev("B")
     r.run(50)
-    assert not r.c.contactor_closed and r.c.duty_permille == 266  # PWM stays offered
+    assert not r.c.contactor_closed and r.c.duty_permille == 267  # PWM stays offered
 
 
 def test_authorize_before_plug():

@@ -8,11 +8,11 @@ from iocu_rig import Rig
 
 
 def test_duty_formula_points():
-    table = {6: 100, 10: 166, 16: 266, 32: 533, 40: 666, 51: 850, 63: 892, 80: 960}
+    table = {6: 100, 10: 167, 16: 267, 32: 533, 40: 667, 51: 850, 63: 892, 80: 960}
     for amps, permille in table.items():
         assert duty_for_da(amps * 10) == permille, amps
-    # 16 A -> 26.7 % (266 permille, rounded down so the EV reads <= 16 A)
-    assert duty_for_da(160) == 266
+    # 16 A -> 26.7 % (267 permille: rounded to the nearest 0.1 %, the EV reads 16.0 A)
+    assert duty_for_da(160) == 267
 
 
 def test_duty_nothing_offered_below_6a():
@@ -98,7 +98,7 @@ def test_connector_two_step_63a():
     r.plug_ev("B", cable=63, ev_max=63)
     r.c.authorize(True)
     r.until(lambda: r.c.duty_permille < 1000)
-    assert r.c.duty_permille == 666 and r.c.offered_da == 400
+    assert r.c.duty_permille == 667 and r.c.offered_da == 400
     r.run(50)
     assert r.c.duty_permille == 892 and r.c.offered_da == 630
     assert r.events(EV_OFFERED) == [400, 630]
@@ -161,14 +161,14 @@ def test_tethered_has_no_pp_limit():
 def test_limit_change_while_charging_changes_duty_at_once():
     r = Rig()
     r.charge()
-    assert r.c.duty_permille == 266
+    assert r.c.duty_permille == 267
     r.c.set_limit_da(100)
     r.tick()
     assert r.c.duty_permille == duty_for_da(100) and r.c.contactor_closed
     assert r.io.duty == duty_for_da(100)
     r.c.set_limit_da(160)
     r.tick()
-    assert r.c.duty_permille == 266
+    assert r.c.duty_permille == 267
 
 
 def test_limit_below_6a_stops_pwm_and_energy():

@@ -15,7 +15,7 @@ def test_pilot_levels():
         io.set_ev(st)
         assert io.cp_high_mv() == mv, st
     io.set_ev("B")
-    io.cp_set_duty(266)
+    io.cp_set_duty(267)
     assert io.cp_high_mv() == 9000 and io.cp_low_mv() == -12000
     io.set_ev(diode=False)
     assert io.cp_low_mv() == -9000
@@ -129,12 +129,12 @@ def test_ev_current():
     io = SimConnectorIO(clk)
     io.plug(32)
     io.set_ev("C", max_current_a=10, phases=1)
-    io.cp_set_duty(266)
+    io.cp_set_duty(267)
     io.relay_set(1)
     clk.advance_ms(50)
     assert io.ev_current_da() == 100
     io.set_ev(max_current_a=32)
-    assert io.ev_current_da() == duty_to_da(266) == 159
+    assert io.ev_current_da() == duty_to_da(267) == 160
     io.set_ev("B")
     assert io.ev_current_da() == 0
 

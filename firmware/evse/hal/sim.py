@@ -41,7 +41,7 @@ class SimBoard:
         self.storage = Storage(state_dir)
         from evse.hal import sim_io
         self.io = sim_io.SimStationIO(self.clock)
-        self.connectors = [sim_io.SimConnectorIO(i, self.clock) for i in range(n_connectors)]
+        self.connectors = [sim_io.SimConnectorIO(self.clock) for i in range(n_connectors)]
         self.net = None
         try:
             from evse.hal.net import Net

@@ -54,8 +54,8 @@ class SimMeter:
         self._last = now
         # energy over the interval at the draw seen at its start
         self.wh += self.power_w() * dt / 3600000.0
-        draw = self.cio.ev_draw_da()
-        phases = self.cio.ev_phases()
+        draw = self.cio.ev_current_da()
+        phases = self.cio.ev.phases
         for p in range(3):
             self.amps[p] = draw / 10.0 if p < phases else 0.0
         if self.storage is not None and self.wh != self._saved_wh and ticks_diff(now, self._saved) >= _SAVE_EVERY_MS:

@@ -1,7 +1,7 @@
 # Offered current -> control pilot duty (IEC 61851-1 Annex A), in integers:
 # currents in deci-amps (dA), duty in permille (1000 = steady +12 V, no PWM).
 #
-#   6.0 A .. 51.0 A:   duty% = A / 0.6        permille = dA * 5 // 3
+#   6.0 A .. 51.0 A:   duty% = A / 0.6        permille = round(dA * 5 / 3)
 #   51.1 A .. 80.0 A:  duty% = A / 2.5 + 64   permille = dA * 2 // 5 + 640
 #   below 6 A:         nothing offered -> 1000 (never a duty under 10 %)
 # 51.1 .. 52.5 A cannot be signalled (IEC gap between the two ranges): the
@@ -49,7 +49,7 @@ def duty_for_da(da: int) -> int:
     if da > MAX_DA:
         da = MAX_DA
     if da <= SPLIT_DA:
-        return da * 5 // 3
+        return (da * 5 + 1) // 3   # rounded to the nearest 0.1 %
     d = da * 2 // 5 + 640
     return d if d > 850 else 850
 

@@ -262,7 +262,7 @@ class OcppClient:
             self._set_time(payload.get("currentTime"))
         elif p.kind == K_TX:
             self.journal.ack(p.seq, payload)
-            self.station.tx_answered(p.action, p.payload, payload)
+            self.station.tx_answered(p.action, p.seq, p.payload, payload)
         if p.cb is not None:
             p.cb(payload)
 
@@ -435,6 +435,7 @@ class OcppClient:
                 text = await ws.recv()
                 self.on_text(text)
                 await self.flush()
+                self.kick()          # an answer frees the link for the next CALL
         except Exception as e:
             self.last_error = "recv: %r" % (e,)
         self.kick()

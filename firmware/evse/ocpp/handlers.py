@@ -52,13 +52,13 @@ class Handlers:
 
     def get_configuration(self, p: dict) -> dict:
         keys = p.get("key")
-        items, unknown = self.st.config.get_configuration(keys if keys else None)
+        # manual 3.20 / LocalManagementPassword: reading the configuration
+        # rotates the local management password; the reply carries the new one
+        items, unknown = self.st.config.get_configuration(keys if keys else None,
+                                                          rng_bytes=self.st.board.random_bytes)
         out = {"configurationKey": items}
         if unknown:
             out["unknownKey"] = unknown
-        # manual 3.20 / LocalManagementPassword: reading the configuration
-        # rotates the local management password (after this reply shows it)
-        self.client.after.append(self.st.rotate_local_password)
         return out
 
     def clear_cache(self, p: dict) -> dict:

@@ -15,6 +15,7 @@ except ImportError:  # CPython
         return x
 
 from evse.ticks import ticks_add, ticks_diff
+from evse.iocu import pilot as P
 
 IDLE = const(0)         # nobody authorized, no transaction
 AUTHORIZED = const(1)   # tag accepted, waiting for the EV (ConnectionTimeOut)
@@ -36,8 +37,6 @@ R_OTHER = "Other"
 R_REBOOT = "Reboot"
 R_UNLOCK = "UnlockCommand"
 
-# pilot state codes as the safety core reports them (evse.iocu.pilot)
-_PILOT_A = const(0)
 
 
 class Session:
@@ -69,7 +68,9 @@ class Session:
 
     # ---- inputs from the safety core ----------------------------------------
     def ev_present(self) -> bool:
-        return self.connector.pilot != _PILOT_A and self.connector.plug_present_or_tethered()
+        """An EV is connected: pilot B, C or D with the cable at the station."""
+        p = self.connector.pilot
+        return P.B <= p <= P.D and self.connector.cable_in()
 
     def step(self, now: int) -> None:
         ev = self.ev_present()
@@ -90,7 +91,8 @@ class Session:
         if self.state == TX and self.invalid_cap_wh >= 0:
             if self.meter.energy_wh() - self.meter_start >= self.invalid_cap_wh:
                 self.stop(R_DEAUTHORIZED)
-        if self.state == FINISHING and not self.connector.plug_present_or_tethered_cable_in():
+        if self.state == FINISHING and not ev and (not self.connector.cable_in()
+                                                   or not self.connector.flex_cable):
             self._reset_idle()
 
     def next_deadline_ms(self, now: int) -> int:
@@ -128,8 +130,10 @@ class Session:
             if self.config.get("UnlockConnectorOnEVSideDisconnect"):
                 self.connector.request_unlock()
         if self.state == FINISHING:
-            if self.config.get("UnlockConnectorOnEVSideDisconnect") or not self.connector.flex_cable:
-                self._reset_idle()
+            if not self.connector.flex_cable:
+                self._reset_idle()      # tethered: the EV leaving ends it
+            else:
+                self.connector.request_unlock()
 
     def connector_enabled(self) -> bool:
         return self.connector.operative
@@ -174,11 +178,11 @@ class Session:
         self.sink.tx_stopped(self, reason)
         self._ignore(self.id_tag)
         self.state = FINISHING
-        if not self.ev_present() and (self.config.get("UnlockConnectorOnEVSideDisconnect")
-                                      or reason in (R_REMOTE, R_LOCAL, R_EV_DISCONNECTED, R_UNLOCK)):
-            pass
-        if not self.connector.plug_present_or_tethered_cable_in():
-            self._reset_idle()
+        if not self.ev_present():
+            if self.connector.flex_cable and self.connector.cable_in():
+                self.connector.request_unlock()   # let the driver take the cable
+            else:
+                self._reset_idle()
         return True
 
     def start_rejected(self, status: str) -> None:
