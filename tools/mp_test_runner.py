@@ -62,9 +62,9 @@ def main():
                 failed += 1
                 failures.append((path, name, e))
                 print("FAIL %s::%s" % (path, name))
-                sys.print_exception(e)
-    for path, name, e in failures:
-        print("FAILED %s::%s - %r" % (path, name, e))
+                sys.print_exception(e)  # type: ignore[attr-defined]
+    for path, name, err in failures:
+        print("FAILED %s::%s - %r" % (path, name, err))
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     if failed or passed == 0:
         sys.exit(1)

@@ -24,8 +24,9 @@ class UsageError(Exception):
 
 
 def parse_args(argv: list) -> dict:
-    opts = {"csms": None, "id": None, "model": "dscu", "state_dir": "./sim-state",
-            "control": "127.0.0.1:7001", "set": [], "modbus": None, "clock": "real"}
+    opts = {}  # type: dict
+    opts.update({"csms": None, "id": None, "model": "dscu", "state_dir": "./sim-state",
+            "control": "127.0.0.1:7001", "set": [], "modbus": None, "clock": "real"})
     i = 0
     while i < len(argv):
         a = argv[i]

@@ -4,6 +4,10 @@
 import json
 import sys
 
+MYPY = False
+if MYPY:  # type checking only, never at run time
+    from typing import Any
+
 try:
     import asyncio
 except ImportError:  # pragma: no cover
@@ -47,7 +51,7 @@ class ControlServer:
         self.station = station
         self.board = board
         self.addr = addr
-        self.done = None
+        self.done = None  # type: Any
         self.ops = {
             "plug": self.op_plug, "unplug": self.op_unplug, "ev": self.op_ev,
             "rfid": self.op_rfid, "input": self.op_input, "voltage": self.op_voltage,
@@ -55,6 +59,7 @@ class ControlServer:
             "fault": self.op_fault, "advance": self.op_advance,
             "status": self.op_status, "config": self.op_config,
             "shutdown": self.op_shutdown,
+            "mem": self.op_mem,
         }
 
     # ---- ops ---------------------------------------------------------------
@@ -173,6 +178,15 @@ class ControlServer:
         it = items[0]
         return {"key": it["key"], "value": it.get("value"), "readonly": it["readonly"]}
 
+    async def op_mem(self, req: dict) -> dict:
+        """Extension: heap in use after a full collection (MicroPython's
+        gc.mem_alloc; CPython reports what it can)."""
+        import gc
+        gc.collect()
+        alloc = getattr(gc, "mem_alloc", None)
+        free = getattr(gc, "mem_free", None)
+        return {"alloc": alloc() if alloc else -1, "free": free() if free else -1}
+
     async def op_shutdown(self, req: dict) -> dict:
         self.done.set()
         return {}
@@ -194,7 +208,7 @@ class ControlServer:
         except BadRequest as e:
             return {"ok": False, "error": str(e)}
         except NotImplementedError as e:
-            return {"ok": False, "error": "not available yet: " + (str(e) or op)}
+            return {"ok": False, "error": "not available yet: " + (str(e) or str(op))}
         except Exception as e:  # a bug must not kill the station
             if hasattr(sys, "print_exception"):
                 sys.print_exception(e)  # type: ignore[attr-defined]

@@ -16,6 +16,10 @@ except ImportError:  # pragma: no cover
 
 import json
 
+MYPY = False
+if MYPY:  # type checking only, never at run time (MicroPython has no typing)
+    from typing import Any
+
 from evse import VERSION
 from evse.clock import iso8601, parse_iso8601
 from evse.iocu import errors
@@ -44,7 +48,7 @@ class Station:
         self.max_frame = 16384
         self.reboot_request = ""        # "", "Soft", "Hard": the entry point restarts us
         self.running = False
-        self._task = None
+        self._task = None               # type: Any
         self._hb_fault = False
         n = len(board.connectors)
         self.n = n
@@ -66,10 +70,10 @@ class Station:
                          for i in range(n)]
         self.status_codes = [-1] * (n + 1)   # last reported status code per connector (0 = station)
         self.status_errs = [""] * (n + 1)
-        self.status_listeners = []
+        self.status_listeners = []      # type: list
         # ---- availability (OCPP 5.2, persistent)
         self.avail = [True] * (n + 1)
-        self.avail_scheduled = [None] * (n + 1)
+        self.avail_scheduled = [None] * (n + 1)  # type: list
         self._load_availability()
         # ---- authorization
         from evse.services.authlist import LocalList, AuthCache
@@ -96,13 +100,15 @@ class Station:
         from evse.ocpp.client import OcppClient
         from evse.ocpp.handlers import Handlers
         from evse.ocpp.journal import Journal
-        self.journal = Journal(self.storage)
+        # RAM bound: past 100 queued messages the oldest MeterValues give way
+        # (Start/Stop never do); see journal.py
+        self.journal = Journal(self.storage, max_queued=100)
         for e in self.journal.errors:
             self.error_log.add("journal: " + e)
         self.ocpp = OcppClient(self, config, board, self.journal)
         self.handlers = Handlers(self, self.ocpp)
         self.ocpp.handlers = self.handlers
-        self._start_seqs = {}          # journal seq of a StartTransaction -> session index
+        self._start_seqs = {}          # type: dict  # journal seq of a StartTransaction -> session index
         self._next_ref = self._load_txref()
         # ---- metering, diagnostics, firmware
         from evse.services.metering import Metering

@@ -9,8 +9,8 @@ from evse.services.cards import CardRouter
 from evse.services.reservations import Reservations
 from evse.services.session import AUTHORIZED, FINISHING, IDLE, TX, Session
 
-_PILOT_A = 0
-_PILOT_B = 1
+_PILOT_A = 1   # evse.iocu.pilot.A
+_PILOT_B = 2   # evse.iocu.pilot.B
 
 
 class FakeConnector:
@@ -25,6 +25,9 @@ class FakeConnector:
         return self.plugged
 
     def plug_present_or_tethered_cable_in(self) -> bool:
+        return self.plugged
+
+    def cable_in(self) -> bool:
         return self.plugged
 
     def authorize(self, on: bool) -> None:

@@ -426,6 +426,9 @@ class _FlakyStorage:
             raise OSError(28)
         self.st.append(name, data)
 
+    def write_chunks(self, name, chunks):
+        return self.st.write_chunks(name, chunks)
+
 
 def test_failed_append_is_repaired_by_rewrite():
     st = _store()

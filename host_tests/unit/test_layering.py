@@ -29,9 +29,13 @@ def _walk(d):
 
 def _imports(path):
     names = []
+    guarded = False
     with open(path) as f:
         for line in f:
             s = line.strip()
+            if guarded and line.startswith(" "):
+                continue    # under "if MYPY:": seen by the type checker only
+            guarded = s == "if MYPY:" or s.startswith("if MYPY:  #")
             if s.startswith("import "):
                 for part in s[7:].split(","):
                     names.append(part.strip().split(" ")[0])

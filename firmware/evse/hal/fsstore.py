@@ -59,6 +59,22 @@ class Storage:
         os.rename(tmp, path)
         _fsync_dir(self.root)
 
+    def write_chunks(self, name: str, chunks) -> int:
+        """Atomic write of an iterable of byte chunks (temp + rename), so a
+        large file never has to be one string in RAM. Returns the size."""
+        path = self._p(name)
+        tmp = path + ".tmp"
+        n = 0
+        with open(tmp, "wb") as f:
+            for c in chunks:
+                f.write(c)
+                n += len(c)
+            f.flush()
+            _fsync(f)
+        os.rename(tmp, path)
+        _fsync_dir(self.root)
+        return n
+
     def append(self, name: str, data) -> None:
         with open(self._p(name), "ab") as f:
             f.write(data)

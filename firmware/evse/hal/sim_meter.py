@@ -68,8 +68,13 @@ class SimMeter:
             self._saved_wh = self.wh
 
     def next_deadline_ms(self, now: int) -> int:
-        # the register only needs a step now and then while energy flows
-        return 1000 if self.power_w() > 0 else -1
+        # Power only changes at a step (EV, contactor or offered current),
+        # and update() integrates a constant power exactly over any interval,
+        # so the meter itself needs no steps: only the register's periodic
+        # save while energy flows.
+        if self.power_w() > 0 and self.storage is not None:
+            return max(0, _SAVE_EVERY_MS * 6 - ticks_diff(now, self._saved))
+        return -1
 
     def set_fault(self, name: str, active: bool) -> None:
         if name == "meter_offline":

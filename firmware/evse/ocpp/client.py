@@ -16,6 +16,10 @@
 # to an outstanding CALL before jumping virtual time).
 import json
 
+MYPY = False
+if MYPY:  # type checking only, never at run time (MicroPython has no typing)
+    from typing import Any
+
 try:
     import asyncio
 except ImportError:  # pragma: no cover
@@ -58,25 +62,25 @@ class OcppClient:
         self.journal = journal if journal is not None else Journal(board.storage)
         self._sync_journal_config()
         self.ids = ids if ids is not None else rpc.IdGen(board.random_bytes(4))
-        self.outbox = []            # frames (str) to write
-        self.after = []             # callables run after the outbox is flushed
-        self.queue = []             # volatile CALLs: [action, payload, cb, connector or -1]
-        self.pending = None         # the outstanding CALL (CallOut)
+        self.outbox = []            # type: list  # frames (str) to write
+        self.after = []             # type: list  # callables run after the outbox is flushed
+        self.queue = []             # type: list  # volatile CALLs: [action, payload, cb, connector or -1]
+        self.pending = None         # type: CallOut | None  # the outstanding CALL
         self.connected = False
         self.connecting = False
         self.registered = False     # BootNotification Accepted since boot
         self.boot_status = ""       # "", "Pending", "Rejected", "Accepted"
         self.boot_due = 0
         self.boot_wait = False
-        self.triggered = []         # actions requested by TriggerMessage while Pending
+        self.triggered = []         # type: list  # actions requested by TriggerMessage while Pending
         self.last_sent = self.clock.ticks_ms()
-        self.handlers = None        # evse.ocpp.handlers.Handlers
-        self.log = []               # recent protocol notes (bounded)
+        self.handlers = None        # type: Any  # evse.ocpp.handlers.Handlers
+        self.log = []               # type: list  # recent protocol notes (bounded)
         self.stats = {"sent": 0, "received": 0, "errors_sent": 0, "timeouts": 0}
-        self.ws = None
+        self.ws = None              # type: Any
         self.running = False
-        self._tasks = []
-        self._wake = None
+        self._tasks = []            # type: list
+        self._wake = None           # type: Any
         self.last_error = ""
         config.subscribe(self._on_config)
 

@@ -13,7 +13,7 @@ class Handlers:
     def __init__(self, station, client) -> None:
         self.st = station
         self.client = client
-        self.vendors = {}   # vendorId -> fn(messageId, data) -> (status, data)
+        self.vendors = {}   # type: dict  # vendorId -> fn(messageId, data) -> (status, data)
         self.table = {
             "CancelReservation": self.cancel_reservation,
             "ChangeAvailability": self.change_availability,

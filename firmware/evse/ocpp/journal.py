@@ -243,23 +243,26 @@ class Journal:
     def compact(self) -> None:
         """Rewrite the log as header + surviving messages (atomic)."""
         self._prune_refs()
-        parts = [_crc_line("H %d %s" % (self._next, json.dumps(
-            [[k, r[_TXID], 1 if r[_STOPPED] else 0, r[_SSEQ]] for k, r in self._refs.items()])))]
-        for e in self._q:
-            parts.append(_crc_line("P %d %d %s %s %s" % (
-                e[_SEQ], e[_FAILS], e[_ACT], _ref_json(e[_REF]), e[_PJSON])))
-        data = "".join(parts).encode()
+        # Streamed: the survivors are written chunk by chunk (temp file +
+        # rename, Storage.write_chunks), so RAM never holds the whole file.
         try:
-            self._st.write(self._name, data)
+            size = self._st.write_chunks(self._name, self._lines())
         except OSError as ex:
             self._dirty = True
             self._error("rewrite failed: %r" % (ex,))
             return
         self._dirty = False
-        self._size = len(data)
-        self._live = len(data)
+        self._size = size
+        self._live = size
 
     # ---- internals ------------------------------------------------------
+
+    def _lines(self):
+        yield _crc_line("H %d %s" % (self._next, json.dumps(
+            [[k, r[_TXID], 1 if r[_STOPPED] else 0, r[_SSEQ]] for k, r in self._refs.items()]))).encode()
+        for e in self._q:
+            yield _crc_line("P %d %d %s %s %s" % (
+                e[_SEQ], e[_FAILS], e[_ACT], _ref_json(e[_REF]), e[_PJSON])).encode()
 
     def _error(self, msg: str) -> None:
         if len(self.errors) < _MAX_ERRORS:

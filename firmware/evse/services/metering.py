@@ -35,7 +35,7 @@ class Metering:
     def sampled_value(self, i: int, measurands: list, context: str) -> list:
         """SampledValue list for connector index i."""
         m = self.st.meters[i]
-        out = []
+        out = []  # type: list
         if not m.ok():
             return out
         for name in measurands:
@@ -43,6 +43,7 @@ class Metering:
             if spec is None:
                 continue
             unit, phased = spec
+            vals = []  # type: list
             if name == "Energy.Active.Import.Register":
                 vals = [("%d" % int(m.energy_wh()), None)]
             elif name == "Current.Import":

@@ -1,0 +1,108 @@
+"""`make bench`: performance and memory figures, each printed beside a named
+baseline run side by side in the same invocation (no asserts on wall time).
+
+1. safety-core tick: bytes allocated per tick (gc.mem_alloc deltas over
+   10,000 steady-state ticks on the Unix port) and ticks/s; baseline: the same
+   code on CPython 3.11.
+2. a virtual day with a charging session through the simulator (virtual
+   clock): wall time on the Unix port; baseline: the simulator on CPython.
+3. heap: gc.mem_alloc() of the whole station idle and while charging, and the
+   smallest -X heapsize at which the station still boots and charges.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from simclient import FIRMWARE, ROOT, Simulator, micropython_bin  # noqa: E402
+
+
+def tick_bench() -> None:
+    mp = subprocess.run([micropython_bin(), "tools/bench_tick.py"], cwd=ROOT, capture_output=True, text=True,
+                        env=dict(os.environ, MICROPYPATH=FIRMWARE + ":.frozen"))
+    cp = subprocess.run([sys.executable, "tools/bench_tick.py"], cwd=ROOT, capture_output=True, text=True,
+                        env=dict(os.environ, PYTHONPATH=FIRMWARE))
+    print("1. safety-core tick (10,000 steady-state ticks)")
+    print("   %-9s %14s %14s %18s %8s" % ("state", "bytes/tick", "ticks/s (MP)", "ticks/s (CPython)", "ratio"))
+    mpd = {}
+    for line in mp.stdout.splitlines():
+        m = re.match(r"(\w+)\s+\d+ ticks\s+(\d+) bytes\s+([\d.]+) bytes/tick\s+(\d+) ticks/s", line)
+        if m:
+            mpd[m.group(1)] = (float(m.group(3)), int(m.group(4)))
+    for line in cp.stdout.splitlines():
+        m = re.match(r"(\w+)\s+\d+ ticks\s+(\d+) ticks/s", line)
+        if m and m.group(1) in mpd:
+            bpt, mps = mpd[m.group(1)]
+            cps = int(m.group(2))
+            print("   %-9s %14.3f %14d %18d %7.2fx" % (m.group(1), bpt, mps, cps, mps / cps))
+    if not mpd:
+        print(mp.stdout, mp.stderr)
+
+
+def virtual_day(runtime: str) -> tuple[float, dict]:
+    with tempfile.TemporaryDirectory() as d:
+        sim = Simulator(["--clock", "virtual", "--model", "sscu", "--set", "TaglessCharging=true",
+                         "--set", "OfflineMode=true"], state_dir=d, runtime=runtime)
+        sim.start()
+        try:
+            t0 = time.perf_counter()
+            sim.call("plug", connector=1, cable_amps=32)
+            sim.call("ev", connector=1, state="C", max_current=16, phases=3)
+            sim.call("advance", seconds=4 * 3600)
+            sim.call("ev", connector=1, state="B")
+            sim.call("advance", seconds=20 * 3600)
+            wall = time.perf_counter() - t0
+            st = sim.connector(1)
+        finally:
+            sim.shutdown()
+    return wall, st
+
+
+def heap(runtime_heap: str | None = None) -> tuple[int, int] | None:
+    with tempfile.TemporaryDirectory() as d:
+        sim = Simulator(["--clock", "virtual", "--model", "dscu", "--set", "TaglessCharging=true",
+                         "--set", "OfflineMode=true"], state_dir=d, heapsize=runtime_heap)
+        try:
+            sim.start(timeout=10)
+            idle = int(sim.call("mem")["alloc"])
+            sim.call("plug", connector=1, cable_amps=32)
+            sim.call("ev", connector=1, state="C", max_current=16)
+            sim.call("advance", seconds=600)
+            ok = sim.connector(1)["status"] == "Charging"
+            charging = int(sim.call("mem")["alloc"])
+            sim.shutdown()
+            return (idle, charging) if ok else None
+        except Exception:
+            sim.kill()
+            return None
+
+
+def main() -> int:
+    tick_bench()
+    print("\n2. a virtual day with a 4 h charging session (simulator, virtual clock)")
+    mw, mst = virtual_day("micropython")
+    cw, cst = virtual_day("cpython")
+    print("   Unix port: %.2f s wall   CPython baseline: %.2f s wall   ratio %.2fx   (energy %.0f Wh both: %s)"
+          % (mw, cw, mw / cw, mst["energy_wh"], mst["energy_wh"] == cst["energy_wh"]))
+    print("\n3. heap of the whole station on the Unix port (gc.mem_alloc after collect)")
+    h = heap()
+    if h:
+        print("   idle %d bytes, charging %d bytes (default heap)" % h)
+    lo, hi = 64, 2048          # KiB
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if heap("%dK" % mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    print("   smallest -X heapsize that boots and charges: %d KiB" % lo)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
