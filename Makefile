@@ -20,7 +20,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 all: test
 
 $(STAMP): requirements.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); \
+	  else echo "cannot create .venv: install python3-venv (apt-get install python3-venv)"; exit 1; fi; }
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
 

@@ -57,6 +57,9 @@ def parse_args(argv: list) -> dict:
         raise UsageError("--model must be sscu or dscu")
     if opts["clock"] not in ("real", "virtual"):
         raise UsageError("--clock must be real or virtual")
+    if opts["modbus"]:
+        # RS485 Modbus metering is a later issue; refuse rather than pretend
+        raise UsageError("--modbus: Modbus metering is not available yet (built-in meters only)")
     ctl = opts["control"]
     if ":" not in ctl:
         raise UsageError("--control must be HOST:PORT")

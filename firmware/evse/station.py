@@ -70,6 +70,8 @@ class Station:
                          for i in range(n)]
         self.status_codes = [-1] * (n + 1)   # last reported status code per connector (0 = station)
         self.status_errs = [""] * (n + 1)
+        self._led_name = [""] * n            # what the LED shows (status name, authorized)
+        self._led_auth = [False] * n
         self.status_listeners = []      # type: list
         # ---- availability (OCPP 5.2, persistent)
         self.avail = [True] * (n + 1)
@@ -181,7 +183,10 @@ class Station:
                 inversed=g("InversedServo"),
                 safety_relay=g("SafetyRelayEnabled"),
                 helper_no=g("RelayHelperContactNormallyOpen"),
-                unlock_on_ev_disconnect=g("UnlockConnectorOnEVSideDisconnect"),
+                # OCPP 1.6 4.10: StopTransactionOnEVSideDisconnect false has
+                # priority, the cable stays locked while the transaction goes on
+                unlock_on_ev_disconnect=(g("UnlockConnectorOnEVSideDisconnect")
+                                         and g("StopTransactionOnEVSideDisconnect")),
                 ccid=ccid and i == 0,
                 min_current_a=6,
             )
@@ -205,14 +210,17 @@ class Station:
         ref = self._next_ref * 4 + cid
         self.storage.write(TXREF_FILE, str(self._next_ref).encode())
         s.tx_ref = ref
+        # 5.13: the reservation ends when its transaction starts (not when
+        # the card is presented: a ConnectionTimeOut gives it back)
         rid = self.reservations.consume(cid, s.id_tag, s.parent_id_tag)
+        s.reservation_id = rid
         self.reservations.sync_sessions(self.sessions)
         payload = {"connectorId": cid, "idTag": s.id_tag, "meterStart": int(s.meter_start),
                    "timestamp": iso8601(s.start_time)}
         if rid is not None:
             payload["reservationId"] = rid
         seq = self.ocpp.push_tx("StartTransaction", payload, ref)
-        self._start_seqs[seq] = s.index
+        self._start_seqs[seq] = (s.index, ref)
         if s.remote_profile is not None:
             self.smart.set_profile(cid, s.remote_profile, lambda c: True)
             s.remote_profile = None
@@ -232,8 +240,9 @@ class Station:
                        {"timestamp": iso8601(now), "sampledValue": [
                            {"value": "%d" % meter_stop, "context": "Transaction.End",
                             "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]}
-        if s.id_tag:
-            payload["idTag"] = s.id_tag
+        tag = s.stop_tag or s.id_tag     # the identifier that stopped it (OCPP 6.49)
+        if tag:
+            payload["idTag"] = tag
         self.ocpp.push_tx("StopTransaction", payload, s.tx_ref)
         self.metering.tx_stopped(s.index)
         self.smart.tx_ended(cid)
@@ -248,11 +257,13 @@ class Station:
         if type(info) is dict and tag:
             self.authorizer.on_cs_answer(tag, info)
         if action == "StartTransaction":
-            i = self._start_seqs.pop(seq, None)
-            if i is None:
+            x = self._start_seqs.pop(seq, None)
+            if x is None:
                 return
-            s = self.sessions[i]
-            if s.state == TX and s.tx_ref:
+            s = self.sessions[x[0]]
+            # an answer that comes after its session ended (offline backlog)
+            # must not touch the connector's next session
+            if s.state == TX and s.tx_ref == x[1]:
                 s.transaction_id = conf.get("transactionId")
                 if type(info) is dict and info.get("status") != "Accepted":
                     s.start_rejected(info.get("status"))
@@ -393,8 +404,17 @@ class Station:
         c = self.connectors[i]
         s = self.sessions[i]
         reserved = self.reservations.on_connector(i + 1) is not None and s.state == IDLE
-        return cstatus.of(c, reserved=reserved, finishing=s.state == FINISHING,
+        code = cstatus.of(c, reserved=reserved, finishing=s.state == FINISHING,
                           preparing=s.state == AUTHORIZED or s.plug_wait or s.state == TX)
+        # OCPP 1.6 4.9: the EV left a transaction that goes on
+        # (StopTransactionOnEVSideDisconnect false) -> SuspendedEV; a stopped
+        # one whose cable is still in the socket is not available to a new
+        # user yet -> Finishing
+        if s.state == TX and code == cstatus.PREPARING:
+            code = cstatus.SUSPENDED_EV
+        elif s.state == FINISHING and code == cstatus.AVAILABLE:
+            code = cstatus.FINISHING
+        return code
 
     def station_status(self) -> int:
         if self.iocu.error:
@@ -421,6 +441,10 @@ class Station:
         m = self.meters[cid - 1]
         if not m.ok():
             return "PowerMeterFailure", "", "meter"
+        s = self.sessions[cid - 1]
+        if not s.ev_connected and (s.state == TX or (s.state == FINISHING
+                                                     and s.stop_reason == S.R_EV_DISCONNECTED)):
+            return "NoError", "", "EV side disconnected"     # OCPP 1.6 4.9
         return "NoError", "", ""
 
     def _update_status(self) -> None:
@@ -436,11 +460,21 @@ class Station:
                 self.status_errs[cid] = key
                 name = cstatus.NAMES[code]
                 self._send_status(cid, name, ocpp_code, info, vendor)
-                if cid:
-                    s = self.sessions[cid - 1]
-                    self.indicators.set_status(cid - 1, name, s.state == AUTHORIZED)
                 for fn in self.status_listeners:
                     fn(cid, name, ocpp_code, info, vendor)
+            if cid:
+                self._update_led(cid - 1, cstatus.NAMES[code])
+
+    def _update_led(self, i: int, name: str) -> None:
+        s = self.sessions[i]
+        auth = s.state == AUTHORIZED
+        if (auth and name == "Preparing" and s.reservation_id is not None
+                and self.reservations.get(s.reservation_id) is not None):
+            name = "Reserved"      # the reserving card was presented: Reserved_Authorized
+        if name != self._led_name[i] or auth != self._led_auth[i]:
+            self._led_name[i] = name
+            self._led_auth[i] = auth
+            self.indicators.set_status(i, name, auth)
 
     def _send_status(self, cid: int, name: str, code: str, info: str, vendor: str) -> None:
         p = {"connectorId": cid, "status": name, "errorCode": code,
@@ -492,7 +526,7 @@ class Station:
 
     def _card_result(self, res: dict) -> None:
         r = res.get("result")
-        if r == "accepted" or r == "stopped":
+        if r == "accepted" or r == "stopped" or r == "unlocked":
             self.indicators.beep("accept")
         elif r == "rejected":
             self.indicators.beep("reject")

@@ -36,6 +36,12 @@ class FakeConnector:
     def request_unlock(self) -> None:
         pass
 
+    def keep_lock(self, on: bool) -> None:
+        pass
+
+    def session_ended(self) -> bool:
+        return False
+
 
 class FakeSink:
     def __init__(self) -> None:
@@ -409,7 +415,7 @@ def test_reserved_connector_refuses_others_and_takes_its_tag():
     r = st.router.present(1, "R")
     assert r["result"] == "accepted" and r["connector"] == 1
     assert st.sink.started[-1] == (1, "R", 42)      # reservationId in StartTransaction
-    assert len(st.res) == 0
+    assert len(st.res) == 1         # ended by the sink when the transaction starts (5.13)
 
 
 def test_reserved_only_connector_rejects_other_cards():

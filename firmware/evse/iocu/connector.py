@@ -14,6 +14,9 @@
 #                         or free charging); False = session over
 #   set_limit_da(da)      energy-management limit in deci-amps
 #   request_unlock()      OCPP UnlockConnector / card at session end
+#   keep_lock(on)         keep the cable locked with no session (transaction
+#                         stopped by the EV leaving, UnlockConnectorOnEV-
+#                         SideDisconnect false) until request_unlock()
 #   set_operative(on)     ChangeAvailability
 #   clear_error()         ClearError scenario / reset: clears latched errors
 #   set_external_error(c) SetError scenario (default ERR_EXTERNAL)
@@ -100,6 +103,7 @@ class Connector:
         self._hold_unlocked = False
         self._ev_seen = False
         self._session_over = False  # a latched error ended the session
+        self._keep_locked = False   # keep_lock(): locked without a session
         self._want_lock = False
         self._dirty = True
         self._w_duty = -1
@@ -172,6 +176,7 @@ class Connector:
             self._hold_unlocked = False
             self._ev_seen = False
             self._session_over = False
+            self._keep_locked = False
         self.authorized = on
         if not on:
             self._ev_seen = False
@@ -206,6 +211,22 @@ class Connector:
         self._hold_unlocked = True
         self._dirty = True
         return True
+
+    def keep_lock(self, on: bool) -> None:
+        """Hold the cable locked (no energy: that needs authorize) until
+        request_unlock() or keep_lock(False). OCPP 1.6 4.10: the transaction
+        stopped because the EV left, and UnlockConnectorOnEVSideDisconnect
+        false keeps the connector locked until the user presents the
+        identifier."""
+        self._keep_locked = bool(on)
+        if on:
+            self._hold_unlocked = False
+        self._dirty = True
+
+    def session_ended(self) -> bool:
+        """True when a latched error ended the authorized session: no energy
+        and the lock released until the next authorize(True) edge."""
+        return self.authorized and self._session_over
 
     def set_operative(self, on: bool) -> None:
         self.operative = bool(on)
@@ -339,6 +360,7 @@ class Connector:
                     if present:
                         self._hold_unlocked = False
                     else:
+                        self._keep_locked = False     # the cable is gone: nothing to hold
                         if was_closed or (self.authorized and P.C <= pst <= P.D):
                             self._raise(now, E_.ERR_UNEXPECTED_PLUG_REMOVAL)
                         elif self.lock.pos == POS_LOCKED:
@@ -362,8 +384,9 @@ class Connector:
             if self._act[E_.ERR_RELAY_WELDED]:
                 want = self.plug_present or lk.pos == POS_LOCKED
             else:
-                want = (self.plug_present and auth and not self._hold_unlocked
-                        and (connected or (self._ev_seen and not self.unlock_on_ev_disconnect)))
+                want = (self.plug_present and not self._hold_unlocked
+                        and ((auth and (connected or (self._ev_seen and not self.unlock_on_ev_disconnect)))
+                             or self._keep_locked))
             if was_closed:
                 want = True   # never unlock under load; next tick at the earliest
             self._want_lock = want

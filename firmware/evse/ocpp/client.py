@@ -364,20 +364,26 @@ class OcppClient:
         self._tasks.append(asyncio.create_task(self._connection_loop()))
 
     async def stop(self) -> None:
+        # The connection loop closes the link itself (close handshake, bounded)
+        # once it sees running False. Closing it from here as well raced with
+        # that loop cancelling its reader: MicroPython's asyncio drops a
+        # socket's whole poll entry when a task waiting on it is cancelled,
+        # so our close frame's drain() never woke up and shutdown hung.
         self.running = False
         self.kick()
+        tasks = self._tasks
+        self._tasks = []
+        for t in tasks:
+            try:
+                await asyncio.wait_for(t, 8)
+            except (Exception, asyncio.CancelledError):
+                pass
         ws = self.ws
         if ws is not None and not ws.closed:
             try:
                 await ws.close()
             except Exception:
                 pass
-        for t in self._tasks:
-            try:
-                t.cancel()
-            except Exception:
-                pass
-        self._tasks = []
 
     def url(self) -> str:
         from evse.ocpp.ws import build_url

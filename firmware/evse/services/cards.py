@@ -17,6 +17,8 @@
 #
 # present(reader, tag) -> {"result": R, "connector": n, ...}
 #   R = "stopped"  the card ended (or cancelled the authorization of) a session
+#       "unlocked" the card released the cable its session kept locked after
+#                  the EV left (Session.holds_cable, OCPP 1.6 4.10)
 #       "accepted" session.authorized(tag, parent) was called on `connector`
 #       "rejected" refused ("status": the AuthorizationStatus, or "reason")
 #       "pending"  Authorize.req sent; the outcome goes to on_result
@@ -37,8 +39,15 @@
 #   cache, or Authorize.conf): any valid status, Accepted or ConcurrentTx.
 # - A card already owning a session on a connector this reader does not serve
 #   is rejected as ConcurrentTx: one card, one transaction per station.
+# - The StopTransaction.req idTag is the card that stopped (Session.stop tag).
+# - A card (or, once authorized, a card of its group) whose stopped session
+#   still keeps the cable locked unlocks it.
+# - Reservations: the matching reservation's id goes on the session
+#   (StartTransaction.req reservationId); the reservation itself ends when
+#   the transaction starts (5.13), so a ConnectionTimeOut gives it back.
 # - Start target, among served connectors that are idle, operative (not
 #   Faulted/Unavailable) and allowed by reservations, ordered by:
+#   (an EV past its PlugPresentTimeout, Session.plug_expired, gets none)
 #   1. EV plugged in waiting for authorization (Session.plug_wait),
 #   2. a reservation for this card on that connector,
 #   3. the lowest connector id (DSCU: connector 1, then 2).
@@ -116,8 +125,11 @@ class CardRouter:
         for c in conns:                          # 4.1: same card stops, no Authorize.req
             s = self.sessions[c - 1]
             if self._owns(s, tag, ""):
-                s.stop(R_LOCAL)
+                s.stop(R_LOCAL, s.id_tag)
                 return _res("stopped", c, source="local")
+            if self._holds(s, tag, ""):
+                s.release_cable()
+                return _res("unlocked", c, source="local")
         for i, s in enumerate(self.sessions):
             if self._owns(s, tag, ""):
                 return _res("rejected", i + 1, status="ConcurrentTx", source="local")
@@ -205,8 +217,11 @@ class CardRouter:
             for c in conns:                      # 3.10: same group stops it
                 s = self.sessions[c - 1]
                 if self._owns(s, tag, parent):
-                    s.stop(R_LOCAL)
+                    s.stop(R_LOCAL, tag)
                     return _res("stopped", c, status=status, source=source)
+                if self._holds(s, tag, parent):
+                    s.release_cable()
+                    return _res("unlocked", c, status=status, source=source)
         if not may_start(d):
             return _res("rejected", status=status, source=source)
         c = self._target(conns, tag, parent)
@@ -214,9 +229,8 @@ class CardRouter:
             return _res("rejected", status=status, source=source, reason="no free connector")
         s = self.sessions[c - 1]
         if self.reservations is not None:
-            rid = self.reservations.consume(c, tag, parent)
-            if rid is not None:
-                s.reservation_id = rid           # StartTransaction.req reservationId (4.8)
+            # StartTransaction.req reservationId (4.8); the sink ends it at the start
+            s.reservation_id = self.reservations.used_by(c, tag, parent)
         if profile is not None:
             s.remote_profile = profile
         s.authorized(tag, parent)
@@ -224,7 +238,7 @@ class CardRouter:
 
     def _usable(self, c: int) -> bool:
         s = self.sessions[c - 1]
-        if s.state != IDLE or not s.connector_enabled():
+        if s.state != IDLE or s.plug_expired or not s.connector_enabled():
             return False
         fn = self.connector_state_fn
         return fn is None or fn(c) not in _DOWN
@@ -253,3 +267,12 @@ class CardRouter:
         if parent and s.parent_id_tag and norm(s.parent_id_tag) == norm(parent):
             parent = s.parent_id_tag
         return s.owns_tag(tag, parent)
+
+    def _holds(self, s, tag: str, parent: str) -> bool:
+        if not s.cable_held:
+            return False
+        if s.id_tag and norm(s.id_tag) == norm(tag):
+            tag = s.id_tag
+        if parent and s.parent_id_tag and norm(s.parent_id_tag) == norm(parent):
+            parent = s.parent_id_tag
+        return s.holds_cable(tag, parent)

@@ -220,12 +220,7 @@ class Reservations:
                 best = r[2]
         return best
 
-    def consume(self, connector_id: int, tag: str = "", parent: str = ""):
-        """A transaction starts on connector_id: end the reservation it uses
-        (5.13 (1)) and return its id for StartTransaction.req reservationId
-        (4.8), or None. With a tag: the connector's own reservation if it
-        matches, else a matching connector-0 one. Without a tag: the
-        connector's own reservation."""
+    def _used_by(self, connector_id: int, tag: str, parent: str):
         r = self.on_connector(connector_id) if connector_id else None
         if r is not None and tag and not self._match(r, tag, parent):
             r = None
@@ -234,6 +229,23 @@ class Reservations:
                 if z[1] == 0 and self._match(z, tag, parent):
                     r = z
                     break
+        return r
+
+    def used_by(self, connector_id: int, tag: str, parent: str = ""):
+        """Id of the reservation a session of `tag` on connector_id would
+        use (what consume() would end), or None. Nothing changes: a
+        reservation ends when the transaction starts (5.13 (1)), not when
+        its card is presented, so it survives a ConnectionTimeOut."""
+        r = self._used_by(connector_id, tag, parent)
+        return r[0] if r is not None else None
+
+    def consume(self, connector_id: int, tag: str = "", parent: str = ""):
+        """A transaction starts on connector_id: end the reservation it uses
+        (5.13 (1)) and return its id for StartTransaction.req reservationId
+        (4.8), or None. With a tag: the connector's own reservation if it
+        matches, else a matching connector-0 one. Without a tag: the
+        connector's own reservation."""
+        r = self._used_by(connector_id, tag, parent)
         if r is None:
             return None
         self._save([x for x in self._res if x is not r])

@@ -8,6 +8,28 @@
 # through authorize(on). The safety core alone decides whether the contactor
 # may close. Transaction messages go to `sink` (the OCPP layer's journal):
 #   sink.tx_started(session), sink.tx_stopped(session, reason)
+#
+# Rules chosen where the manual and OCPP 1.6 leave room:
+# - PlugPresentTimeout: an EV left unauthorized that long gets no session
+#   (manual: "no charging session will be activated") until it is
+#   disconnected and connected again; cards and remote starts pass over that
+#   connector (plug_expired).
+# - EV side disconnect (OCPP 1.6 4.10): StopTransactionOnEVSideDisconnect
+#   false keeps the transaction and the cable locked whatever
+#   UnlockConnectorOnEVSideDisconnect says (it has priority); reconnecting
+#   continues the session. True stops it (EVDisconnected); the cable is then
+#   released if UnlockConnectorOnEVSideDisconnect is true, else it stays
+#   locked (cable_held) until the owner's card, a card of its group or
+#   UnlockConnector releases it. Every other stop releases the cable (4.10:
+#   "as part of the normal transaction termination").
+# - A latched safety-core error that ends the session (connector
+#   session_ended()) stops the transaction: EVDisconnected when the EV is
+#   gone, else Other.
+# - MaxEnergyOnInvalidId counts the energy of the whole transaction.
+# - StopTransaction.idTag: the identifier that stopped it (stop_tag: the
+#   card, or its group member), else the one that started it.
+# - TaglessCharging does not start on a connector reserved for a tag: the EV
+#   waits for the reserving card as for any other.
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -59,6 +81,9 @@ class Session:
         self.deadline = 0               # ticks of ConnectionTimeOut / PlugPresentTimeout
         self.deadline_on = False
         self.plug_wait = False          # EV present without authorization
+        self.plug_expired = False       # PlugPresentTimeout passed: no session until re-plug
+        self.cable_held = False         # stopped by the EV leaving, cable kept locked
+        self.stop_tag = ""              # the identifier that stopped the transaction
         self.invalid_cap_wh = -1        # energy limit after an Invalid StartTransaction.conf
         self.ev_connected = False
         self.stop_reason = ""
@@ -86,11 +111,17 @@ class Session:
                 self._reset_idle()
             elif self.plug_wait:                 # PlugPresentTimeout
                 self.plug_wait = False
+                self.plug_expired = True
+        if self.plug_wait and self.state == IDLE:
+            self._tagless(now)   # the reservation or Unavailable that held it back ended
         if self.ignore_on and ticks_diff(now, self.ignore_until) >= 0:
             self.ignore_on = False
         if self.state == TX and self.invalid_cap_wh >= 0:
             if self.meter.energy_wh() - self.meter_start >= self.invalid_cap_wh:
                 self.stop(R_DEAUTHORIZED)
+        if self.state == TX and self.connector.session_ended():
+            # the safety core ended it (latched error): so does the transaction
+            self.stop(R_OTHER if ev else R_EV_DISCONNECTED)
         if self.state == FINISHING and not ev and (not self.connector.cable_in()
                                                    or not self.connector.flex_cable):
             self._reset_idle()
@@ -111,29 +142,35 @@ class Session:
             self.deadline_on = False
             self._start(now)
         elif self.state == IDLE:
-            if self.config.get("TaglessCharging") and self.connector_enabled():
-                tag = self.config.get("TaglessIdTag1" if self.index == 0 else "TaglessIdTag2")
-                self.id_tag = tag
-                self.parent_id_tag = ""
-                self._start(now)
-            else:
-                self.plug_wait = True
-                self._arm(now, self.config.get("PlugPresentTimeout"))
+            self.plug_wait = True
+            self._arm(now, self.config.get("PlugPresentTimeout"))
+            self._tagless(now)
         elif self.state == TX:
             pass  # reconnect continues the session (StopTransactionOnEVSideDisconnect false)
 
     def _on_ev_disconnected(self, now: int) -> None:
         self.plug_wait = False
+        self.plug_expired = False
         if self.state == TX:
+            # false: the transaction goes on and the cable stays locked (the
+            # safety core keeps it; OCPP 4.10, priority over Unlock...)
             if self.config.get("StopTransactionOnEVSideDisconnect"):
                 self.stop(R_EV_DISCONNECTED)
-            if self.config.get("UnlockConnectorOnEVSideDisconnect"):
-                self.connector.request_unlock()
-        if self.state == FINISHING:
+            return
+        if self.state == FINISHING and not self.cable_held:
             if not self.connector.flex_cable:
                 self._reset_idle()      # tethered: the EV leaving ends it
             else:
                 self.connector.request_unlock()
+
+    def _tagless(self, now: int) -> None:
+        """TaglessCharging: an EV waiting on an operative, unreserved
+        connector starts with TaglessIdTag1/2 at once."""
+        if (self.config.get("TaglessCharging") and self.connector_enabled()
+                and self.reservation_id is None):
+            self.id_tag = self.config.get("TaglessIdTag1" if self.index == 0 else "TaglessIdTag2")
+            self.parent_id_tag = ""
+            self._start(now)
 
     def connector_enabled(self) -> bool:
         return self.connector.operative
@@ -166,21 +203,46 @@ class Session:
     def tag_ignored(self, tag: str) -> bool:
         return self.ignore_on and tag == self.ignore_tag
 
-    def stop(self, reason: str) -> bool:
+    def holds_cable(self, tag: str, parent: str = "") -> bool:
+        """The cable is kept locked after the EV left (cable_held) and `tag`
+        (or its group) is the one that may take it."""
+        if self.state != FINISHING or not self.cable_held:
+            return False
+        if tag == self.id_tag:
+            return True
+        return bool(parent) and parent == self.parent_id_tag
+
+    def release_cable(self) -> None:
+        """The owner presented the identifier: unlock (OCPP 1.6 4.10)."""
+        if self.cable_held:
+            self.cable_held = False
+            self.connector.keep_lock(False)
+            self.connector.request_unlock()
+
+    def stop(self, reason: str, tag: str = "") -> bool:
+        """End the authorization or the transaction. `tag`: the identifier
+        that stopped it (StopTransaction.req idTag), if not the owner's."""
         if self.state == AUTHORIZED:
             self._reset_idle()
             return True
         if self.state != TX:
             return False
         self.stop_reason = reason
+        self.stop_tag = tag or self.id_tag
         self.connector.authorize(False)
         self.invalid_cap_wh = -1
         self.sink.tx_stopped(self, reason)
-        self._ignore(self.id_tag)
+        self._ignore(self.stop_tag)         # the card just presented (StartTransactionDelay)
         self.state = FINISHING
         if not self.ev_present():
-            if self.connector.flex_cable and self.connector.cable_in():
-                self.connector.request_unlock()   # let the driver take the cable
+            c = self.connector
+            if c.flex_cable and c.cable_in():
+                if (reason == R_EV_DISCONNECTED and c.lock.fitted
+                        and not self.config.get("UnlockConnectorOnEVSideDisconnect")):
+                    self.cable_held = True
+                    c.keep_lock(True)         # until the owner's identifier (4.10)
+                else:
+                    c.request_unlock()        # let the driver take the cable
             else:
                 self._reset_idle()
         return True
@@ -231,4 +293,9 @@ class Session:
         self.deadline_on = False
         self.invalid_cap_wh = -1
         self.remote_profile = None
+        self.reservation_id = None      # re-mirrored by Reservations.sync_sessions
+        self.stop_tag = ""
+        if self.cable_held:
+            self.cable_held = False
+            self.connector.keep_lock(False)
         self.connector.authorize(False)
