@@ -124,6 +124,8 @@ class Station:
         self._set_facts()
         self.apply_config()
         config.subscribe(self._on_config)
+        from evse.services.sensors import Sensors
+        self.sensors = Sensors(self)
         self._recover_interrupted()
         self.log.add("boot %s %s, %d connector(s)" % (VERSION, model, n))
 
@@ -307,6 +309,7 @@ class Station:
         if not self._hb_fault:
             self.iocu.heartbeat(now)
         self.iocu.tick(now)
+        self.sensors.step()
         for m in self.meters:
             m.update(now)
         for s in self.sessions:
@@ -476,14 +479,24 @@ class Station:
             self._led_auth[i] = auth
             self.indicators.set_status(i, name, auth)
 
-    def _send_status(self, cid: int, name: str, code: str, info: str, vendor: str) -> None:
+    def _send_status(self, cid: int, name: str, code: str, info: str, vendor: str,
+                     coalesce: bool = True) -> None:
         p = {"connectorId": cid, "status": name, "errorCode": code,
              "timestamp": iso8601(self.clock.now())}
         if info:
             p["info"] = info[:50]
         if vendor:
             p["vendorErrorCode"] = vendor[:255]
-        self.ocpp.send("StatusNotification", p, connector=cid)
+        # a state report may replace an unsent older one; an event may not
+        self.ocpp.send("StatusNotification", p, connector=cid if coalesce else -1)
+
+    def sensor_status(self, cid: int, name: str, triggered: bool) -> None:
+        """Sensor scenario action StatusNotification (manual 5.6)."""
+        code = self.station_status() if cid == 0 else self.derive_status(cid - 1)
+        if triggered:
+            self._send_status(cid, cstatus.NAMES[code], "OtherError", name, "SENSOR_TRIGGERED", False)
+        else:
+            self._send_status(cid, cstatus.NAMES[code], "NoError", name + " recovered", "", False)
 
     def on_registered(self) -> None:
         """First BootNotification Accepted: report every connector."""

@@ -3,6 +3,12 @@
 # started: the station stays offline, so transaction messages stay queued in
 # station.journal (read with txs()). Plain class, no fixtures: pytest and the
 # Unix-port runner both use it.
+#
+# online(cs) puts a fake Central System on the client's synchronous core
+# (OcppClient.pump / on_text, no socket): cs.answer(action, payload) returns
+# the .conf payload, or None to leave the CALL unanswered (it times out).
+import json
+
 from support import tmpdir
 
 from evse.config.store import Config
@@ -34,6 +40,8 @@ class Rig:
         self.config = c
         self.st = Station(self.board, c, model)
         self.clock = self.board.clock
+        self.cs = None
+        self.sent = []          # (action, payload) sent while online
         self.st.step()
         self.run(1)
 
@@ -45,6 +53,9 @@ class Rig:
         remaining = int(seconds * 1000)
         while True:
             st.step()
+            if self.cs is not None:
+                self._pump()
+                st.step()
             if remaining <= 0:
                 break
             d = max(1, min(st.next_deadline_ms(), remaining))
@@ -54,6 +65,40 @@ class Rig:
     def settle(self) -> None:
         """An input changed: let debounces, lock and contactor finish."""
         self.run(2)
+
+    # ---- a fake Central System ---------------------------------------------------
+    def online(self, cs) -> None:
+        oc = self.st.ocpp
+        oc.connected = True
+        oc.registered = True
+        oc.boot_status = "Accepted"
+        self.cs = cs
+        self.run(0)
+
+    def offline(self) -> None:
+        oc = self.st.ocpp
+        oc.connected = False
+        oc._lost()
+        self.cs = None
+
+    def _pump(self) -> None:
+        oc = self.st.ocpp
+        for _ in range(100):
+            oc.pump(self.clock.ticks_ms())
+            oc.outbox = []
+            p = oc.pending
+            if p is None or p.waited:
+                return
+            p.waited = True                  # asked the fake CS once
+            self.sent.append((p.action, p.payload))
+            conf = self.cs.answer(p.action, p.payload)
+            if conf is None:
+                return                       # unanswered: MessageResponseTimeOut
+            oc.on_text(json.dumps([3, p.msg_id, conf]))
+            oc.outbox = []
+
+    def calls(self, action: str) -> list:
+        return [p for a, p in self.sent if a == action]
 
     # ---- the outside world ------------------------------------------------------
     def cio(self, c: int):
@@ -84,7 +129,7 @@ class Rig:
 
     def card(self, tag: str, reader: int = 1) -> dict:
         res = self.st.rfid(reader, tag)
-        self.st.step()
+        self.run(0)
         return res
 
     # ---- observation ----------------------------------------------------------
@@ -122,3 +167,36 @@ class Rig:
         for m in self.st.meters:
             m.save(self.clock.ticks_ms())
         return Rig(self.model, self.dir)
+
+
+class FakeCS:
+    """Answers like tools/csms.py: Authorize/StartTransaction from `tags`
+    ({idTag: status}, default auth_default); start_tags overrides the
+    StartTransaction.conf status; silent actions are never answered."""
+
+    def __init__(self, tags=None, auth_default="Accepted", start_tags=None) -> None:
+        self.tags = dict(tags or {})
+        self.auth_default = auth_default
+        self.start_tags = dict(start_tags or {})
+        self.silent = []
+        self.next_tx = 100
+
+    def info(self, tag, start=False) -> dict:
+        if start and tag in self.start_tags:
+            return {"status": self.start_tags[tag]}
+        return {"status": self.tags.get(tag, self.auth_default)}
+
+    def answer(self, action: str, payload: dict):
+        if action in self.silent:
+            return None
+        if action == "Authorize":
+            return {"idTagInfo": self.info(payload["idTag"])}
+        if action == "StartTransaction":
+            self.next_tx += 1
+            return {"transactionId": self.next_tx, "idTagInfo": self.info(payload["idTag"], True)}
+        if action == "StopTransaction":
+            tag = payload.get("idTag")
+            return {"idTagInfo": self.info(tag)} if tag else {}
+        if action == "Heartbeat":
+            return {"currentTime": "2026-01-01T00:00:00Z"}
+        return {}

@@ -88,6 +88,10 @@ class Iocu:
         self._dirty = True
 
     # ---------------------------------------------------------- MCU side
+    def rail_state(self, n: int) -> int:
+        """Debounced state of supply rail n: R_OK, R_LOW, R_HIGH or R_FAIL."""
+        return self._rail[n].value
+
     def heartbeat(self, now: int) -> None:
         self._hb_t = now
         self._hb_armed = True

@@ -530,8 +530,13 @@ class OcppClient:
             await asyncio.sleep(ms / 1000)
             return
         start = self.clock.ticks_ms()
-        while self.running and ticks_diff(self.clock.ticks_ms(), start) < ms:
+        while True:
+            # always yield at least once: callers loop on this (keepalive),
+            # and a return without yielding once running went False spun
+            # the whole event loop (shutdown hung)
             await asyncio.sleep(0.005)
+            if not self.running or ticks_diff(self.clock.ticks_ms(), start) >= ms:
+                return
 
     def _jitter(self, n: int) -> int:
         b = self.board.random_bytes(2)
