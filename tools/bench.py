@@ -101,6 +101,10 @@ def main() -> int:
         else:
             lo = mid + 1
     print("   smallest -X heapsize that boots and charges: %d KiB" % lo)
+    r = subprocess.run([micropython_bin(), "tools/bench_heap.py"], cwd=ROOT, capture_output=True, text=True,
+                       env=dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE))
+    for line in (r.stdout + r.stderr).splitlines():
+        print("   " + line)
     return 0
 
 

@@ -24,7 +24,8 @@
 #   "as part of the normal transaction termination").
 # - A latched safety-core error that ends the session (connector
 #   session_ended()) stops the transaction: EVDisconnected when the EV is
-#   gone, else Other.
+#   gone (pilot A or cable out), else Other (an error state E/F is not a
+#   disconnection); the cable is released as the safety core decided.
 # - MaxEnergyOnInvalidId counts the energy of the whole transaction.
 # - StopTransaction.idTag: the identifier that stopped it (stop_tag: the
 #   card, or its group member), else the one that started it.
@@ -97,13 +98,20 @@ class Session:
         p = self.connector.pilot
         return P.B <= p <= P.D and self.connector.cable_in()
 
+    def ev_gone(self) -> bool:
+        """The EV has left: pilot A (or never seen), or the cable is out.
+        An error state (E, F, invalid) is not a disconnection: the safety
+        core's error ends the session then (reason Other)."""
+        return self.connector.pilot <= P.A or not self.connector.cable_in()
+
     def step(self, now: int) -> None:
         ev = self.ev_present()
         if ev != self.ev_connected:
-            self.ev_connected = ev
             if ev:
+                self.ev_connected = True
                 self._on_ev_connected(now)
-            else:
+            elif self.ev_gone():
+                self.ev_connected = False
                 self._on_ev_disconnected(now)
         if self.deadline_on and ticks_diff(now, self.deadline) >= 0:
             self.deadline_on = False
@@ -121,9 +129,9 @@ class Session:
                 self.stop(R_DEAUTHORIZED)
         if self.state == TX and self.connector.session_ended():
             # the safety core ended it (latched error): so does the transaction
-            self.stop(R_OTHER if ev else R_EV_DISCONNECTED)
-        if self.state == FINISHING and not ev and (not self.connector.cable_in()
-                                                   or not self.connector.flex_cable):
+            self.stop(R_OTHER if self.ev_connected else R_EV_DISCONNECTED)
+        if self.state == FINISHING and not self.ev_connected and (not self.connector.cable_in()
+                                                                  or not self.connector.flex_cable):
             self._reset_idle()
 
     def next_deadline_ms(self, now: int) -> int:
@@ -155,7 +163,8 @@ class Session:
             # false: the transaction goes on and the cable stays locked (the
             # safety core keeps it; OCPP 4.10, priority over Unlock...)
             if self.config.get("StopTransactionOnEVSideDisconnect"):
-                self.stop(R_EV_DISCONNECTED)
+                self.stop(R_EV_DISCONNECTED, "",
+                          not self.config.get("UnlockConnectorOnEVSideDisconnect"))
             return
         if self.state == FINISHING and not self.cable_held:
             if not self.connector.flex_cable:
@@ -219,9 +228,11 @@ class Session:
             self.connector.keep_lock(False)
             self.connector.request_unlock()
 
-    def stop(self, reason: str, tag: str = "") -> bool:
+    def stop(self, reason: str, tag: str = "", hold: bool = False) -> bool:
         """End the authorization or the transaction. `tag`: the identifier
-        that stopped it (StopTransaction.req idTag), if not the owner's."""
+        that stopped it (StopTransaction.req idTag), if not the owner's.
+        hold: keep the cable locked until the owner comes back (the EV left,
+        UnlockConnectorOnEVSideDisconnect false)."""
         if self.state == AUTHORIZED:
             self._reset_idle()
             return True
@@ -234,11 +245,10 @@ class Session:
         self.sink.tx_stopped(self, reason)
         self._ignore(self.stop_tag)         # the card just presented (StartTransactionDelay)
         self.state = FINISHING
-        if not self.ev_present():
+        if not self.ev_connected:
             c = self.connector
             if c.flex_cable and c.cable_in():
-                if (reason == R_EV_DISCONNECTED and c.lock.fitted
-                        and not self.config.get("UnlockConnectorOnEVSideDisconnect")):
+                if hold and c.lock.fitted:
                     self.cable_held = True
                     c.keep_lock(True)         # until the owner's identifier (4.10)
                 else:
