@@ -16,7 +16,8 @@ except ImportError:  # pragma: no cover
 
 USAGE = """usage: evse.sim [--csms URL] [--id ID] [--model sscu|dscu] [--state-dir DIR]
                 [--control HOST:PORT] [--set KEY=VALUE]... [--modbus PEER]
-                [--clock real|virtual]"""
+                [--clock real|virtual] [--rs485 listen:HOST:PORT|connect:HOST:PORT]
+                [--web HOST:PORT]"""
 
 
 class UsageError(Exception):
@@ -27,6 +28,8 @@ def parse_args(argv: list) -> dict:
     opts = {}  # type: dict
     opts.update({"csms": None, "id": None, "model": "dscu", "state_dir": "./sim-state",
             "control": "127.0.0.1:7001", "set": [], "modbus": None, "clock": "real"})
+    opts["rs485"] = None   # extension (docs/simulator.md): RS485 bus over TCP
+    opts["web"] = None     # extension (docs/simulator.md): local management website
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -57,9 +60,16 @@ def parse_args(argv: list) -> dict:
         raise UsageError("--model must be sscu or dscu")
     if opts["clock"] not in ("real", "virtual"):
         raise UsageError("--clock must be real or virtual")
-    if opts["modbus"]:
-        # RS485 Modbus metering is a later issue; refuse rather than pretend
-        raise UsageError("--modbus: Modbus metering is not available yet (built-in meters only)")
+    if opts["modbus"] is not None:
+        opts["modbus_spec"] = modbus_spec(opts["modbus"])
+    if opts["rs485"] is not None:
+        from evse.hal.sim_rs485 import parse_spec
+        try:
+            parse_spec(opts["rs485"])
+        except ValueError as e:
+            raise UsageError(str(e))
+    if opts["web"] is not None:
+        opts["web_addr"] = host_port(opts["web"], "--web")
     ctl = opts["control"]
     if ":" not in ctl:
         raise UsageError("--control must be HOST:PORT")
@@ -69,6 +79,29 @@ def parse_args(argv: list) -> dict:
     except ValueError:
         raise UsageError("--control port must be a number")
     return opts
+
+
+def host_port(text: str, option: str) -> tuple:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageError(option + " must be HOST:PORT")
+    return (host, int(port))
+
+
+def modbus_spec(peer: str) -> str:
+    """--modbus tcp:HOST:PORT -> the TCP transport's spec (RTU frames over
+    TCP, as serial gateways carry them; evse.hal.sim_rs485.TcpBus)."""
+    if peer.startswith("tcp:"):
+        from evse.hal.sim_rs485 import parse_spec
+        try:
+            parse_spec("connect:" + peer[4:])
+        except ValueError:
+            raise UsageError("--modbus must be tcp:HOST:PORT (port 1..65535)")
+        return "connect:" + peer[4:]
+    if peer.startswith("/"):
+        raise UsageError("--modbus %s: serial devices are not supported by the simulator; "
+                         "bridge the device to TCP (e.g. socat) and use tcp:HOST:PORT" % peer)
+    raise UsageError("--modbus must be tcp:HOST:PORT or a serial device path")
 
 
 def csms_settings(url: str) -> list:
@@ -114,6 +147,15 @@ def main(argv: list) -> int:
         from evse.config.store import Config
         n = 1 if opts["model"] == "sscu" else 2
         board = SimBoard(n, opts["state_dir"], opts["clock"] == "virtual")
+        if opts["rs485"]:
+            from evse.hal.sim_rs485 import TcpBus
+            board.rs485 = TcpBus(opts["rs485"])
+        meter_port = None   # the Modbus meters' own transport (--modbus), else built-in meters
+        if opts["modbus"] is not None:
+            from evse.hal.sim_rs485 import TcpBus
+            meter_port = TcpBus(opts["modbus_spec"])
+        if opts["web"]:
+            board.web_addr = opts["web_addr"]
         cfg = Config(board.storage, model=opts["model"])
         pairs = []
         if opts["csms"]:
@@ -132,8 +174,16 @@ def main(argv: list) -> int:
         return 2
     from evse.station import Station
     from evse.simctl import ControlServer
-    station = Station(board, cfg, opts["model"], modbus=opts["modbus"])
-    server = ControlServer(station, board, opts["control_addr"])
+    station = Station(board, cfg, opts["model"], modbus=meter_port)
+
+    def power_cycle():
+        # Reset.req and firmware installs end in Station.reboot_request: a new
+        # controller (configuration, station) on the same simulated world,
+        # clock and state directory, as after a power cycle
+        from evse.config.store import Config
+        return Station(board, Config(board.storage, model=opts["model"]), opts["model"],
+                       modbus=meter_port)
+    server = ControlServer(station, board, opts["control_addr"], restart=power_cycle)
     return asyncio.run(server.run())
 
 

@@ -1,6 +1,13 @@
 # The simulator's control channel: TCP, one JSON object per line each way
 # (../shared/design/SIMULATOR.md). Every request gets exactly one reply line;
 # unknown ops and bad arguments get {"ok": false, "error": ...}, never a crash.
+#
+# Reboots: when the station asks for one (Station.reboot_request, set by
+# Reset.req or a firmware install) the server stops it and builds a new one
+# with `restart()` on the same board and state directory, as a power cycle;
+# the control channel stays up. It is noticed after each op (an `advance`
+# then goes on with the new station for the rest of its time) and by a
+# background task while no op runs. Ops and reboots never interleave.
 import json
 import sys
 
@@ -46,12 +53,18 @@ def _str(req: dict, name: str) -> str:
     return v
 
 
+FLUSH_ROUNDS = 40  # before a reboot: at most this many rounds of I/O for queued messages
+
+
 class ControlServer:
-    def __init__(self, station, board, addr: tuple) -> None:
+    def __init__(self, station, board, addr: tuple, restart=None) -> None:
         self.station = station
         self.board = board
         self.addr = addr
+        self.restart = restart      # () -> a new Station (power cycle); None: no reboots
+        self.reboots = 0
         self.done = None  # type: Any
+        self._lock = None  # type: Any  # asyncio.Lock: one op or reboot at a time
         self.ops = {
             "plug": self.op_plug, "unplug": self.op_unplug, "ev": self.op_ev,
             "rfid": self.op_rfid, "input": self.op_input, "voltage": self.op_voltage,
@@ -136,7 +149,10 @@ class ControlServer:
         volts = req.get("volts")
         if type(volts) is not list or not (1 <= len(volts) <= 3) or any(type(v) not in (int, float) or v < 0 for v in volts):
             raise BadRequest("volts must be a list of 1..3 numbers")
-        self.station.sim_grid(volts)
+        try:
+            self.station.sim_grid(volts)
+        except ValueError as e:       # e.g. meters read from a Modbus peer (--modbus)
+            raise BadRequest(str(e))
         await self.station.settle()
         return {}
 
@@ -164,7 +180,16 @@ class ControlServer:
         secs = _num(req, "seconds")
         if not (0 <= secs <= 31 * 86400):
             raise BadRequest("seconds must be 0..2678400")
-        await self.station.advance(int(secs * 1000))
+        from evse.ticks import ticks_diff
+        clock = self.board.clock
+        remaining = int(secs * 1000)
+        while True:
+            t0 = clock.ticks_ms()
+            await self.station.advance(remaining)
+            remaining -= ticks_diff(clock.ticks_ms(), t0)
+            if not self.station.reboot_request or self.restart is None:
+                break
+            await self._reboot()        # the rest of the time runs on the new station
         return {}
 
     async def op_status(self, req: dict) -> dict:
@@ -203,19 +228,62 @@ class ControlServer:
         fn = self.ops.get(op) if type(op) is str else None
         if fn is None:
             return {"ok": False, "error": "unknown op %r" % (op,)}
-        try:
-            res = await fn(req)
-        except BadRequest as e:
-            return {"ok": False, "error": str(e)}
-        except NotImplementedError as e:
-            return {"ok": False, "error": "not available yet: " + (str(e) or str(op))}
-        except Exception as e:  # a bug must not kill the station
-            if hasattr(sys, "print_exception"):
-                sys.print_exception(e)  # type: ignore[attr-defined]
-            return {"ok": False, "error": "internal error: %r" % (e,)}
+        async with self._lock:
+            try:
+                res = await fn(req)
+            except BadRequest as e:
+                return {"ok": False, "error": str(e)}
+            except NotImplementedError as e:
+                return {"ok": False, "error": "not available yet: " + (str(e) or str(op))}
+            except Exception as e:  # a bug must not kill the station
+                if hasattr(sys, "print_exception"):
+                    sys.print_exception(e)  # type: ignore[attr-defined]
+                return {"ok": False, "error": "internal error: %r" % (e,)}
+            finally:
+                if self.station.reboot_request and not self.done.is_set():
+                    await self._reboot()
         out = {"ok": True}
         out.update(res)
         return out
+
+    # ---- reboots -----------------------------------------------------------------
+    async def _reboot(self) -> None:
+        old = self.station
+        kind = old.reboot_request
+        if not kind or self.restart is None:
+            return
+        await self._flush(old)
+        await old.stop()
+        self.station = self.restart()
+        self.reboots += 1
+        await self.station.start()
+        await self.station.settle()
+
+    async def _flush(self, st) -> None:
+        """Reset (OCPP 1.6 errata 3.36: the StopTransactions of the stopped
+        transactions go out before the reset) and firmware installs (the
+        Installing notification): queued messages go first, as far as the
+        link allows (bounded). What is left goes after the reboot: the
+        journal keeps the transaction messages."""
+        for _ in range(FLUSH_ROUNDS):
+            if not st.ocpp.queued() or not st.ocpp.online():
+                return
+            if self.board.virtual:
+                st.step()
+                await st.ocpp.settle_io()
+                p = st.ocpp.pending
+                if p is not None and p.waited:
+                    return      # no answer in real time: virtual time is not ours to move
+            else:
+                await asyncio.sleep(0.05)
+
+    async def _watch_reboots(self) -> None:
+        while not self.done.is_set():
+            await asyncio.sleep(0.02)
+            if self.station.reboot_request and self.restart is not None:
+                async with self._lock:
+                    if not self.done.is_set():
+                        await self._reboot()
 
     async def client(self, reader, writer) -> None:
         try:
@@ -241,9 +309,11 @@ class ControlServer:
 
     async def run(self) -> int:
         self.done = asyncio.Event()
+        self._lock = asyncio.Lock()
         host, port = self.addr
         srv = await asyncio.start_server(self.client, host, port)
         await self.station.start()
+        watcher = asyncio.create_task(self._watch_reboots())
         print("READY %s:%d" % (host, port))
         try:
             sys.stdout.flush()  # type: ignore[attr-defined]
@@ -251,7 +321,12 @@ class ControlServer:
             pass
         await self.done.wait()
         await asyncio.sleep(0.05)  # let the reply to `shutdown` go out
-        await self.station.stop()
+        async with self._lock:
+            try:
+                watcher.cancel()
+            except Exception:
+                pass
+            await self.station.stop()
         srv.close()
         try:
             await srv.wait_closed()

@@ -35,6 +35,11 @@ from evse.ticks import ticks_diff
 TICK_MS = 10          # safety core period on a board (ARCHITECTURE.md)
 IDLE_MAX_MS = 60000   # longest virtual jump when nothing is scheduled
 AVAIL_FILE = "availability.json"
+CONNECTOR_KEYS = ("MaxCurrentConnection", "Connector1FlexCable", "Connector2FlexCable",
+                  "FlexConnectorWithActuator", "3StageServo", "InversedServo", "SafetyRelayEnabled",
+                  "RelayHelperContactNormallyOpen", "UnlockConnectorOnEVSideDisconnect",
+                  "StopTransactionOnEVSideDisconnect", "ExternalSensor1Type", "Connector1Enabled",
+                  "Connector2Enabled", "MinCurrentConnection")
 TXREF_FILE = "txref"
 
 
@@ -46,9 +51,10 @@ class Station:
         self.clock = board.clock
         self.storage = board.storage
         self.max_frame = 16384
-        self.reboot_request = ""        # "", "Soft", "Hard": the entry point restarts us
+        self.reboot_request = ""        # "", "Soft", "Hard", "Firmware": the entry point restarts us
         self.running = False
         self._task = None               # type: Any
+        self.web = None                 # type: Any  # evse.web.server.WebServer while it runs
         self._hb_fault = False
         n = len(board.connectors)
         self.n = n
@@ -70,12 +76,14 @@ class Station:
                          for i in range(n)]
         self.status_codes = [-1] * (n + 1)   # last reported status code per connector (0 = station)
         self.status_errs = [""] * (n + 1)
+        self.status_infos = [""] * (n + 1)   # info of the last report (NoError news)
         self._led_name = [""] * n            # what the LED shows (status name, authorized)
         self._led_auth = [False] * n
         self.status_listeners = []      # type: list
         # ---- availability (OCPP 5.2, persistent)
         self.avail = [True] * (n + 1)
         self.avail_scheduled = [None] * (n + 1)  # type: list
+        self._avail_due = False         # a transaction ended: apply scheduled changes at the next step
         self._load_availability()
         # ---- authorization
         from evse.services.authlist import LocalList, AuthCache
@@ -127,12 +135,17 @@ class Station:
         from evse.services.sensors import Sensors
         self.sensors = Sensors(self)
         self._recover_interrupted()
+        # ---- RFID master/slave over RS485 (RFIDMasterSlaveEnabled/ID), or None
+        from evse.services import mswiring
+        self.link = mswiring.attach(self)
         self.log.add("boot %s %s, %d connector(s)" % (VERSION, model, n))
 
     # ---- construction helpers ----------------------------------------------------
     def _make_meters(self, modbus):
-        from evse.hal.sim_meter import SimMeter
-        return [SimMeter(self.board.connectors[i], self.clock, self.storage, i) for i in range(self.n)]
+        # modbus: None (the simulator's built-in meters) or the port of the
+        # Modbus RTU meters (HAL RS485 port interface); MeterType 3 = S0
+        from evse.metering.factory import make_meters
+        return make_meters(self, modbus)
 
     def _set_facts(self) -> None:
         si = self.config.set_internal
@@ -195,7 +208,10 @@ class Station:
         self._apply_operative()
 
     def _on_config(self, key: str) -> None:
-        self.apply_config()
+        # only keys the safety core reads re-configure it (most are reboot-
+        # required, so their active value does not change until a reboot)
+        if key in CONNECTOR_KEYS:
+            self.apply_config()
         self._limits = [-1] * self.n
 
     def _apply_operative(self) -> None:
@@ -250,7 +266,7 @@ class Station:
         self.smart.tx_ended(cid)
         self.log.add("tx stop c%d %s %d Wh" % (cid, reason, meter_stop - s.meter_start))
         self._limits[s.index] = -1
-        self._apply_scheduled()
+        self._avail_due = True          # applied at the next step, once the session left TX
 
     def tx_answered(self, action: str, seq: int, request: dict, conf: dict) -> None:
         """A transaction message was confirmed by the Central System."""
@@ -312,8 +328,12 @@ class Station:
         self.sensors.step()
         for m in self.meters:
             m.update(now)
+        if self.link is not None:
+            self.link.poll(now)          # bus cards reach the sessions in this step
         for s in self.sessions:
             s.step(now)
+        if self._avail_due:
+            self._apply_scheduled()
         self._drain_events()
         self._energy(now)
         self._reservations()
@@ -339,6 +359,8 @@ class Station:
             fold(m.next_deadline_ms(now))
         fold(self.indicators.next_deadline_ms(now))
         fold(self.ocpp.next_deadline_ms(now))
+        if self.link is not None:
+            fold(self.link.next_deadline_ms(now))
         wall = self.clock.now()
         for d in (self.metering.next_deadline_s(), self.diagnostics.next_deadline_s(wall),
                   self.firmware.next_deadline_s(wall)):
@@ -443,7 +465,8 @@ class Station:
             return errors.ocpp(c.error)
         m = self.meters[cid - 1]
         if not m.ok():
-            return "PowerMeterFailure", "", "meter"
+            # the meter says why (e.g. "Modbus 2: timeout", "MeterType 7: no register map")
+            return "PowerMeterFailure", "", (m.info() if hasattr(m, "info") else "") or "meter"
         s = self.sessions[cid - 1]
         if not s.ev_connected and (s.state == TX or (s.state == FINISHING
                                                      and s.stop_reason == S.R_EV_DISCONNECTED)):
@@ -455,7 +478,11 @@ class Station:
             code = self.station_status() if cid == 0 else self.derive_status(cid - 1)
             ocpp_code, vendor, info = self._status_fields(cid)
             key = "" if ocpp_code == "NoError" else ocpp_code + "/" + vendor
-            if code != self.status_codes[cid] or key != self.status_errs[cid]:
+            # a new NoError info with the same status is news too (OCPP 1.6
+            # 4.9: SuspendedEV, info "EV side disconnected")
+            if (code != self.status_codes[cid] or key != self.status_errs[cid]
+                    or (info and not key and info != self.status_infos[cid])):
+                self.status_infos[cid] = info
                 if not key and self.status_errs[cid]:
                     # NoError with info naming what cleared (manual 8.2)
                     info = ("cleared " + self.status_errs[cid])[:50]
@@ -508,6 +535,9 @@ class Station:
 
     # ---- OCPP client hooks --------------------------------------------------------------
     def meter_type_name(self) -> str:
+        name = getattr(self.meters[0], "type_name", "") if self.meters else ""
+        if name:
+            return name
         return "simulated" if self.board.virtual is not None else ""
 
     def basic_auth(self):
@@ -555,7 +585,9 @@ class Station:
                      "queued": self.ocpp.queued(), "log": self.ocpp.log[-10:]}}
 
     def _fw_reboot(self) -> None:
-        self.reboot_request = "Hard"
+        # a new firmware is installed: restart once the queued messages
+        # (FirmwareStatusNotification Installing) are out
+        self.reboot_request = "Firmware"
 
     # ---- operations for the OCPP handlers ------------------------------------------------
     def change_availability(self, cid: int, operative: bool) -> str:
@@ -588,6 +620,8 @@ class Station:
                 self.sessions[c - 1].cancel_authorization()
 
     def _apply_scheduled(self) -> None:
+        # from step() after a tx_stopped(): the session has left TX by then
+        self._avail_due = False
         for cid in range(self.n + 1):
             v = self.avail_scheduled[cid]
             if v is None:
@@ -747,13 +781,28 @@ class Station:
         self.step()
         if not self.board.virtual:
             self._task = asyncio.create_task(self._run_real())
+        from evse.services import mswiring
+        await mswiring.start_io(self)
+        from evse.metering import shell as meter_shell
+        await meter_shell.start_io(self)
         await self.ocpp.start()
+        addr = getattr(self.board, "web_addr", None)
+        if addr:    # the local management website (manual 4.1), evse.web
+            from evse.web import server as web
+            self.web = await web.start(self, addr)
 
     async def stop(self) -> None:
         self.running = False
         for m in self.meters:
             m.save(self.clock.ticks_ms())
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
         await self.ocpp.stop()
+        from evse.services import mswiring
+        await mswiring.stop_io(self)
+        from evse.metering import shell as meter_shell
+        await meter_shell.stop_io(self)
         if self._task is not None:
             try:
                 self._task.cancel()
@@ -771,6 +820,7 @@ class Station:
         if self.board.virtual:
             self.step()
             await self.ocpp.settle_io()
+            await self._link_io()
             self.step()
             await self.ocpp.settle_io()
         else:
@@ -783,6 +833,7 @@ class Station:
         while True:
             self.step()
             await self.ocpp.settle_io()
+            await self._link_io()
             if self.reboot_request:
                 return
             if remaining <= 0:
@@ -791,9 +842,21 @@ class Station:
             clock.advance_ms(d)
             remaining -= d
 
+    async def _link_io(self) -> None:
+        # virtual clock: the RS485 peer's answer comes over TCP in real time
+        if self.link is not None:
+            from evse.services import mswiring
+            await mswiring.settle_io(self)
+        # and the Modbus meters' replies (--modbus: RTU frames over TCP)
+        from evse.metering import shell as meter_shell
+        await meter_shell.settle_io(self)
+
     # ---- inputs from the simulator / readers ----------------------------------------------
     def rfid(self, reader: int, tag: str) -> dict:
-        res = self.cards.present(reader, tag)
+        if self.link is not None:   # RS485 master: maybe the slave's card; slave: no reader
+            res = self.link.card(reader, tag, self.clock.ticks_ms())
+        else:
+            res = self.cards.present(reader, tag)
         self._card_result(res)
         return res
 
@@ -847,9 +910,12 @@ class Station:
                 "session": S.STATE_NAMES[s.state],
             })
         oc = self.ocpp
-        return {
+        out = {
             "time": iso8601(self.clock.now()), "model": self.model,
             "ocpp": {"connected": oc.connected, "registered": oc.registered, "queued": oc.queued(),
                      "boot": oc.boot_status},
             "connectors": conns,
         }
+        if self.link is not None:
+            out["rs485"] = self.link.info()
+        return out

@@ -57,8 +57,9 @@ class Rig:
         self.scheme = scheme
         self.ssl_context = ssl_context
         self.sim_args = list(sim_args or [])
-        # quiet by default: no heartbeats or pings unless a test wants them
-        self.settings = {"WebSocketPingInterval": "0"}
+        # quiet by default: no pings, no clock-aligned meter values (and no
+        # heartbeats: see heartbeat_interval) unless a test wants them
+        self.settings = {"WebSocketPingInterval": "0", "ClockAlignedDataInterval": "0"}
         self.settings.update(settings or {})
         cs_kw.setdefault("heartbeat_interval", 65000)
         self.cs = cs if cs is not None else CentralSystem(**cs_kw)
@@ -146,6 +147,9 @@ class Rig:
     async def connector(self, n: int = 1) -> Dict[str, Any]:
         return dict((await self.status())["connectors"][n - 1])
 
+    def iso_now(self) -> str:
+        return iso(self.vnow)
+
     async def config(self, key: str) -> Any:
         return (await self.op("config", key=key))["value"]
 
@@ -211,3 +215,19 @@ def rig_run(tmp_path, body: Callable[[Rig], Any], timeout: float = 90.0, **kw: A
     rig = asyncio.run(main())
     assert rig.cs.violations == [], rig.cs.violations
     return rig
+
+
+async def until(rig: Rig, pred: Callable[[], Any], timeout: float = 10.0, step: float = 0.0) -> Any:
+    """Let real time pass (file transfers run in real time even on the
+    virtual clock), advancing virtual time by `step` each round, until
+    pred() is truthy."""
+    deadline = time.time() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError("condition not met within %ss; last calls: %s" % (
+                timeout, [(r.action, r.payload) for r in rig.calls()[-6:]]))
+        await asyncio.sleep(0.05)
+        await rig.advance(step)

@@ -1,6 +1,6 @@
 # OCPP 1.6 4.2 BootNotification and 4.6 Heartbeat: the simulator (MicroPython
 # Unix port, virtual clock) against the development Central System.
-from ocpp_rig import EPOCH, iso, rig_run
+from ocpp_rig import EPOCH, TAG, iso, rig_run
 
 
 def _boots(rig):
@@ -41,6 +41,17 @@ def test_pending_then_accepted(tmp_path):
         # ...but it answers the Central System (4.2: may configure it)
         conf = await rig.call("GetConfiguration", key=["HeartBeatInterval"])
         assert conf["configurationKey"][0]["key"] == "HeartBeatInterval"
+        # 4.2: while Pending, a triggered message may go out
+        assert await rig.call("TriggerMessage", requestedMessage="StatusNotification", connectorId=1) == \
+            {"status": "Accepted"}
+        await rig.advance(0)
+        assert [(r.action, r.payload.get("connectorId")) for r in rig.calls()] == \
+            [("BootNotification", None), ("StatusNotification", 1)]
+        assert await rig.call("TriggerMessage", requestedMessage="StatusNotification") == {"status": "Accepted"}
+        await rig.advance(0)
+        assert [(r.action, r.payload.get("connectorId")) for r in rig.calls()][2:] == \
+            [("StatusNotification", 0), ("StatusNotification", 1)]
+        assert await rig.call("RemoteStartTransaction", idTag=TAG) == {"status": "Rejected"}
         # the retry comes after the interval of the Pending answer
         rig.cs.boot_status = "Accepted"
         await rig.advance(2)
@@ -48,8 +59,8 @@ def test_pending_then_accepted(tmp_path):
         await rig.advance(0)
         st = await rig.status()
         assert st["ocpp"]["registered"] and st["ocpp"]["boot"] == "Accepted"
-        assert [p["connectorId"] for p in rig.payloads("StatusNotification")] == [0, 1]
-        assert rig.payloads("StatusNotification")[1]["status"] == "Preparing"
+        assert [p["connectorId"] for p in rig.payloads("StatusNotification")] == [1, 0, 1, 0, 1]
+        assert rig.payloads("StatusNotification")[-1]["status"] == "Preparing"
     rig_run(tmp_path, body, heartbeat_interval=30)
 
 
@@ -107,9 +118,14 @@ def test_heartbeat_only_after_inactivity(tmp_path):
         # HeartBeatInterval 0 disables it
         conf = await rig.call("ChangeConfiguration", key="HeartbeatInterval", value="0")
         assert conf == {"status": "Accepted"}
-        await rig.advance(86400)
+        await rig.advance(7200)
         assert len(rig.calls("Heartbeat")) == 12
+        # enabled again after two silent hours: one at once, then one per interval
         conf = await rig.call("ChangeConfiguration", key="HeartbeatInterval", value="3600")
-        await rig.advance(3601)
+        await rig.advance(1)
         assert len(rig.calls("Heartbeat")) == 13
+        await rig.advance(3598)
+        assert len(rig.calls("Heartbeat")) == 13
+        await rig.advance(3)
+        assert len(rig.calls("Heartbeat")) == 14
     rig_run(tmp_path, body, heartbeat_interval=60)

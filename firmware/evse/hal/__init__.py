@@ -7,6 +7,8 @@
 #   evse.hal.fsstore   Storage on any runtime with `os` (flash FS or a directory)
 #   evse.hal.sim_io    simulated EV / cable / lock / contactor / CCID / inputs
 #   evse.hal.sim       Board for the simulator and tests (clock, net, storage, io)
+#   evse.hal.sim_rs485 the simulator's RS485 bus over TCP (two simulators share it)
+#   evse.hal.sim_s0    the simulator's S0 pulse meter output (MeterType 3)
 #   boards/<name>/hal_board.py   `machine`-based Board for a dev board
 #
 # Interfaces (method names are the contract; all values are small ints so that
@@ -32,6 +34,13 @@
 #   led_set(rgb, intensity)      rgb 0xRRGGBB (0 = off), intensity 1..5
 #   socket_temp_dc() -> int      OPTIONAL: socket temperature sensor, 0.1 degC
 #                                (ERR_TEMPERATURE_SOCKET); detected with hasattr
+#   s0_pulses() -> int           OPTIONAL: S0 pulses of this connector's pulse
+#                                meter (MeterType 3) counted since boot by an
+#                                edge interrupt (the handler only increments),
+#                                wrapping at 2**30; detected with hasattr
+#
+# S0 inputs may instead come from board.s0_input(i, pulses_per_kwh) -> an
+# object with s0_pulses() (or None): the simulator's (evse.hal.sim_s0).
 #
 # StationIO (board.io):
 #   ccid_test_set(on)            CCID Test line
@@ -44,6 +53,20 @@
 # Storage (evse.hal.fsstore.Storage):
 #   read(name) -> bytes | None, write(name, data) (atomic: temp + rename),
 #   append(name, data), remove(name), names() -> list
+#
+# RS485 port (board.rs485, None when the board has none): the external RS485
+# bus (manual RFIDMasterSlaveEnabled; Modbus meters may share it). Half duplex;
+# the port drives the transceiver's DE/RE itself. Never blocks:
+#   write(buf) -> int            queue/send buf (bytes, bytearray, memoryview)
+#   readinto(buf) -> int         move up to len(buf) received bytes into buf;
+#                                0 (or None on machine.UART) when none
+#   any() -> int                 bytes waiting to be read
+# Implementations: evse.hal.sim_rs485.TcpBus (simulator, TCP loopback, with
+# async start()/stop()/wait_data()/connected()), machine_hal.BoardRS485.
+# The Modbus RTU energy meters (evse.metering) take a port of this
+# interface from the entry point (Station(..., modbus=port)): on a board the
+# RS485 UART, in the simulator a TcpBus "connect:HOST:PORT" of its own to an
+# RTU-over-TCP peer (--modbus tcp:HOST:PORT).
 #
 # Net (board.net):
 #   async open_connection(host, port, tls: bool, cadata) -> (reader, writer)

@@ -167,6 +167,45 @@ class BoardStationIO:
             self._buzzer.value(1 if on else 0)
 
 
+class BoardRS485:
+    """The RS485 port (evse/hal/__init__.py) on a machine.UART with a
+    transceiver direction pin. pins: dict uart (id), tx, rx (optional pin
+    names), de (driver enable pin, high = transmit; RE tied to it; leave it
+    out when the transceiver switches direction by itself), baud (19200).
+    8N1, non-blocking (timeout 0)."""
+
+    def __init__(self, pins: dict) -> None:
+        kw = {"baudrate": pins.get("baud", 19200), "bits": 8, "parity": None, "stop": 1,
+              "timeout": 0, "rxbuf": 512}
+        if pins.get("tx") is not None:
+            kw["tx"] = pins["tx"]
+            kw["rx"] = pins["rx"]
+        self._uart = machine.UART(pins["uart"], **kw)
+        self._baud = kw["baudrate"]
+        de = pins.get("de")
+        self._de = machine.Pin(de, machine.Pin.OUT, value=0) if de is not None else None
+
+    def write(self, buf) -> int:
+        de = self._de
+        if de is not None:
+            de.value(1)
+        n = self._uart.write(buf) or 0
+        if de is not None:
+            # release the bus only after the last stop bit has left
+            if hasattr(self._uart, "flush"):
+                self._uart.flush()
+            else:
+                time.sleep_ms(1 + len(buf) * 10000 // self._baud)  # type: ignore[attr-defined]
+            de.value(0)
+        return n
+
+    def readinto(self, buf) -> int:
+        return self._uart.readinto(buf) or 0
+
+    def any(self) -> int:
+        return self._uart.any()
+
+
 class Board:
     virtual = False
 
@@ -177,7 +216,12 @@ class Board:
         self.storage = Storage(state_root)
         self.connectors = [BoardConnectorIO(p) for p in pinmap.CONNECTORS]
         self.io = BoardStationIO(pinmap.STATION)
+        rs = getattr(pinmap, "RS485", None)   # RFID master/slave link, Modbus meters
+        self.rs485 = BoardRS485(rs) if rs is not None else None
         self.net = Net()
+        # local management website (evse.web): all interfaces, port 80, unless
+        # pins.py sets WEB = (host, port), or WEB = () to turn it off
+        self.web_addr = getattr(pinmap, "WEB", ("0.0.0.0", 80))
 
     def random_bytes(self, n: int) -> bytes:
         import os

@@ -42,12 +42,21 @@ class SimBoard:
         from evse.hal import sim_io
         self.io = sim_io.SimStationIO(self.clock)
         self.connectors = [sim_io.SimConnectorIO(self.clock) for i in range(n_connectors)]
+        # RS485 port: evse.hal.sim_rs485.TcpBus (--rs485), a test bus, or None
+        self.rs485 = None   # type: object
+        self.web_addr = ()  # type: tuple  # (host, port) of the local management website (--web); () off
         self.net = None
         try:
             from evse.hal.net import Net
             self.net = Net()
         except ImportError:
             pass
+
+    def s0_input(self, i: int, pulses_per_kwh: int):
+        """S0 pulse input of connector i (MeterType 3): the simulated pulse
+        meter's output, driven by the EV's draw (evse.hal.sim_s0)."""
+        from evse.hal.sim_s0 import SimS0
+        return SimS0(self.connectors[i], self.clock, pulses_per_kwh)
 
     def random_bytes(self, n: int) -> bytes:
         try:

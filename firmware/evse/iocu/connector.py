@@ -146,6 +146,9 @@ class Connector:
             return False
         self.max_da = int(max_current_a * 10 + 0.5)
         self.min_da = max(W.MIN_DA, int(min_current_a * 10 + 0.5))
+        # a re-configure while charging must not disturb what is measured:
+        # the PP reading restarts only when the cable type itself changes
+        flex_changed = getattr(self, "flex_cable", None) != bool(flex_cable)
         self.flex_cable = bool(flex_cable)
         fitted = self.flex_cable and bool(actuator)
         if (fitted != self.lock.fitted or bool(three_stage) != self.lock.three_stage
@@ -162,7 +165,7 @@ class Connector:
         if not self.flex_cable:
             self.cable_da = W.MAX_DA   # tethered: no PP limit
             self.plug_present = False
-        else:
+        elif flex_changed:
             self._pp.reset(-2)
             self.cable_da = -1
         self._clear(E_.ERR_UNEXPECTED_HW_SETUP)

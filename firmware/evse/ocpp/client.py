@@ -72,7 +72,8 @@ class OcppClient:
         self.boot_status = ""       # "", "Pending", "Rejected", "Accepted"
         self.boot_due = 0
         self.boot_wait = False
-        self.triggered = []         # type: list  # actions requested by TriggerMessage while Pending
+        self.triggered = []         # type: list  # queue items a TriggerMessage asked for while Pending
+        self._capture = None        # type: Any  # list collecting queued items (run_triggered)
         self.last_sent = self.clock.ticks_ms()
         self.handlers = None        # type: Any  # evse.ocpp.handlers.Handlers
         self.log = []               # type: list  # recent protocol notes (bounded)
@@ -106,14 +107,33 @@ class OcppClient:
     def send(self, action: str, payload: dict, cb=None, connector: int = -1) -> None:
         """Queue a non-transaction CALL. cb(result_payload or None) on answer,
         CALLERROR, timeout or loss of the connection."""
+        item = None
         if action == "StatusNotification" and connector >= 0:
             # keep only the newest unsent status per connector
-            for item in self.queue:
-                if item[0] == action and item[3] == connector:
-                    item[1] = payload
-                    return
-        self.queue.append([action, payload, cb, connector])
+            for it in self.queue:
+                if it[0] == action and it[3] == connector:
+                    it[1] = payload
+                    item = it
+                    break
+        if item is None:
+            item = [action, payload, cb, connector]
+            self.queue.append(item)
+        if self._capture is not None:
+            self._capture.append(item)
         self.kick()
+
+    def run_triggered(self, fn) -> None:
+        """Run fn(), which queues what a TriggerMessage asked for. While the
+        boot is Pending exactly those messages may go out (4.2, 5.17)."""
+        self._capture = []
+        try:
+            fn()
+        finally:
+            items = self._capture
+            self._capture = None
+        if self.boot_status == "Pending":
+            self.triggered.extend(items)
+            self.kick()
 
     def push_tx(self, action: str, payload: dict, ref) -> int:
         seq = self.journal.push(action, payload, ref)
@@ -141,14 +161,13 @@ class OcppClient:
             else:
                 return
         if self.boot_status != "Accepted":
-            if self.boot_status == "Pending" and self.triggered:
-                action = self.triggered.pop(0)
-                if action != "BootNotification":
-                    for item in self.queue:
-                        if item[0] == action:
-                            self.queue.remove(item)
-                            self._call(item[0], item[1], K_VOLATILE, item[2], None, now)
-                            return
+            while self.boot_status == "Pending" and self.triggered:
+                t = self.triggered.pop(0)
+                for i, item in enumerate(self.queue):
+                    if item is t:       # the very message the trigger queued
+                        del self.queue[i]
+                        self._call(item[0], item[1], K_VOLATILE, item[2], None, now)
+                        return
             if not self.boot_wait or ticks_diff(now, self.boot_due) >= 0:
                 self._call("BootNotification", self.boot_payload(), K_BOOT, None, None, now)
             return
@@ -173,6 +192,8 @@ class OcppClient:
         if self.pending is not None:
             return max(0, ticks_diff(self.pending.deadline, now))
         if self.boot_status != "Accepted":
+            if self.boot_status == "Pending" and self.triggered:
+                return 0
             return max(0, ticks_diff(self.boot_due, now)) if self.boot_wait else 0
         if self.queue:
             return 0
@@ -346,9 +367,8 @@ class OcppClient:
         return p
 
     def trigger(self, action: str) -> None:
-        """TriggerMessage while Pending may send the requested message."""
-        if self.boot_status == "Pending":
-            self.triggered.append(action)
+        """TriggerMessage for BootNotification: send one now (other messages
+        a trigger queues go out while Pending through run_triggered)."""
         if action == "BootNotification":
             self.boot_wait = False
             self.boot_status = "" if self.boot_status != "Accepted" else "Accepted"

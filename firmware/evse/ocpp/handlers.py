@@ -95,7 +95,9 @@ class Handlers:
         return {"status": status}
 
     def unlock_connector(self, p: dict) -> dict:
-        cid = self._connector(p["connectorId"], allow_zero=False)
+        cid = p["connectorId"]
+        if not 1 <= cid <= len(self.st.connectors):
+            return {"status": "NotSupported"}   # errata 3.87: unknown connectorId
         return {"status": self.st.unlock(cid)}
 
     # ---- Firmware management ------------------------------------------------------
@@ -138,7 +140,9 @@ class Handlers:
                                                          p.get("stackLevel"))}
 
     def get_composite_schedule(self, p: dict) -> dict:
-        cid = self._connector(p["connectorId"])
+        cid = p["connectorId"]
+        if not 0 <= cid <= len(self.st.connectors):
+            return {"status": "Rejected"}       # 5.7: e.g. the connectorId is unknown
         res = self.st.composite_schedule(cid, p["duration"], p.get("chargingRateUnit"))
         if res is None:
             return {"status": "Rejected"}
@@ -150,9 +154,17 @@ class Handlers:
     def trigger_message(self, p: dict) -> dict:
         what = p["requestedMessage"]
         cid = p.get("connectorId")
-        if cid is not None:
-            self._connector(cid)
         if what not in TRIGGERS:
             return {"status": "NotImplemented"}
-        self.client.after.append(lambda: self.st.trigger(what, cid))
+        if cid is not None and not 0 <= cid <= len(self.st.connectors):
+            # 5.17: a connectorId that does not matter to the message is
+            # ignored; one that matters and does not exist: nothing to send
+            if what in ("StatusNotification", "MeterValues"):
+                return {"status": "Rejected"}
+            cid = None
+        if what == "BootNotification" and self.client.boot_status == "Accepted":
+            # errata 3.35: once accepted, RECOMMENDED to reject (a Pending or
+            # Rejected answer now would leave transactions in limbo)
+            return {"status": "Rejected"}
+        self.client.after.append(lambda: self.client.run_triggered(lambda: self.st.trigger(what, cid)))
         return {"status": "Accepted"}

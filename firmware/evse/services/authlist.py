@@ -177,6 +177,10 @@ class LocalList:
             return None
         return make_info(_effective(e[0], e[1], self.clock.now()), e[1], e[2])
 
+    def entries(self) -> list:
+        """[(TAG, idTagInfo as lookup() gives it)], sorted (local management)."""
+        return [(k, self.lookup(k)) for k in sorted(self._tags)]
+
     def send_local_list(self, list_version, update_type, entries) -> str:
         """SendLocalList.req -> UpdateStatus (OCPP 5.15, 6.41, 7.47)."""
         if not self.enabled():

@@ -38,20 +38,23 @@ class Metering:
         out = []  # type: list
         if not m.ok():
             return out
+        has = getattr(m, "has", None)     # what the meter really measures (evse.metering)
         for name in measurands:
             spec = MEASURANDS.get(name)
-            if spec is None:
+            if spec is None or (has is not None and not has(name, 0)):
                 continue
             unit, phased = spec
             vals = []  # type: list
             if name == "Energy.Active.Import.Register":
                 vals = [("%d" % int(m.energy_wh()), None)]
             elif name == "Current.Import":
-                vals = [("%.1f" % m.current_a(p), PHASES[p]) for p in range(self.st.phases())]
+                vals = [("%.1f" % m.current_a(p), PHASES[p]) for p in range(self.st.phases())
+                        if has is None or has(name, p)]
             elif name == "Current.Offered":
                 vals = [("%.1f" % (self.st.connectors[i].offered_da / 10), None)]
             elif name == "Voltage":
-                vals = [("%.1f" % m.voltage_v(p), PHASES[p] + "-N") for p in range(self.st.phases())]
+                vals = [("%.1f" % m.voltage_v(p), PHASES[p] + "-N") for p in range(self.st.phases())
+                        if has is None or has(name, p)]
             elif name == "Power.Active.Import":
                 vals = [("%.1f" % m.power_w(), None)]
             else:  # Temperature

@@ -51,8 +51,8 @@ SOF = const(0x7E)
 REPLY = const(0x80)          # ADDR bit 7: slave -> master
 HEADER = const(3)            # SOF ADDR LEN
 OVERHEAD = const(5)          # HEADER + CRC
-MAX_PAYLOAD = const(120)
-MAX_FRAME = const(125)       # MAX_PAYLOAD + OVERHEAD
+MAX_PAYLOAD = const(200)     # a STATUS of two connectors with 40-byte tags fits
+MAX_FRAME = const(205)       # MAX_PAYLOAD + OVERHEAD
 GAP_MS = const(100)          # an incomplete frame older than this is dropped
 
 # decoder states

@@ -210,7 +210,8 @@ class Session:
         return bool(parent) and parent == self.parent_id_tag
 
     def tag_ignored(self, tag: str) -> bool:
-        return self.ignore_on and tag == self.ignore_tag
+        # IdTokens are case-insensitive (OCPP 7.28)
+        return self.ignore_on and tag.upper() == self.ignore_tag.upper()
 
     def holds_cable(self, tag: str, parent: str = "") -> bool:
         """The cable is kept locked after the EV left (cable_held) and `tag`

@@ -1,0 +1,115 @@
+# Builds the energy meters of the station's connectors from the
+# configuration (MeterType, MeterPulseCount) and the meter port:
+#
+#   MeterType 3          S0 pulse meters on the board's S0 inputs
+#                        (ConnectorIO.s0_pulses, or board.s0_input(i, ppk));
+#                        the Modbus port, if any, is not used
+#   port None            the simulator's built-in meters (evse.hal.sim_meter)
+#   a port               Modbus RTU meters of the configured MeterType, the
+#                        meter of connector N at address N, all on one
+#                        RtuMaster over that port (HAL RS485 port interface:
+#                        a board's UART, or the simulator's TCP transport)
+#
+# A MeterType the firmware cannot read (no public register map, not
+# Modbus, no S0 input) gives RefusedMeters: never ok(), info() says why,
+# so every connector reports PowerMeterFailure with the reason, and the
+# reason goes to the error log.
+from evse.metering import regmap
+
+
+class RefusedMeter:
+    type_name = ""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason[:50]
+
+    def ok(self) -> bool:
+        return False
+
+    def info(self) -> str:
+        return self.reason
+
+    def energy_wh(self) -> float:
+        return 0.0
+
+    def current_a(self, phase: int) -> float:
+        return 0.0
+
+    def voltage_v(self, phase: int) -> float:
+        return 0.0
+
+    def power_w(self) -> float:
+        return 0.0
+
+    def has(self, measurand: str, phase: int = 0) -> bool:
+        return False
+
+    def update(self, now: int) -> None:
+        pass
+
+    def next_deadline_ms(self, now: int) -> int:
+        return -1
+
+    def set_fault(self, name: str, active: bool) -> None:
+        raise ValueError(self.reason)
+
+    def set_grid(self, volts: list) -> None:
+        raise ValueError(self.reason)
+
+    def save(self, now: int) -> None:
+        pass
+
+
+def make_meters(station, port) -> list:
+    board = station.board
+    cfg = station.config
+    clock = station.clock
+    n = len(board.connectors)
+    mtype = cfg.get("MeterType")
+    if mtype == regmap.PULSE_METER:
+        return [_pulse_meter(station, i) for i in range(n)]
+    if port is None:
+        from evse.hal.sim_meter import SimMeter
+        return [SimMeter(board.connectors[i], clock, station.storage, i) for i in range(n)]
+    why = regmap.refusal(mtype)
+    if why:
+        station.error_log.add("meters: " + why)
+        return [RefusedMeter(why) for _ in range(n)]
+    from evse.metering.rtu import RtuMaster
+    from evse.metering.modbus_meter import ModbusMeter
+    master = RtuMaster(port)
+    if port is getattr(board, "rs485", None):
+        # a board's one RS485 bus, shared with the RFID master/slave link
+        # (docs/rs485-master-slave.md): one exchange at a time on it
+        def link_busy() -> bool:
+            link = getattr(station, "link", None)
+            return link is not None and link.busy()
+        master.others_busy = link_busy
+    entry = regmap.spec(mtype)
+    return [ModbusMeter(master, i + 1, entry, clock) for i in range(n)]
+
+
+def _pulse_meter(station, i: int):
+    board = station.board
+    ppk = station.config.get("MeterPulseCount")
+    cio = board.connectors[i]
+    src = None
+    if hasattr(cio, "s0_pulses"):
+        src = cio
+    elif hasattr(board, "s0_input"):
+        src = board.s0_input(i, ppk)
+    if src is None:
+        why = "MeterType 3: no S0 input on this board"
+        station.error_log.add("meters: " + why)
+        return RefusedMeter(why)
+    from evse.metering.pulse import PulseMeter
+    return PulseMeter(src, station.clock, station.config, station.storage, i)
+
+
+def master_of(station):
+    """The RtuMaster of the station's Modbus meters, or None."""
+    for m in station.meters:
+        master = getattr(m, "master", None)
+        if master is not None:
+            return master
+    return None

@@ -1,0 +1,137 @@
+# S0 pulse meter (MeterType 3): the meter closes its S0 output once per
+# 1/MeterPulseCount kWh; the board counts those pulses on a HAL input
+# (an edge interrupt increments a counter: s0_pulses(), see evse/hal). The
+# controller holds the register: energy = stored reading + pulses seen x
+# Wh per pulse, saved to storage like a meter's non-volatile register.
+#
+# Nothing but energy is measured (manual 4.4 MainsVoltage: with an S0 meter
+# "the charging current is not measured but calculated"): power comes from
+# the pulse rate, the current per active phase from power / (MainsVoltage x
+# phases), and the voltage is the configured MainsVoltage (has() says it is
+# not measured, so it is not sent as a meter value). Power after the last
+# pulse is bounded by one pulse over the time since (it decays) and is 0
+# once no pulse came for IDLE_MS. A silent S0 line cannot be told from an
+# idle one, so this meter never reports PowerMeterFailure by itself.
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+from evse.ticks import ticks_diff
+
+S0_MASK = const(0x3FFFFFFF)  # the HAL counter wraps at 2**30
+IDLE_MS = const(300000)
+_SAVE_EVERY_MS = const(10000)
+
+
+class PulseMeter:
+    type_name = "S0 pulse meter"
+
+    def __init__(self, src, clock, config, storage=None, index: int = 0) -> None:
+        self.src = src
+        self.clock = clock
+        self.config = config
+        self.storage = storage
+        self.name = "s0meter%d" % (index + 1)
+        self.ppk = config.get("MeterPulseCount")
+        self.wh_per_pulse = 1000.0 / self.ppk
+        self.wh = 0.0
+        if storage is not None:
+            raw = storage.read(self.name)
+            try:
+                self.wh = float(raw.decode()) if raw else 0.0
+            except (ValueError, UnicodeError):
+                self.wh = 0.0
+        self._saved_wh = self.wh
+        now = clock.ticks_ms()
+        self._saved = now
+        self._n = src.s0_pulses() & S0_MASK
+        self.pulses = 0               # pulses counted since boot
+        self._t_pulse = now
+        self._t_look = now
+        self._pulse_seen = False
+        self._interval = 0.0          # ms between the last pulses
+        self._p = 0.0
+
+    # ---- readings ---------------------------------------------------------------------------
+    def ok(self) -> bool:
+        return True
+
+    def info(self) -> str:
+        return ""
+
+    def energy_wh(self) -> float:
+        return self.wh
+
+    def _phases(self) -> int:
+        g = self.config.get
+        return 3 if (g("L2Active") or g("L3Active")) else 1
+
+    def power_w(self) -> float:
+        return self._p
+
+    def current_a(self, phase: int) -> float:
+        n = self._phases()
+        if phase >= n:
+            return 0.0
+        return self._p / (self.config.get("MainsVoltage") * n)
+
+    def voltage_v(self, phase: int) -> float:
+        return float(self.config.get("MainsVoltage")) if phase < self._phases() else 0.0
+
+    def has(self, measurand: str, phase: int = 0) -> bool:
+        return measurand != "Voltage" and measurand != "Frequency"
+
+    # ---- counting --------------------------------------------------------------------------------
+    def update(self, now: int) -> None:
+        n = self.src.s0_pulses() & S0_MASK
+        dp = (n - self._n) & S0_MASK
+        if dp:
+            self._n = n
+            self.pulses += dp
+            self.wh += dp * self.wh_per_pulse
+            # the time per pulse since the last one seen; for the first
+            # ones, since the last look (several at once: virtual time
+            # jumped, they came evenly in between as far as we know)
+            dt = ticks_diff(now, self._t_pulse if self._pulse_seen else self._t_look)
+            if dt > 0 and (self._pulse_seen or dp > 1):
+                self._interval = dt / dp
+                self._p = self.wh_per_pulse * 3600000.0 / self._interval
+            self._pulse_seen = True
+            self._t_pulse = now
+        elif self._pulse_seen:
+            since = ticks_diff(now, self._t_pulse)
+            if since >= IDLE_MS:
+                self._p = 0.0
+            elif since > self._interval:
+                bound = self.wh_per_pulse * 3600000.0 / since
+                if bound < self._p:
+                    self._p = bound
+        self._t_look = now
+        if self.storage is not None and self.wh != self._saved_wh and \
+                ticks_diff(now, self._saved) >= _SAVE_EVERY_MS:
+            self.save(now)
+
+    def save(self, now: int) -> None:
+        if self.storage is not None:
+            self.storage.write(self.name, ("%.3f" % self.wh).encode())
+            self._saved = now
+            self._saved_wh = self.wh
+
+    def next_deadline_ms(self, now: int) -> int:
+        # pulses are counted whenever the station steps; only the periodic
+        # save of the register while energy flows needs a step of its own
+        if self._p > 0 and self.storage is not None:
+            return max(0, _SAVE_EVERY_MS * 6 - ticks_diff(now, self._saved))
+        return -1
+
+    # ---- simulator controls ---------------------------------------------------------------------
+    def set_fault(self, name: str, active: bool) -> None:
+        raise ValueError("%s: an S0 pulse meter has no failure the controller could see" % name)
+
+    def set_grid(self, volts: list) -> None:
+        fn = getattr(self.src, "set_grid", None)
+        if fn is None:
+            raise ValueError("grid: not a simulated meter")
+        fn(volts)

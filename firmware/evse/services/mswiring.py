@@ -1,0 +1,193 @@
+# RFID master/slave wiring (docs/rs485-master-slave.md): the Station as the
+# link cores of evse.services.masterslave see it (StationUnit), attach() that
+# builds the link the configuration asks for, and the thin async shell the
+# simulator needs on the virtual clock (start_io / stop_io / settle_io).
+# evse.station calls: attach(station) at boot, link.poll()/next_deadline_ms()
+# in step(), link.card() for a card at the reader, and the shell coroutines
+# from start()/stop()/settle()/advance().
+from evse.services.masterslave import (MASTER, SLAVE, F_USABLE, F_EV_WAITING, F_AUTHORIZED,
+                                       F_TX, MasterLink, SlaveLink)
+from evse.services.session import IDLE, AUTHORIZED, TX
+
+
+# ---- the station as the link sees it ------------------------------------------------------
+class StationUnit:
+    """Adapter from evse.station.Station to the link cores (tests use fakes
+    with the same methods)."""
+
+    def __init__(self, station, role: int) -> None:
+        self.st = station
+        self.role = role
+
+    def connectors(self) -> int:
+        return self.st.n
+
+    def conn_flags(self, i: int) -> int:
+        st = self.st
+        s = st.sessions[i]
+        f = 0
+        if s.state == TX:
+            f |= F_TX
+        elif s.state == AUTHORIZED:
+            f |= F_AUTHORIZED
+        if s.plug_wait:
+            f |= F_EV_WAITING
+        if (s.state == IDLE and s.connector_enabled()
+                and st.connector_status_name(i + 1) not in ("Faulted", "Unavailable")):
+            f |= F_USABLE
+        return f
+
+    def conn_status(self, i: int) -> int:
+        return self.st.derive_status(i)
+
+    def conn_tag(self, i: int) -> str:
+        s = self.st.sessions[i]
+        return s.id_tag if s.owns_tag(s.id_tag) else ""
+
+    def conn_parent(self, i: int) -> str:
+        s = self.st.sessions[i]
+        return s.parent_id_tag if s.owns_tag(s.id_tag) else ""
+
+    def reader_ok(self, reader: int) -> bool:
+        c = self.st.cards
+        return reader == 1 and c.reader_enabled(1) and not c.reader_failure()
+
+    def present(self, tag: str, reader: int) -> dict:
+        return self.st.cards.present(reader, tag)
+
+    def parent_of(self, tag: str) -> str:
+        loc = self.st.authorizer.local(tag)
+        return loc[1] if loc is not None else ""
+
+    def tag_ignored(self, tag: str) -> bool:
+        for s in self.st.sessions:
+            if s.tag_ignored(tag):
+                return True
+        return False
+
+    def start_delay_ms(self) -> int:
+        return self.st.config.get("StartTransactionDelay") * 1000
+
+    def result(self, res: dict) -> None:
+        self.st._card_result(res)                   # feedback at this reader
+
+    def link_changed(self, up: bool) -> None:
+        st = self.st
+        if self.role == SLAVE:
+            st.cards.reader_fault(1, not up)        # no master: no card source
+        st.log.add("rs485 link to the %s %s" % ("slave" if self.role == MASTER else "master",
+                                                 "up" if up else "lost"))
+
+
+class NullBus:
+    """No RS485 port on this board: nothing is ever heard."""
+
+    def write(self, buf) -> int:
+        return len(buf)
+
+    def readinto(self, buf) -> int:
+        return 0
+
+    def any(self) -> int:
+        return 0
+
+
+def attach(station):
+    """The link the configuration asks for (MasterLink / SlaveLink), or None.
+    The board's RS485 port is board.rs485 (None: a NullBus, logged)."""
+    cfg = station.config
+    try:
+        enabled = cfg.get("RFIDMasterSlaveEnabled")
+        role = cfg.get("RFIDMasterSlaveID")
+    except (KeyError, ValueError):
+        return None
+    if not enabled or role not in (MASTER, SLAVE):
+        return None
+    bus = getattr(station.board, "rs485", None)
+    if bus is None:
+        bus = NullBus()
+        station.error_log.add("RFIDMasterSlaveEnabled: this board has no RS485 port")
+    unit = StationUnit(station, role)
+    if role == MASTER:
+        return MasterLink(bus, unit)
+    link = SlaveLink(bus, unit)
+    # the CardRouter's late outcomes (Authorize.conf) of bus cards go back too
+    prev = station.cards.on_result
+
+    def late(res):
+        link.card_late(res)
+        if prev is not None:
+            prev(res)
+    station.cards.on_result = late
+    return link
+
+
+# ---- thin async shell (simulator) ------------------------------------------------------------
+def _aio():
+    try:
+        import asyncio
+    except ImportError:  # pragma: no cover
+        import uasyncio as asyncio  # type: ignore[no-redef]
+    return asyncio
+
+
+async def start_io(station) -> None:
+    """Start the board's RS485 port if it needs it (the simulator's TCP bus;
+    once per process: a rebooted station finds it running) and, on the
+    virtual clock, a task that runs the station when bytes
+    arrive: virtual time stands still, yet the peer expects an answer."""
+    bus = getattr(station.board, "rs485", None)
+    if bus is not None and hasattr(bus, "start"):
+        await bus.start()
+    link = station.link
+    if link is not None and station.board.virtual and hasattr(bus, "wait_data"):
+        link.task = _aio().create_task(_on_data(station, bus))
+
+
+async def _on_data(station, bus) -> None:
+    while station.running:
+        await bus.wait_data()
+        if station.running:
+            await station.settle()                  # the link answers in its step()
+
+
+async def stop_io(station) -> None:
+    """The station stops (shutdown, or a reboot: a new Station on the same
+    board follows). The bus is the board's wiring and stays up."""
+    link = station.link
+    if link is not None and link.task is not None:
+        try:
+            link.task.cancel()
+        except Exception:
+            pass
+        link.task = None
+
+
+async def settle_io(station, max_ms: int = 1000) -> None:
+    """Virtual clock: wait (real time, bounded) for the reply to the request
+    in flight, so that virtual time does not run past an answer on its way
+    over TCP. A reply that does not come in max_ms is left to the link's
+    virtual-time timeout."""
+    link = station.link
+    if link is None or not station.board.virtual:
+        return
+    bus = link.bus
+    aio = _aio()
+    waited = 0
+    spins = 0
+    clock = station.clock
+    while link.awaiting():
+        if hasattr(bus, "connected") and not bus.connected():
+            break                                   # nobody on the bus
+        link.poll(clock.ticks_ms())
+        if not link.awaiting():
+            break
+        if waited >= max_ms:
+            link.waited = True
+            break
+        if spins < 50:
+            spins += 1
+            await aio.sleep(0)                      # the peer usually answers within
+        else:                                       # a few loop turns on loopback
+            await aio.sleep(0.002)
+            waited += 2

@@ -1,0 +1,173 @@
+"""The energy meters read from a real Modbus RTU peer (SIMULATOR.md --modbus):
+a pymodbus RTU-over-TCP slave holds Eastron SDM630 (MeterType 4) register
+images at addresses 1 and 2; the simulator runs on the MicroPython Unix port
+with --modbus tcp:127.0.0.1:PORT and the virtual clock against the
+development Central System. The status, StartTransaction.meterStart and
+StopTransaction.meterStop follow the slave's registers; stopping the slave
+(or corrupting its replies' CRC) gives PowerMeterFailure, restarting it (or
+healing the replies) clears it."""
+import asyncio
+import struct
+import time
+
+import pytest
+
+from ocpp_rig import rig_run
+from simclient import free_port
+
+pytest.importorskip("pymodbus")
+from pymodbus import FramerType                                  # noqa: E402
+from pymodbus.server import ModbusTcpServer                      # noqa: E402
+from pymodbus.simulator import DataType, SimData, SimDevice      # noqa: E402
+
+SIZE = 0x50                      # input registers 0x00..0x4F of an SDM630
+
+
+def f32(x: float) -> list:
+    hi, lo = struct.unpack(">HH", struct.pack(">f", x))
+    return [hi, lo]                                   # high word first (ABCD)
+
+
+class MeterPeer:
+    """An RTU-over-TCP gateway with an SDM630 at each of the given units."""
+
+    def __init__(self, port: int, units=(1, 2)) -> None:
+        self.port = port
+        self.units = units
+        self.img = {u: [0] * SIZE for u in units}
+        self.requests = 0
+        self.corrupt = False     # flip a bit of every reply's CRC
+        self.server = None
+
+    def set(self, unit: int, kwh: float, amps: float, volts: float = 230.0) -> None:
+        img = self.img[unit]
+        for k in range(3):
+            img[2 * k:2 * k + 2] = f32(volts)                   # 0x00 V L1..L3
+            img[6 + 2 * k:8 + 2 * k] = f32(amps)                # 0x06 A L1..L3
+        img[0x34:0x36] = f32(3 * volts * amps)                  # total W
+        img[0x46:0x48] = f32(50.0)                              # Hz
+        img[0x48:0x4A] = f32(kwh)                               # import kWh
+
+    def _action(self, unit: int):
+        async def action(function_code, start_address, address, count, registers, values):
+            self.requests += 1
+            registers[0:SIZE] = self.img[unit]
+            return None
+        return action
+
+    async def start(self) -> None:
+        devices = [SimDevice(id=u, action=self._action(u), simdata=(
+            [SimData(0, count=1, datatype=DataType.BITS)],
+            [SimData(0, count=1, datatype=DataType.BITS)],
+            [SimData(0, count=SIZE, values=0, datatype=DataType.REGISTERS)],
+            [SimData(0, count=SIZE, values=0, datatype=DataType.REGISTERS)]))
+            for u in self.units]
+        self.server = ModbusTcpServer(devices, framer=FramerType.RTU, address=("127.0.0.1", self.port),
+                                      trace_packet=self._trace)
+        await self.server.serve_forever(background=True)
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        if sending and self.corrupt and data:
+            return data[:-1] + bytes([data[-1] ^ 0x01])
+        return data
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.shutdown()
+            self.server = None
+
+
+def test_meters_follow_a_modbus_rtu_peer(tmp_path):
+    peer = MeterPeer(free_port())
+    peer.set(1, 1500.0, 0.0)
+    peer.set(2, 2500.0, 0.0)
+
+    async def until(rig, pred, what, seconds=8.0):
+        """Advance virtual time in 1 s steps until pred(connector 1) (real
+        time passes too: the transport reconnects in real time)."""
+        t_end = time.monotonic() + seconds
+        while True:
+            await rig.advance(1)
+            c = await rig.connector(1)
+            if pred(c):
+                return c
+            assert time.monotonic() < t_end, (what, c)
+            await asyncio.sleep(0.1)
+
+    async def body(rig):
+        await peer.start()
+        try:
+            await rig.start()
+            await rig.advance(2)
+            c1, c2 = (await rig.status())["connectors"]
+            assert (c1["energy_wh"], c2["energy_wh"]) == (1500000.0, 2500000.0)
+            assert c1["error_code"] == c2["error_code"] == "NoError"
+            assert c1["current_a"] == [0.0, 0.0, 0.0]
+            assert peer.requests > 0
+
+            # a tagless session on connector 1: meterStart is the peer's register
+            await rig.plug_ev(1)
+            await rig.advance(1)
+            (start,) = await rig.wait_call("StartTransaction", 1)
+            assert start["meterStart"] == 1500000 and start["connectorId"] == 1
+            await rig.op("ev", connector=1, state="C", max_current=16, phases=3)
+            peer.set(1, 1511.0, 16.0)
+            await rig.advance(2)
+            c1 = await rig.connector(1)
+            assert c1["status"] == "Charging"
+            assert c1["current_a"] == [16.0, 16.0, 16.0] and c1["energy_wh"] == 1511000.0
+            peer.set(1, 1513.5, 10.5)
+            await rig.advance(2)
+            c1 = await rig.connector(1)
+            assert c1["current_a"] == [10.5, 10.5, 10.5] and c1["energy_wh"] == 1513500.0
+
+            # the peer goes away: PowerMeterFailure, the last reading stays
+            await peer.stop()
+            c1 = await until(rig, lambda c: c["error_code"] == "PowerMeterFailure", "failure")
+            assert c1["energy_wh"] == 1513500.0
+            await rig.advance(3)                     # connector 2's meter times out in turn
+            assert (await rig.connector(2))["error_code"] == "PowerMeterFailure"
+            fails = await rig.wait_call("StatusNotification", 1,
+                                        pred=lambda p: p["connectorId"] == 1 and
+                                        p["errorCode"] == "PowerMeterFailure")
+            assert fails[-1]["info"].startswith("Modbus 1: ")
+
+            # and comes back: the failure clears by itself
+            peer.set(1, 1520.5, 16.0)
+            await peer.start()
+            c1 = await until(rig, lambda c: c["error_code"] == "NoError", "recovery")
+            await rig.advance(1)
+            c1 = await rig.connector(1)
+            assert c1["energy_wh"] == 1520500.0 and c1["status"] == "Charging"
+            await rig.wait_call("StatusNotification", 1,
+                                pred=lambda p: p["connectorId"] == 1 and p["errorCode"] == "NoError"
+                                and p.get("info", "").startswith("cleared"))
+
+            # garbage answers (bad CRC) fail the meters as well
+            peer.corrupt = True
+            c1 = await until(rig, lambda c: c["error_code"] == "PowerMeterFailure", "CRC failure")
+            fails = await rig.wait_call("StatusNotification", 2,
+                                        pred=lambda p: p["connectorId"] == 1 and
+                                        p["errorCode"] == "PowerMeterFailure")
+            assert fails[-1]["info"] == "Modbus 1: CRC error"
+            peer.corrupt = False
+            await until(rig, lambda c: c["error_code"] == "NoError", "recovery from CRC errors")
+
+            # the EV leaves: meterStop is the peer's register
+            peer.set(1, 1521.0, 0.0)
+            await rig.advance(2)
+            await rig.op("ev", connector=1, state="B", max_current=16, phases=3)
+            await rig.op("ev", connector=1, state="A", max_current=16, phases=3)
+            await rig.advance(2)
+            (stop,) = await rig.wait_call("StopTransaction")
+            assert stop["meterStop"] == 1521000 and stop["reason"] == "EVDisconnected"
+        finally:
+            await peer.stop()
+
+    rig = rig_run(tmp_path, body, timeout=60, model="dscu",
+                  sim_args=["--modbus", "tcp:127.0.0.1:%d" % peer.port],
+                  settings={"MeterType": "4", "TaglessCharging": "true",
+                            "RFIDReader1Enabled": "false", "RFIDReader2Enabled": "false",
+                            "StopTransactionOnEVSideDisconnect": "true",
+                            "UnlockConnectorOnEVSideDisconnect": "true"})
+    assert rig.cs.violations == []

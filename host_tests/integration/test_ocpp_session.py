@@ -1,0 +1,159 @@
+# Whole charging sessions over OCPP 1.6J (4.1 Authorize, 4.7 MeterValues, 4.8
+# StartTransaction, 4.9 StatusNotification, 4.10 StopTransaction, 5.11/5.12
+# remote start/stop) on the simulator against the development Central System.
+from ocpp_rig import TAG, parse_iso, rig_run
+
+SAMPLED = "Energy.Active.Import.Register,Current.Import,Current.Offered,Voltage,Power.Active.Import"
+
+
+def _energy(mv):
+    for sv in mv["sampledValue"]:
+        if sv.get("measurand", "Energy.Active.Import.Register") == "Energy.Active.Import.Register":
+            return int(float(sv["value"]))
+    raise AssertionError(mv)
+
+
+def test_local_session_with_card(tmp_path):
+    async def body(rig):
+        await rig.start()
+        await rig.plug_ev(1)
+        await rig.advance(1)
+        r = await rig.op("rfid", reader=1, id=TAG)
+        assert r["result"] in ("pending", "accepted")
+        await rig.advance(1)
+        assert rig.payloads("Authorize") == [{"idTag": TAG}]
+        (start,) = await rig.wait_call("StartTransaction")
+        assert start["connectorId"] == 1 and start["idTag"] == TAG and start["meterStart"] == 0
+        t_start = parse_iso(start["timestamp"])
+        await rig.op("ev", connector=1, state="C", max_current=16, phases=3)
+        await rig.advance(1)
+        c = await rig.connector(1)
+        txid = c["transaction_id"]
+        assert c["status"] == "Charging" and c["contactor"] and c["locked"] and c["id_tag"] == TAG
+        assert txid in rig.cs.transactions
+        # ten minutes of charging: a sampled MeterValues every minute
+        await rig.advance(600)
+        mvs = [p for p in rig.payloads("MeterValues") if p.get("transactionId") == txid]
+        assert len(mvs) == 10
+        stamps = [parse_iso(p["meterValue"][0]["timestamp"]) for p in mvs]
+        assert [b - a for a, b in zip(stamps, stamps[1:])] == [60] * 9
+        assert stamps[0] == t_start + 60
+        energies = [_energy(p["meterValue"][0]) for p in mvs]
+        assert energies == sorted(energies) and energies[0] > 0
+        first = mvs[0]["meterValue"][0]["sampledValue"]
+        assert {sv["context"] for sv in first} == {"Sample.Periodic"}
+        assert {sv["measurand"] for sv in first} == set(SAMPLED.split(","))
+        assert sorted(sv["phase"] for sv in first if sv["measurand"] == "Current.Import") == ["L1", "L2", "L3"]
+        # about 11 kW (3 x 16 A x 230 V) for 10 minutes
+        assert 1700 < energies[-1] < 2000
+        # the same card stops it
+        await rig.op("rfid", reader=1, id=TAG)
+        await rig.advance(1)
+        (stop,) = rig.payloads("StopTransaction")
+        assert stop["transactionId"] == txid and stop["reason"] == "Local" and stop["idTag"] == TAG
+        assert stop["meterStop"] >= energies[-1]
+        assert parse_iso(stop["timestamp"]) >= stamps[-1]
+        begin, end = stop["transactionData"]
+        assert begin["sampledValue"][0]["context"] == "Transaction.Begin"
+        assert int(begin["sampledValue"][0]["value"]) == start["meterStart"]
+        assert end["sampledValue"][0]["context"] == "Transaction.End"
+        assert int(end["sampledValue"][0]["value"]) == stop["meterStop"]
+        assert rig.cs.transactions[txid]["meterStop"] == stop["meterStop"]
+        c = await rig.connector(1)
+        assert not c["contactor"] and not c["locked"] and c["status"] == "Finishing"
+        await rig.op("ev", connector=1, state="A")
+        await rig.op("unplug", connector=1)
+        await rig.advance(1)
+        assert rig.statuses(1) == ["Available", "Preparing", "SuspendedEVSE", "SuspendedEV", "Charging",
+                                   "Finishing", "Available"]
+        # nothing left over: no more meter values, nothing queued
+        n = len(rig.calls("MeterValues"))
+        await rig.advance(600)
+        assert len(rig.calls("MeterValues")) == n
+        assert (await rig.status())["ocpp"]["queued"] == 0
+    rig_run(tmp_path, body, settings={"MeterValueSampleInterval": "60", "MeterValuesSampledData": SAMPLED})
+
+
+def test_invalid_card_is_refused(tmp_path):
+    async def body(rig):
+        await rig.start()
+        await rig.plug_ev(1)
+        await rig.op("rfid", reader=1, id="BADCARD")
+        await rig.advance(2)
+        assert rig.payloads("Authorize") == [{"idTag": "BADCARD"}]
+        assert rig.calls("StartTransaction") == []
+        c = await rig.connector(1)
+        assert c["session"] == "Idle" and not c["contactor"]
+    rig_run(tmp_path, body, auth_tags={"BADCARD": "Blocked"})
+
+
+def test_remote_session(tmp_path):
+    async def body(rig):
+        await rig.start()
+        # RemoteStart before the EV is there: authorized, waiting for the EV
+        assert await rig.call("RemoteStartTransaction", connectorId=2, idTag="REMOTE1") == {"status": "Accepted"}
+        await rig.advance(1)
+        assert rig.calls("Authorize") == []          # AuthorizeRemoteTxRequests false
+        assert (await rig.connector(2))["status"] == "Preparing"
+        await rig.plug_ev(2, state="C")
+        await rig.advance(2)
+        (start,) = await rig.wait_call("StartTransaction")
+        assert start["connectorId"] == 2 and start["idTag"] == "REMOTE1"
+        c = await rig.connector(2)
+        txid = c["transaction_id"]
+        assert c["status"] == "Charging"
+        # an unknown transaction cannot be stopped
+        assert await rig.call("RemoteStopTransaction", transactionId=txid + 50) == {"status": "Rejected"}
+        await rig.advance(120)
+        assert await rig.call("RemoteStopTransaction", transactionId=txid) == {"status": "Accepted"}
+        await rig.advance(1)
+        (stop,) = rig.payloads("StopTransaction")
+        assert stop["transactionId"] == txid and stop["reason"] == "Remote"
+        assert stop["meterStop"] > start["meterStart"]
+        # RemoteStart without a connector: the station picks one (the EV waiting on 1)
+        await rig.plug_ev(1)
+        await rig.advance(1)
+        assert await rig.call("RemoteStartTransaction", idTag="REMOTE2") == {"status": "Accepted"}
+        await rig.advance(1)
+        starts = await rig.wait_call("StartTransaction", 2)
+        assert starts[1]["connectorId"] == 1 and starts[1]["idTag"] == "REMOTE2"
+        # AuthorizeRemoteTxRequests true: an Authorize first, and a refused tag does not start
+        await rig.call("ChangeConfiguration", key="AuthorizeRemoteTxRequests", value="true")
+        await rig.op("ev", connector=2, state="A")
+        await rig.op("unplug", connector=2)
+        await rig.advance(1)
+        await rig.call("RemoteStartTransaction", connectorId=2, idTag="BLOCKED")
+        await rig.advance(1)
+        assert rig.payloads("Authorize") == [{"idTag": "BLOCKED"}]
+        assert (await rig.connector(2))["session"] == "Idle"
+        assert len(rig.calls("StartTransaction")) == 2
+    rig_run(tmp_path, body, model="dscu", auth_tags={"BLOCKED": "Blocked"})
+
+
+def test_remote_start_with_charging_profile(tmp_path):
+    profile = {"chargingProfileId": 5, "stackLevel": 0, "chargingProfilePurpose": "TxProfile",
+               "chargingProfileKind": "Relative",
+               "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": [
+                   {"startPeriod": 0, "limit": 10.0}, {"startPeriod": 300, "limit": 13.0}]}}
+
+    async def body(rig):
+        await rig.start()
+        # only a TxProfile may come with a remote start
+        bad = dict(profile, chargingProfilePurpose="TxDefaultProfile")
+        assert await rig.call("RemoteStartTransaction", connectorId=1, idTag="R1", chargingProfile=bad) == \
+            {"status": "Rejected"}
+        assert await rig.call("RemoteStartTransaction", connectorId=1, idTag="R1", chargingProfile=profile) == \
+            {"status": "Accepted"}
+        await rig.plug_ev(1, state="C")
+        await rig.advance(31)                         # past NominalPeriod
+        c = await rig.connector(1)
+        assert c["status"] == "Charging" and c["offered_a"] == 10.0 and c["current_a"] == [10.0] * 3
+        await rig.advance(300)
+        assert (await rig.connector(1))["offered_a"] == 13.0
+        # the profile belongs to the transaction: gone when it ends
+        txid = c["transaction_id"]
+        await rig.call("RemoteStopTransaction", transactionId=txid)
+        await rig.advance(1)
+        conf = await rig.call("GetCompositeSchedule", connectorId=1, duration=600)
+        assert all(p["limit"] == 16.0 for p in conf["chargingSchedule"]["chargingSchedulePeriod"])
+    rig_run(tmp_path, body, settings={"SmartChargingEnabled": "true"})
