@@ -206,12 +206,31 @@ class BoardRS485:
         return self._uart.any()
 
 
+class BoardS0:
+    """S0 input of a pulse meter (MeterType 3): the interrupt handler only
+    counts falling edges (the meter's open collector closing); s0_pulses()
+    reads the count, wrapping at 2**30 like ticks."""
+
+    def __init__(self, pin) -> None:
+        P = machine.Pin
+        self.count = 0
+        self._pin = P(pin, P.IN, P.PULL_UP)
+        self._pin.irq(handler=self._edge, trigger=P.IRQ_FALLING)
+
+    def _edge(self, pin) -> None:
+        self.count = (self.count + 1) & 0x3FFFFFFF
+
+    def s0_pulses(self) -> int:
+        return self.count
+
+
 class Board:
     virtual = False
 
     def __init__(self, pinmap, state_root: str = "/flash/state") -> None:
         from evse.hal.fsstore import Storage
         from evse.hal.net import Net
+        self._pinmap = pinmap
         self.clock = BoardClock()
         self.storage = Storage(state_root)
         self.connectors = [BoardConnectorIO(p) for p in pinmap.CONNECTORS]
@@ -223,6 +242,15 @@ class Board:
         # pins.py sets WEB = (host, port), or WEB = () to turn it off
         self.web_addr = getattr(pinmap, "WEB", ("0.0.0.0", 80))
 
+    def s0_input(self, i: int, pulses_per_kwh: int):
+        """Connector i's S0 input (pin map key "s0"), or None."""
+        pin = self._pinmap.CONNECTORS[i].get("s0")
+        return BoardS0(pin) if pin is not None else None
+
     def random_bytes(self, n: int) -> bytes:
         import os
         return os.urandom(n)
+
+    def reset(self) -> None:
+        """Restart the processor (OCPP Reset, firmware update)."""
+        machine.reset()

@@ -1,0 +1,38 @@
+# Board entry point: boards/<name>/main.py calls run(Board(pins, root)).
+# Builds the configuration and the station on the board's HAL and runs it
+# forever. A Reset (OCPP, website, sensor scenario, firmware update) is a
+# real restart of the processor: the queued transaction messages are in the
+# persistent journal, so they go out after the new BootNotification.
+try:
+    import asyncio
+except ImportError:  # pragma: no cover
+    import uasyncio as asyncio  # type: ignore[no-redef]
+
+from evse.config.store import Config
+from evse.station import Station
+
+FLUSH_MS = 3000   # before a reset: time for queued messages to leave
+
+
+async def serve(board, model: str, on_start=None) -> None:
+    """Run one station until it asks for a reset, then reset the board."""
+    cfg = Config(board.storage, model=model)
+    station = Station(board, cfg, model)
+    await station.start()
+    if on_start is not None:
+        on_start(station)
+    while not station.reboot_request:
+        await asyncio.sleep(0.1)
+    waited = 0
+    while waited < FLUSH_MS and station.ocpp.online() and (station.ocpp.queue or station.ocpp.pending):
+        await asyncio.sleep(0.1)
+        waited += 100
+    await station.stop()
+    board.reset()
+
+
+def run(board, model=None) -> None:
+    """model: "sscu" / "dscu"; default from the number of connectors."""
+    if model is None:
+        model = "sscu" if len(board.connectors) == 1 else "dscu"
+    asyncio.run(serve(board, model))
