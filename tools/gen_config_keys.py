@@ -21,7 +21,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "firmware", "evse", "config", "keys.py")
-DEFAULT_JSON = "/work/shared/data/config_keys.json"
+DEFAULT_JSON = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data", "config_keys.json")
 
 TYPES = ("Integer", "Float", "Boolean", "String", "CSL", "List")
 TYPE_CONST = ("INTEGER", "FLOAT", "BOOLEAN", "STRING", "CSL", "LIST")

@@ -13,7 +13,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "firmware", "evse", "metering", "regmap.py")
-DEFAULT_JSON = "/work/shared/data/meter_registers.json"
+DEFAULT_JSON = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data", "meter_registers.json")
 
 # register names of the data -> the quantities the firmware reads. Export
 # energy, per-phase power and per-phase energy are not used by the station.

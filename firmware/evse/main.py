@@ -17,14 +17,17 @@ FLUSH_MS = 3000   # before a reset: time for queued messages to leave
 async def serve(board, model: str, on_start=None) -> None:
     """Run one station until it asks for a reset, then reset the board."""
     cfg = Config(board.storage, model=model)
-    station = Station(board, cfg, model)
+    # the Modbus energy meters are on the board's RS485 bus (evse.metering)
+    station = Station(board, cfg, model, modbus=getattr(board, "rs485", None))
     await station.start()
     if on_start is not None:
         on_start(station)
     while not station.reboot_request:
         await asyncio.sleep(0.1)
     waited = 0
-    while waited < FLUSH_MS and station.ocpp.online() and (station.ocpp.queue or station.ocpp.pending):
+    # errata 3.36: StopTransaction before the reset; the journal keeps what
+    # cannot leave in time
+    while waited < FLUSH_MS and station.ocpp.online() and station.ocpp.queued():
         await asyncio.sleep(0.1)
         waited += 100
     await station.stop()

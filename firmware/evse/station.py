@@ -41,6 +41,8 @@ CONNECTOR_KEYS = ("MaxCurrentConnection", "Connector1FlexCable", "Connector2Flex
                   "StopTransactionOnEVSideDisconnect", "ExternalSensor1Type", "Connector1Enabled",
                   "Connector2Enabled", "MinCurrentConnection")
 TXREF_FILE = "txref"
+ALIVE_FILE = "alive"
+ALIVE_EVERY_S = 60
 
 
 class Station:
@@ -120,6 +122,7 @@ class Station:
         self.ocpp.handlers = self.handlers
         self._start_seqs = {}          # type: dict  # journal seq of a StartTransaction -> session index
         self._next_ref = self._load_txref()
+        self._alive_saved = 0
         # ---- metering, diagnostics, firmware
         from evse.services.metering import Metering
         from evse.services.firmware import FirmwareUpdater
@@ -243,6 +246,7 @@ class Station:
             self.smart.set_profile(cid, s.remote_profile, lambda c: True)
             s.remote_profile = None
         self.metering.tx_started(s.index)
+        self._alive_saved = 0         # note the time at the next step
         self.log.add("tx start c%d tag %s ref %d" % (cid, s.id_tag, ref))
         self._limits[s.index] = -1
 
@@ -314,10 +318,28 @@ class Station:
                 continue
             cid = ref % 4
             meter = self.meters[cid - 1].energy_wh() if 1 <= cid <= self.n else 0
-            payload = {"meterStop": int(meter), "timestamp": iso8601(self.clock.now()),
+            # the clock at boot may be unset (no RTC, BootNotification not yet
+            # answered): never stamp the stop before the last moment known alive
+            ts = max(self.clock.now(), self._last_alive())
+            payload = {"meterStop": int(meter), "timestamp": iso8601(ts),
                        "reason": S.R_POWER_LOSS}
             self.journal.push("StopTransaction", payload, ref)
             self.log.add("tx ref %d interrupted: StopTransaction PowerLoss" % ref)
+
+    def _last_alive(self) -> int:
+        raw = self.storage.read(ALIVE_FILE)
+        try:
+            return int(raw.decode()) if raw else 0
+        except (ValueError, UnicodeError):
+            return 0
+
+    def _keep_alive(self) -> None:
+        """While a transaction runs, note the wall time now and then (a
+        PowerLoss StopTransaction after a cut is stamped with it)."""
+        now = self.clock.now()
+        if now - self._alive_saved >= ALIVE_EVERY_S and self.any_transaction():
+            self._alive_saved = now
+            self.storage.write(ALIVE_FILE, str(now).encode())
 
     # ---- the synchronous core -------------------------------------------------------
     def step(self) -> None:
@@ -338,6 +360,7 @@ class Station:
         self._energy(now)
         self._reservations()
         self.metering.step()
+        self._keep_alive()
         wall = self.clock.now()
         self.diagnostics.poll(wall)
         self.firmware.poll(wall)
@@ -918,4 +941,10 @@ class Station:
         }
         if self.link is not None:
             out["rs485"] = self.link.info()
+        from evse.metering.factory import master_of
+        mb = master_of(self)
+        if mb is not None:              # Modbus meters: bus counters and each meter's state
+            bus = mb.stats()
+            bus["meters"] = [m.stats() for m in self.meters]
+            out["modbus"] = bus
         return out

@@ -150,6 +150,9 @@ def test_meters_follow_a_modbus_rtu_peer(tmp_path):
                                         pred=lambda p: p["connectorId"] == 1 and
                                         p["errorCode"] == "PowerMeterFailure")
             assert fails[-1]["info"] == "Modbus 1: CRC error"
+            mb = (await rig.status())["modbus"]
+            assert mb["crc_errors"] >= 3 and mb["timeouts"] >= 3
+            assert mb["meters"][0]["unit"] == 1 and mb["meters"][0]["ok"] is False
             peer.corrupt = False
             await until(rig, lambda c: c["error_code"] == "NoError", "recovery from CRC errors")
 

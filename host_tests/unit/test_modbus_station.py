@@ -59,6 +59,8 @@ def test_station_reads_modbus_meters_and_reports_their_failure():
     assert c1["error_code"] == "PowerMeterFailure" and c2["error_code"] == "NoError"
     assert (1, "Available", "PowerMeterFailure", "Modbus 1: timeout", "") in seen
     assert st.metering.sampled_value(0, ["Energy.Active.Import.Register"], "Trigger") == []
+    mb = st.status()["modbus"]
+    assert mb["timeouts"] >= 3 and [m["ok"] for m in mb["meters"]] == [False, True]
     # and answers again
     s.offline.clear()
     s.put(1, 4, 0x48, "f32", KWH[0] + 1)
@@ -85,6 +87,7 @@ def test_without_a_port_the_built_in_meters_stand_in():
     board, st, seen = build([("MeterType", "7")])
     run(board, st, 1000)
     assert st.status()["connectors"][0]["error_code"] == "NoError"
+    assert "modbus" not in st.status()
 
 
 def test_s0_pulse_meter_counts_the_ev_draw():
@@ -117,3 +120,28 @@ def test_sim_modbus_option():
     assert "serial" in str(e) and "tcp:HOST:PORT" in str(e)
     for bad in ("tcp:127.0.0.1", "tcp:host:x", "udp:1.2.3.4:5"):
         raises(sim.UsageError, sim.parse_args, ["--modbus", bad])
+
+
+def test_factory_refuses_a_board_without_a_meter_port():
+    from evse.metering.factory import make_meters
+    from evse.services.diagnostics import Log
+    from modbus_rig import Clock, Config as Cfg
+
+    class Cio:                                  # a real board's connector: no simulated EV
+        pass
+
+    class Board:
+        connectors = [Cio(), Cio()]
+
+    class St:
+        board = Board()
+        config = Cfg(MeterType=4)
+        clock = Clock()
+        storage = None
+        error_log = Log(Clock(), 8)
+    meters = make_meters(St(), None)
+    assert [m.ok() for m in meters] == [False, False]
+    assert meters[0].info() == "MeterType 4: no RS485 port on this board"
+    # and MeterType 3 without an S0 input
+    St.config = Cfg(MeterType=3)
+    assert make_meters(St(), None)[1].info() == "MeterType 3: no S0 input on this board"

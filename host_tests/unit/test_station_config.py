@@ -52,3 +52,19 @@ def test_reboot_required_key_waits_for_reboot():
     assert st.config.change("MaxCurrentConnection", "13") == "RebootRequired"
     run(board, st, 500)
     assert st.connectors[0].offered_da == 160
+
+
+def test_power_loss_stop_is_not_stamped_before_the_session():
+    # a cut mid-transaction; the clock restarts unset (virtual: 2026-01-01
+    # 00:00) before BootNotification: the PowerLoss stop must not predate
+    # the session's last known moment
+    board, st = build()
+    run(board, st, 5 * 60 * 1000)
+    alive = st.clock.now()
+    board2 = SimBoard(1, board.storage.root, True)
+    cfg = Config(board2.storage, model="sscu")
+    st2 = Station(board2, cfg, "sscu")
+    stops = [e for e in st2.journal.entries() if e[1] == "StopTransaction"]
+    assert stops and stops[-1][4]["reason"] == "PowerLoss"
+    from evse.clock import parse_iso8601
+    assert parse_iso8601(stops[-1][4]["timestamp"]) >= alive - 60

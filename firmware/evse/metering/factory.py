@@ -4,7 +4,9 @@
 #   MeterType 3          S0 pulse meters on the board's S0 inputs
 #                        (ConnectorIO.s0_pulses, or board.s0_input(i, ppk));
 #                        the Modbus port, if any, is not used
-#   port None            the simulator's built-in meters (evse.hal.sim_meter)
+#   port None            the simulator's built-in meters (evse.hal.sim_meter,
+#                        which integrate the simulated EV's draw); on a real
+#                        board (no simulated EV) RefusedMeters
 #   a port               Modbus RTU meters of the configured MeterType, the
 #                        meter of connector N at address N, all on one
 #                        RtuMaster over that port (HAL RS485 port interface:
@@ -67,8 +69,15 @@ def make_meters(station, port) -> list:
     n = len(board.connectors)
     mtype = cfg.get("MeterType")
     if mtype == regmap.PULSE_METER:
+        if port is not None:
+            station.error_log.add("meters: MeterType 3 (S0 pulse meter): the Modbus port is not used")
         return [_pulse_meter(station, i) for i in range(n)]
     if port is None:
+        if not hasattr(board.connectors[0], "ev_current_da"):
+            # a real board without a bus: nothing to read, nothing to simulate
+            why = "MeterType %d: no RS485 port on this board" % mtype
+            station.error_log.add("meters: " + why)
+            return [RefusedMeter(why) for _ in range(n)]
         from evse.hal.sim_meter import SimMeter
         return [SimMeter(board.connectors[i], clock, station.storage, i) for i in range(n)]
     why = regmap.refusal(mtype)

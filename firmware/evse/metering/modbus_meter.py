@@ -162,7 +162,8 @@ class ModbusMeter:
         if self._waiting or (self._block >= 0 and self.master.busy()):
             return self.master.next_deadline_ms(now)
         if self._block >= 0:
-            return 0
+            # the bus is free (or another protocol's exchange holds it: look again soon)
+            return 10 if self.master.held() else 0
         d = ticks_diff(self._next, now)
         return d if d > 0 else 0
 

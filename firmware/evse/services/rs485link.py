@@ -68,20 +68,9 @@ _DONE = const(1)
 _BAD = const(2)
 
 
-def crc16(buf, start: int = 0, end: int = -1, crc: int = 0xFFFF) -> int:
-    """CRC-16/MODBUS of buf[start:end] (end -1 = len(buf)). No allocation."""
-    if end < 0:
-        end = len(buf)
-    i = start
-    while i < end:
-        crc ^= buf[i]
-        for _ in range(8):
-            if crc & 1:
-                crc = (crc >> 1) ^ 0xA001
-            else:
-                crc >>= 1
-        i += 1
-    return crc
+# CRC-16/MODBUS (table-driven, no allocation): shared with the Modbus master,
+# since both protocols may share one RS485 bus
+from evse.metering.rtu import crc16  # noqa: E402
 
 
 def frame_into(buf, addr: int, n: int) -> int:
