@@ -39,7 +39,8 @@ async def demo(args: argparse.Namespace) -> int:
     port = await cs.start()
     print("Central System (ocpp %s schemas) listening on ws://127.0.0.1:%d" % ("1.6", port))
     state = args.keep_state or tempfile.mkdtemp(prefix="evse-sim-")
-    sim = Simulator(["--csms", "ws://127.0.0.1:%d" % port, "--id", CP, "--model", "dscu"],
+    sim = Simulator(["--csms", "ws://127.0.0.1:%d" % port, "--id", CP, "--model", "dscu",
+                     "--set", "MeterValueSampleInterval=2"],
                     state_dir=state, runtime=args.runtime)
     loop = asyncio.get_running_loop()
 

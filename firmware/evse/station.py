@@ -693,8 +693,13 @@ class Station:
     def reset_accepted(self, kind: str) -> str:
         return "Accepted"
 
-    def reset(self, kind: str) -> None:
-        reason = S.R_HARD_RESET if kind == "Hard" else S.R_SOFT_RESET
+    def reset(self, kind: str, local: bool = False) -> None:
+        """Reset.req from the Central System (reasons HardReset/SoftReset), or
+        a local reboot (website, sensor scenario HardReset): reason Reboot."""
+        if local:
+            reason = S.R_REBOOT
+        else:
+            reason = S.R_HARD_RESET if kind == "Hard" else S.R_SOFT_RESET
         for s in self.sessions:
             if s.state == TX:
                 s.stop(reason)

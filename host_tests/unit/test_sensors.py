@@ -133,3 +133,19 @@ def test_voltage_sensor_scenario_on_low_vbuff():
     board.io.set_supply_mv(2, 12000)
     run(board, st, 3000)
     assert any(p.get("info") == "VCCBUFF recovered" for p in statuses(st))
+
+
+def test_sensor_hard_reset_stops_with_reason_reboot():
+    reset = ('[[0, "StatusNotification"], [0, "StopTransaction"], [0, "UnlockConnector"], '
+             '[0, "SetError"], [0, "ClearError"], [1, "HardReset"], [0, "SetLEDIntensityLow"], '
+             '[0, "SetLEDIntensityHigh"]]')
+    board, st = build([("TaglessCharging", "true"), ("ExternalSensor1Type", "6"),
+                       ("ExternalSensor1NormallyOpen", "true"), ("ExternalSensor1TriggerActions", reset)])
+    board.io.set_input(1, 1)
+    run(board, st, 500)
+    charging(board, st)
+    board.io.set_input(1, 0)          # the button
+    run(board, st, 500)
+    assert st.reboot_request == "Hard"
+    stops = [e for e in st.journal.entries() if e[1] == "StopTransaction"]
+    assert stops[-1][4]["reason"] == "Reboot"

@@ -121,6 +121,8 @@ class Sensors:
                 st.sessions[cid - 1].stop("EmergencyStop")
         elif action == "UnlockConnector":
             for cid in conns:
+                # no unlock under a running transaction: end it first
+                st.sessions[cid - 1].stop("EmergencyStop")
                 st.connectors[cid - 1].request_unlock()
         elif action == "SetError":
             for cid in conns:
@@ -129,7 +131,7 @@ class Sensors:
             for cid in conns:
                 st.connectors[cid - 1].clear_error()
         elif action == "HardReset":
-            st.reset("Hard")
+            st.reset("Hard", local=True)
         elif action == "SetLEDIntensityLow":
             st.indicators.set_intensity_mode("low")
         elif action == "SetLEDIntensityHigh":

@@ -214,7 +214,7 @@ class App:
                 s[1], "%s reset: Accepted. The controller restarts; log in again." % kind))
 
             def later():
-                st.reset(kind)
+                st.reset(kind, local=True)
             resp.after = later
             return resp
         if op == "availability":
