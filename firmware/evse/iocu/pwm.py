@@ -8,8 +8,8 @@
 # second formula gives 84.4 .. 85 %, which an EV reads with the FIRST range
 # as 50.6 .. 51 A, less than at 51 A; so these get 85 % (51 A), keeping the
 # duty monotonic in the current and never above what was asked.
-# Rounding is down, so the EV never reads more than the offered current
-# (16 A -> 266 = 26.6 %, i.e. 15.96 A).
+# The first range is rounded to the nearest 0.1 % (16 A -> 267 = 26.7 %; an
+# EV reads 16.0 A, IEC 61851-1 gives it +/-0.5 A of tolerance anyway).
 #
 # Cable capacity from the PP resistor of a socket (IEC 61851-1 Table B.2 /
 # IEC 62196): 1500 ohm -> 13 A, 680 -> 20 A, 220 -> 32 A, 100 -> 63 A, read
@@ -52,17 +52,6 @@ def duty_for_da(da: int) -> int:
         return (da * 5 + 1) // 3   # rounded to the nearest 0.1 %
     d = da * 2 // 5 + 640
     return d if d > 850 else 850
-
-
-def da_for_duty(permille: int) -> int:
-    """What an EV reads from a duty (dA); 0 for no PWM / out of range."""
-    if permille < 80 or permille > 970:
-        return 0
-    if permille < 100:
-        return 60
-    if permille <= 850:
-        return permille * 6 // 10
-    return (permille - 640) * 25 // 10
 
 
 def cable_da(ohms: int) -> int:
