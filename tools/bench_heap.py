@@ -5,6 +5,8 @@
 # layer's share is measured by building a second one beside it (gc.mem_alloc
 # delta after full collections), then adding the messages an hour of charging
 # offline queues (a session's Start plus sampled and clock-aligned MeterValues).
+# The journal keeps only metadata per queued message in RAM (the payload is
+# read back from flash when sent): ~110 bytes each on the 64-bit Unix port.
 import gc
 
 mem_alloc = getattr(gc, "mem_alloc")  # MicroPython only
@@ -41,7 +43,7 @@ queued = st.journal.entries()
 gc.collect()
 gc.collect()
 a = mem_alloc()
-j = Journal(board.storage, name="benchjournal", max_queued=100)
+j = Journal(board.storage, name="benchjournal", max_queued=1000)
 oc = OcppClient(st, cfg, board, j)
 h = Handlers(st, oc)
 oc.handlers = h
@@ -53,5 +55,6 @@ for e in queued:
 gc.collect()
 c = mem_alloc()
 print("OCPP layer idle:     %6d bytes (client, handlers, empty journal, WebSocket with 2 x 16 KiB buffers)" % (b - a))
-print("OCPP layer charging: %6d bytes (+ %d queued transaction messages: %d bytes)" % (c - a, len(queued), c - b))
+print("OCPP layer charging: %6d bytes (+ %d queued transaction messages: %d bytes, %d per message; payloads stay on flash)"
+      % (c - a, len(queued), c - b, (c - b) // max(1, len(queued))))
 print("whole station:       %6d bytes heap in use (bytecode of non-frozen modules included)" % a)

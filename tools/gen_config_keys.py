@@ -65,6 +65,15 @@ _VOLATILE_DECISION = ("Device fact filled in by the firmware at boot (Config.set
 # key -> dict of field overrides + "decision" (why). Fields: type, lo, hi, enum,
 # default, unit, add (flag names), remove (flag names), summary.
 OVERRIDES = {
+    "AuthorizationKey": dict(
+        add=("WRITEONLY",),
+        decision="Security whitepaper key, added: write-only (GetConfiguration lists it without a "
+                 "value, diagnostics and the website never show it); empty = no Basic "
+                 "authentication; otherwise 16..40 characters (A00.FR.205)."),
+    "SecurityProfile": dict(
+        decision="Security whitepaper key, added: only raised, never lowered (A05.FR.01); 1 and 2 "
+                 "need an AuthorizationKey, 2 needs UseWebsocketSecure's RootCertificate; 3 (client "
+                 "certificates) is refused: no charge point certificate management."),
     "HeartBeatInterval": dict(
         hi=65535, unit="s",
         decision="Maximum printed as 65234 is read as a typo for 65535 (the 16-bit range used by "
@@ -332,7 +341,7 @@ HEADER = '''\
 #   flags    RO read-only | REBOOT change active after reboot | VALIDATE field
 #            validation printed Yes | DSCU, SSCU, BOTH support | FUTURE inactive in
 #            the manual's firmware | VOLATILE firmware fact, not persisted |
-#            DIGITS string of digits only
+#            DIGITS string of digits only | WRITEONLY never shown by GetConfiguration
 #   lo, hi   value range (INTEGER, FLOAT) or length range (STRING); else None
 #   enum     allowed values (INTEGER, STRING) or allowed items (CSL); else None
 #   default  typed value; a 2-tuple (sscu, dscu) when it depends on the model;
@@ -361,6 +370,7 @@ BOTH = const(24)
 FUTURE = const(32)
 VOLATILE = const(64)
 DIGITS = const(128)
+WRITEONLY = const(256)
 
 # entry field indexes
 NAME = const(0)
@@ -388,6 +398,27 @@ def _chunks(s, n=80):
             cur = nxt
     parts.append(cur)
     return parts
+
+
+# OCPP 1.6 security whitepaper (edition 3, section 7) keys the manual lacks:
+# security profile 1/2 need AuthorizationKey (HTTP Basic password).
+SECURITY_KEYS = [
+    {"key": "AuthorizationKey", "support": ["DSCU", "SSCU"], "type": "String", "readonly": False,
+     "values": {"min": 16, "max": 40}, "default": "", "reboot_required": False,
+     "field_validation": True, "unit": None, "future_use": False,
+     "summary": "Password of HTTP Basic authentication to the Central System (security "
+                "profiles 1 and 2; user = the charge point identity). Write-only: "
+                "GetConfiguration never shows it. A change reconnects with the new password.",
+     "resolved": None, "note": "OCPP 1.6 security whitepaper 7.2; not in the manual."},
+    {"key": "SecurityProfile", "support": ["DSCU", "SSCU"], "type": "Integer", "readonly": False,
+     "values": {"min": 0, "max": 2}, "default": 0, "reboot_required": False,
+     "field_validation": True, "unit": None, "future_use": False,
+     "summary": "0 no authentication, 1 HTTP Basic over ws, 2 HTTP Basic over wss (TLS). "
+                "Can only be raised; 1 and 2 need AuthorizationKey, 2 needs RootCertificate. "
+                "Profile 3 (client certificates) is not supported.",
+     "resolved": None, "note": "OCPP 1.6 security whitepaper 7.6; not in the manual."},
+]
+OVERRIDES_WRITEONLY = ("AuthorizationKey",)
 
 
 def render(data):
@@ -426,7 +457,7 @@ def main(argv):
             return 2
         i += 1
     with open(path) as f:
-        data = json.load(f)
+        data = json.load(f) + SECURITY_KEYS
     unknown = set(OVERRIDES) - set(k["key"] for k in data)
     if unknown:
         print("OVERRIDES name unknown keys: %s" % sorted(unknown), file=sys.stderr)

@@ -112,9 +112,11 @@ class Station:
         from evse.ocpp.client import OcppClient
         from evse.ocpp.handlers import Handlers
         from evse.ocpp.journal import Journal
-        # RAM bound: past 100 queued messages the oldest MeterValues give way
-        # (Start/Stop never do); see journal.py
-        self.journal = Journal(self.storage, max_queued=100)
+        # Flash bound: payloads stay on flash (RAM holds a few dozen bytes per
+        # queued message); past 1000 queued messages (~0.8 MB of log, twice
+        # that while compacting) the oldest MeterValues give way (Start/Stop
+        # never do); see journal.py
+        self.journal = Journal(self.storage, max_queued=1000)
         for e in self.journal.errors:
             self.error_log.add("journal: " + e)
         self.ocpp = OcppClient(self, config, board, self.journal)
@@ -564,16 +566,13 @@ class Station:
         return "simulated" if self.board.virtual is not None else ""
 
     def basic_auth(self):
-        # OCPP security profile 1: HTTP Basic with the charge point id and the
-        # AuthorizationKey, when one is configured.
-        try:
-            key = self.config.get("AuthorizationKey")
-        except (KeyError, ValueError):
-            return None
+        # OCPP security profiles 1/2: HTTP Basic with the charge point id and
+        # the AuthorizationKey, whenever one is configured.
+        key = self.config.get("AuthorizationKey")
         return (self.config.get("NodeId"), key) if key else None
 
     def cadata(self):
-        if not self.config.get("UseWebsocketSecure"):
+        if not self.config.get("UseWebsocketSecure") and self.config.get("SecurityProfile") < 2:
             return None
         name = self.config.get("RootCertificate")
         return self.storage.read(name) if name else None

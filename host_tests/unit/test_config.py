@@ -81,16 +81,38 @@ def relaxed(model="dscu", storage=None):
     assert c.change("MinCurrentConnection", "0") in OK
     assert c.change("MaxCurrentConnection", "80") in OK
     assert c.change("ChargePointCurrentLimit", "80") == ACC
+    # SecurityProfile 1/2 need a Basic password, 2 also TLS with a root certificate
+    assert c.change("AuthorizationKey", "0123456789abcdef") == ACC
+    assert c.change("UseWebsocketSecure", "true") in OK
     return c
 
 
 # ---- the table ---------------------------------------------------------------------
 
-def test_table_has_149_unique_keys():
-    assert len(K.KEYS) == 149
+SECURITY_KEYS = ("AuthorizationKey", "SecurityProfile")   # security whitepaper, not the manual
+
+
+def test_security_profile_only_rises_and_needs_its_prerequisites():
+    c = new("dscu")
+    assert c.change("SecurityProfile", "1") == REJ            # no AuthorizationKey yet
+    assert c.change("AuthorizationKey", "short") == REJ       # 16..40 characters
+    assert c.change("AuthorizationKey", "0123456789abcdef") == ACC
+    assert c.change("SecurityProfile", "1") == ACC
+    assert c.change("SecurityProfile", "0") == REJ            # never lowered (A05.FR.01)
+    assert c.change("AuthorizationKey", "") == REJ            # profile 1 needs it
+    assert c.change("SecurityProfile", "2") == REJ            # needs TLS
+    assert c.change("UseWebsocketSecure", "true") in OK
+    assert c.change("SecurityProfile", "2") == ACC
+    assert c.change("SecurityProfile", "3") == REJ            # client certificates: not supported
+    assert c.get("SecurityProfile") == 2
+
+
+def test_table_has_the_manuals_149_keys_plus_security_keys():
     names = [e[K.NAME] for e in K.KEYS]
-    assert len(set(names)) == 149
-    assert len(set(n.lower() for n in names)) == 149   # case-insensitive lookup is unambiguous
+    assert len(K.KEYS) == 149 + len(SECURITY_KEYS)
+    assert all(n in names for n in SECURITY_KEYS)
+    assert len(set(names)) == len(names)
+    assert len(set(n.lower() for n in names)) == len(names)   # case-insensitive lookup is unambiguous
     for e in K.KEYS:
         assert len(e) == 8
         assert type(e[K.NAME]) is str
@@ -213,12 +235,15 @@ def samples(e):
                 good = [("0" * n, "0" * n), ("1234", "1234")]
                 bad += ["12a4", "12 4"]
             else:
-                good = [("v" * n, "v" * n), ("Some value 1", "Some value 1")]
+                sv = "Some value 1" + "x" * max(0, n - 12)
+                good = [("v" * n, "v" * n), (sv, sv)]
             if hi is not None:
                 bad += ["7" * (hi + 1)]
-            if lo is None or lo == 0:
+            if lo is None or lo == 0 or e[K.FLAGS] & K.WRITEONLY:
                 bad.remove("")
-                good.append(("", ""))
+                good.append(("", ""))   # (a write-only secret may be unset)
+            if lo and e[K.FLAGS] & K.WRITEONLY:
+                bad.append("v" * (lo - 1))
     elif t == K.CSL:
         good = [(enum[0], enum[0]), (" %s , %s " % (enum[1], enum[2]), "%s,%s" % (enum[1], enum[2])),
                 (enum[0].upper(), enum[0]), ("", ""), ("Voltage.L1", "Voltage.L1")]
@@ -247,7 +272,11 @@ def check_key(model, e):
         assert r in OK, (model, name, text, r)
         assert c.get_str(name, True) == expect, (model, name, text, c.get_str(name, True))
         items, unknown = c.get_configuration([name])
-        assert items[0]["value"] == expect and unknown == []
+        assert unknown == []
+        if e[K.FLAGS] & K.WRITEONLY:
+            assert "value" not in items[0]          # stored, never shown
+        else:
+            assert items[0]["value"] == expect
         if e[K.FLAGS] & K.REBOOT:
             assert (r == RBR) == (expect != c.get_str(name)), (name, text, r)   # vs the active value
         else:
@@ -536,11 +565,14 @@ def test_get_configuration_all():
         assert [i["key"] for i in items] == expect and unknown == []
         assert c.get_configuration([]) == (items, [])
         for i in items:
+            if i["key"] == "AuthorizationKey":      # write-only: listed, never shown
+                assert "value" not in i
+                continue
             assert type(i["value"]) is str and type(i["readonly"]) is bool
             assert i["readonly"] == c.readonly(i["key"])
             assert len(i["value"]) <= 500
-    assert len(new("dscu").get_configuration()[0]) == 123
-    assert len(new("sscu").get_configuration()[0]) == 144
+    assert len(new("dscu").get_configuration()[0]) == 123 + 2
+    assert len(new("sscu").get_configuration()[0]) == 144 + 2
 
 
 def test_get_configuration_some_and_unknown():

@@ -10,7 +10,7 @@
 #   flags    RO read-only | REBOOT change active after reboot | VALIDATE field
 #            validation printed Yes | DSCU, SSCU, BOTH support | FUTURE inactive in
 #            the manual's firmware | VOLATILE firmware fact, not persisted |
-#            DIGITS string of digits only
+#            DIGITS string of digits only | WRITEONLY never shown by GetConfiguration
 #   lo, hi   value range (INTEGER, FLOAT) or length range (STRING); else None
 #   enum     allowed values (INTEGER, STRING) or allowed items (CSL); else None
 #   default  typed value; a 2-tuple (sscu, dscu) when it depends on the model;
@@ -39,6 +39,7 @@ BOTH = const(24)
 FUTURE = const(32)
 VOLATILE = const(64)
 DIGITS = const(128)
+WRITEONLY = const(256)
 
 # entry field indexes
 NAME = const(0)
@@ -753,4 +754,18 @@ KEYS = (
     # Values: true = 3-stage servo lock (open, locked, locked without connector), false =
     #   2-stage servo lock (open, locked)
     ("3StageServo", BOOLEAN, REBOOT | VALIDATE | BOTH, None, None, None, False, None),
+    # Password of HTTP Basic authentication to the Central System (security profiles 1 and 2;
+    # user = the charge point identity). Write-only: GetConfiguration never shows it. A change
+    # reconnects with the new password.
+    # Decision: Security whitepaper key, added: write-only (GetConfiguration lists it without a
+    #   value, diagnostics and the website never show it); empty = no Basic authentication;
+    #   otherwise 16..40 characters (A00.FR.205).
+    ("AuthorizationKey", STRING, VALIDATE | BOTH | WRITEONLY, 16, 40, None, "", None),
+    # 0 no authentication, 1 HTTP Basic over ws, 2 HTTP Basic over wss (TLS). Can only be
+    # raised; 1 and 2 need AuthorizationKey, 2 needs RootCertificate. Profile 3 (client
+    # certificates) is not supported.
+    # Decision: Security whitepaper key, added: only raised, never lowered (A05.FR.01); 1 and 2
+    #   need an AuthorizationKey, 2 needs UseWebsocketSecure's RootCertificate; 3 (client
+    #   certificates) is refused: no charge point certificate management.
+    ("SecurityProfile", INTEGER, VALIDATE | BOTH, 0, 2, None, 0, None),
 )

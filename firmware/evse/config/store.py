@@ -21,7 +21,8 @@
 import json
 
 from evse.config.keys import (KEYS, ALIASES, SENSOR_ACTIONS, INTEGER, FLOAT, BOOLEAN,
-                              STRING, CSL, LIST, RO, REBOOT, SSCU, DSCU, VOLATILE, DIGITS)
+                              STRING, CSL, LIST, RO, REBOOT, SSCU, DSCU, VOLATILE, DIGITS,
+                              WRITEONLY)
 from evse.config.values import (BAD, printable, digits, parse_int, parse_float, fmt_float, match,
                                 csl_item, action_index, actions_text, parse_actions,
                                 parse_actions_list, adler32)
@@ -58,6 +59,7 @@ _PW_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789$^
 
 # Cross-key rules: pairs of keys checked together (see _rule_ok).
 _RULES = (
+    ("SecurityProfile", "AuthorizationKey"),
     ("TaglessIdTag1", "TaglessIdTag2"),
     ("MinCurrentConnection", "MaxCurrentConnection"),
     ("MinCurrentConnection", "ChargePointCurrentLimit"),
@@ -179,6 +181,8 @@ class Config:
         t = e[_TYPE]
         if type(text) is not str or len(text) > _MAX_TEXT or not printable(text, t == LIST):
             return BAD
+        if e[_FLAGS] & WRITEONLY and text == "":
+            return ""   # a secret may be unset again
         enum = e[_ENUM]
         lo = e[_LO]
         hi = e[_HI]
@@ -242,6 +246,15 @@ class Config:
 
     def _rule_ok(self, rule, get) -> bool:
         a, b = rule
+        if a == "SecurityProfile":
+            # security whitepaper A05: only raised; 1/2 need a Basic password,
+            # 2 needs TLS with a root certificate to check the server with
+            p = get(a)
+            if p < self._configured(self._index[a]):
+                return False
+            if p >= 1 and len(get("AuthorizationKey")) < 16:
+                return False
+            return p < 2 or (bool(get("UseWebsocketSecure")) and bool(get("RootCertificate")))
         if a == "TaglessIdTag1":  # IdTokens compare ignoring case
             return get(a).lower() != get(b).lower()
         if b == "MaxCurrentConnection":
@@ -373,8 +386,10 @@ class Config:
                     break
         items = []
         for e in sel:
-            items.append({"key": e[_NAME], "readonly": bool(e[_FLAGS] & RO),
-                          "value": self._fmt(e, self._configured(e))})
+            it = {"key": e[_NAME], "readonly": bool(e[_FLAGS] & RO)}
+            if not e[_FLAGS] & WRITEONLY:   # a secret is listed, never shown
+                it["value"] = self._fmt(e, self._configured(e))
+            items.append(it)
         return items, unknown
 
     # ---- listeners ------------------------------------------------------------------------------

@@ -49,6 +49,18 @@ class Storage:
         except OSError:
             return None
 
+    def read_at(self, name: str, offset: int, length: int):
+        """Up to `length` bytes of NAME from byte `offset` (b"" at or past the
+        end), allocating only those; None if NAME is missing or unreadable."""
+        if offset < 0 or length < 0:
+            return None
+        try:
+            with open(self._p(name), "rb") as f:
+                f.seek(offset)
+                return f.read(length)
+        except OSError:
+            return None
+
     def write(self, name: str, data) -> None:
         path = self._p(name)
         tmp = path + ".tmp"

@@ -94,6 +94,19 @@ class OcppClient:
     def _on_config(self, key: str) -> None:
         if key in ("TransactionMessageAttempts", "TransactionMessageRetryInterval"):
             self._sync_journal_config()
+        elif key in ("AuthorizationKey", "SecurityProfile"):
+            # security whitepaper A01/A05: answer, then reconnect with the new
+            # credentials / profile
+            self.after.append(self._reconnect)
+
+    async def _reconnect(self) -> None:
+        ws = self.ws
+        if ws is not None and not ws.closed:
+            self.last_error = "credentials changed: reconnecting"
+            try:
+                await ws.close()
+            except Exception:
+                pass
 
     def note(self, text: str) -> None:
         self.log.append(text)
@@ -409,7 +422,7 @@ class OcppClient:
         from evse.ocpp.ws import build_url
         g = self.config.get
         return build_url(g("BESURL"), g("BESPortnumber"), g("BESPath"), g("NodeId"),
-                         bool(g("UseWebsocketSecure")))
+                         bool(g("UseWebsocketSecure")) or g("SecurityProfile") >= 2)
 
     async def _connection_loop(self) -> None:
         from evse.ocpp.ws import WSClient, Backoff

@@ -15,10 +15,20 @@
 #        refs-json = [[ref, transactionId|null, stopped 0|1, start-seq], ...]
 #
 # <ref> is the JSON of the caller's local transaction reference (an int or a
-# str without blanks; "null" when none); <payload-json> is kept as text in RAM
-# and parsed only when peeked, so loading does not parse payloads.
+# str without blanks; "null" when none).
+#
+# RAM holds only metadata per queued message (seq, action, ref, fails, and the
+# byte offset + length of its P record in the log): a few dozen bytes, so the
+# queue is bounded by flash, not RAM. The payload stays on flash: peek (and
+# entries) read the record back with Storage.read_at, verify its checksum and
+# parse the payload then. A record that no longer matches (flash corrupted
+# after it was queued) is noted in `errors` and dropped, like a message whose
+# attempts are used up, and the log is rewritten without it. A P record whose
+# append failed is kept in RAM (`_pending`) until a rewrite has stored it.
+# Loading streams the log in small chunks, so boot needs no RAM for the file.
 # Compaction rewrites the survivors (header + P lines, with their fail
-# counts) through Storage.write, which is atomic (temp + rename).
+# counts) through Storage.write_chunks (atomic: temp + rename), streaming each
+# payload from the old log to the new one.
 #
 # Crash rules (load never raises):
 # - a last line without "\n" or with a bad checksum is the record a cut
@@ -47,7 +57,7 @@
 #   filled in when peeked: the id from the StartTransaction.conf of that ref,
 #   -1 if that Start was dropped or is unknown. So a transaction started
 #   offline is reported with the id the Central System assigns later.
-# - bounded RAM: past `max_queued` messages, each push drops the oldest queued
+# - bounded queue: past `max_queued` messages, each push drops the oldest queued
 #   MeterValues (never Start/Stop, never the head in flight); `overflowed`
 #   counts them. Start/Stop are always accepted.
 import json
@@ -69,12 +79,14 @@ START = "StartTransaction"
 STOP = "StopTransaction"
 METER = "MeterValues"
 
-# queue entry: [seq, action, ref, fails, payload-json]
+# queue entry: [seq, action, ref, fails, record offset, record length]
+# (offset -1: the record is in _pending, not yet on flash)
 _SEQ = const(0)
 _ACT = const(1)
 _REF = const(2)
 _FAILS = const(3)
-_PJSON = const(4)
+_OFF = const(4)
+_LEN = const(5)
 # refs table value: [transactionId or None, stopped, start seq]
 _TXID = const(0)
 _STOPPED = const(1)
@@ -83,6 +95,7 @@ _SSEQ = const(2)
 _MAX_WAIT_MS = const(0x1FFFFFFF)  # longest wait ticks_diff handles (~6.2 days)
 _MAX_ERRORS = const(16)
 _MAX_REFS = const(32)             # closed-or-stale refs kept across compaction
+_CHUNK = const(512)               # bytes read at a time while loading
 
 
 def _crc_line(body: str) -> str:
@@ -118,6 +131,8 @@ class Journal:
         self.dropped = 0          # messages dropped after `attempts` failures
         self.overflowed = 0       # MeterValues dropped for max_queued
         self._q = []              # type: list
+        self._pending = {}        # type: dict  # seq -> P record not on flash yet
+        self._acts = {START: START, STOP: STOP, METER: METER}  # shared names
         self._refs = {}           # type: dict
         self._next = 1
         self._due = None          # type: int | None  # ticks_ms the head is due; None = now
@@ -141,9 +156,14 @@ class Journal:
             self._overflow()
         seq = self._next
         self._next = seq + 1
-        e = [seq, action, ref, 0, pj]
+        b = _crc_line("P %d 0 %s %s %s" % (seq, action, rj, pj)).encode()
+        del pj
+        act = self._acts.get(action)
+        if act is None:
+            act = self._acts[action] = action
+        e = [seq, act, ref, 0, -1, len(b)]
         self._q.append(e)
-        self._live += len(pj) + 40
+        self._live += len(b)
         if ref is not None:
             if action == START:
                 self._refs[ref] = [None, False, seq]
@@ -151,17 +171,26 @@ class Journal:
                 r = self._refs.get(ref)
                 if r is not None:
                     r[_STOPPED] = True
-        self._persist(_crc_line("P %d 0 %s %s %s" % (seq, action, rj, pj)))
+        self._persist(b, e)
         self._maybe_compact()
         return seq
 
     def peek(self):
         """(seq, action, payload) of the oldest undelivered message, or None.
         Stop/MeterValues of a transaction carry its current transactionId."""
-        if not self._q:
+        while self._q:
+            e = self._q[0]
+            pj = self._pjson(e)
+            if pj is not None:
+                try:
+                    payload = json.loads(pj)
+                    break
+                except ValueError:
+                    pass
+            self._corrupt(e)
+        else:
             return None
-        e = self._q[0]
-        payload = json.loads(e[_PJSON])
+        pj = None
         ref = e[_REF]
         if ref is not None and e[_ACT] != START and type(payload) is dict:
             r = self._refs.get(ref)
@@ -237,43 +266,113 @@ class Journal:
         return [k for k, r in self._refs.items() if not r[_STOPPED]]
 
     def entries(self) -> list:
-        """[(seq, action, ref, fails, payload as pushed)], oldest first."""
-        return [(e[_SEQ], e[_ACT], e[_REF], e[_FAILS], json.loads(e[_PJSON])) for e in self._q]
+        """[(seq, action, ref, fails, payload as pushed)], oldest first. Reads
+        every payload from flash (None for a record that no longer matches)."""
+        return [(e[_SEQ], e[_ACT], e[_REF], e[_FAILS], self._payload(e)) for e in self._q]
 
     def compact(self) -> None:
         """Rewrite the log as header + surviving messages (atomic)."""
-        self._prune_refs()
-        # Streamed: the survivors are written chunk by chunk (temp file +
-        # rename, Storage.write_chunks), so RAM never holds the whole file.
-        try:
-            size = self._st.write_chunks(self._name, self._lines())
-        except OSError as ex:
-            self._dirty = True
-            self._error("rewrite failed: %r" % (ex,))
-            return
-        self._dirty = False
-        self._size = size
-        self._live = size
+        while True:
+            self._prune_refs()
+            # Streamed: the survivors are written chunk by chunk (temp file +
+            # rename, Storage.write_chunks), so RAM never holds the whole file;
+            # each payload is copied from the old log. Their new places are
+            # taken only once the new log is in place.
+            offs = []   # type: list
+            bad = []    # type: list
+            try:
+                size = self._st.write_chunks(self._name, self._lines(offs, bad))
+            except OSError as ex:
+                self._dirty = True
+                self._error("rewrite failed: %r" % (ex,))
+                return
+            self._dirty = False
+            self._size = size
+            self._live = size
+            self._pending = {}
+            i = 0
+            for e in self._q:
+                if i < len(offs) and e is offs[i][0]:
+                    e[_OFF] = offs[i][1]
+                    e[_LEN] = offs[i][2]
+                    i += 1
+            if not bad:
+                return
+            # records that no longer matched were left out: forget them and
+            # rewrite again, so the header reflects their drop
+            for e in bad:
+                self._error("seq %d: record corrupt on flash, dropped" % e[_SEQ])
+                self._drop(e)
 
     # ---- internals ------------------------------------------------------
 
-    def _lines(self):
-        yield _crc_line("H %d %s" % (self._next, json.dumps(
+    def _lines(self, offs: list, bad: list):
+        b = _crc_line("H %d %s" % (self._next, json.dumps(
             [[k, r[_TXID], 1 if r[_STOPPED] else 0, r[_SSEQ]] for k, r in self._refs.items()]))).encode()
+        pos = len(b)
+        yield b
         for e in self._q:
-            yield _crc_line("P %d %d %s %s %s" % (
-                e[_SEQ], e[_FAILS], e[_ACT], _ref_json(e[_REF]), e[_PJSON])).encode()
+            pj = self._pjson(e)
+            if pj is None:
+                bad.append(e)
+                continue
+            b = _crc_line("P %d %d %s %s %s" % (
+                e[_SEQ], e[_FAILS], e[_ACT], _ref_json(e[_REF]), pj)).encode()
+            pj = None
+            offs.append((e, pos, len(b)))
+            pos += len(b)
+            yield b
+
+    def _pjson(self, e):
+        """Payload JSON text of e's P record, read back and verified; None
+        when it no longer matches (or cannot be read)."""
+        if e[_OFF] < 0:
+            b = self._pending.get(e[_SEQ])
+        else:
+            b = self._st.read_at(self._name, e[_OFF], e[_LEN])
+        n = e[_LEN]
+        if b is None or len(b) != n or n < 12 or b[n - 1] != 0x0A or b[8] != 0x20:
+            return None
+        try:
+            mv = memoryview(b)
+            if crc32(mv[9:n - 1]) & 0xFFFFFFFF != int(bytes(mv[0:8]), 16):
+                return None
+            f = bytes(mv[9:n - 1]).decode().split(" ", 5)
+            if len(f) != 6 or f[0] != "P" or int(f[1]) != e[_SEQ]:
+                return None
+            return f[5]
+        except (ValueError, UnicodeError):
+            return None
+
+    def _payload(self, e):
+        pj = self._pjson(e)
+        if pj is None:
+            return None
+        try:
+            return json.loads(pj)
+        except ValueError:
+            return None
+
+    def _corrupt(self, e) -> None:
+        """e's record no longer matches: drop it and rewrite the log."""
+        self._error("seq %d: record corrupt on flash, dropped" % e[_SEQ])
+        self._drop(e)
+        self.compact()
 
     def _error(self, msg: str) -> None:
         if len(self.errors) < _MAX_ERRORS:
             self.errors.append(msg)
 
-    def _persist(self, line: str) -> None:
-        # RAM already holds the change; make it durable.
+    def _persist(self, b, e=None) -> None:
+        # RAM already holds the change; make it durable. e: the queue entry
+        # whose P record b is (kept in _pending until it is on flash).
+        if type(b) is str:
+            b = b.encode()
+        if e is not None:
+            self._pending[e[_SEQ]] = b
         if self._dirty:
             self.compact()
             return
-        b = line.encode()
         try:
             self._st.append(self._name, b)
         except OSError as ex:
@@ -281,10 +380,17 @@ class Journal:
             self._dirty = True
             self._error("append failed: %r" % (ex,))
             return
+        if e is not None:
+            del self._pending[e[_SEQ]]
+            e[_OFF] = self._size
         self._size += len(b)
 
     def _maybe_compact(self) -> None:
-        if self._size - self._live >= self.compact_bytes:
+        # rewrite when the dead records outweigh both the threshold and the
+        # live ones: with a long queue (offline for hours) the cost of a
+        # rewrite stays proportional to what was freed, not to the queue
+        dead = self._size - self._live
+        if dead >= self.compact_bytes and dead >= self._live:
             self.compact()
 
     def _remove(self, e) -> None:
@@ -295,7 +401,9 @@ class Journal:
                 if i == 0:
                     self._due = None  # the next message is due at once
                 break
-        self._live -= len(e[_PJSON]) + 40
+        self._live -= e[_LEN]
+        if e[_OFF] < 0:
+            self._pending.pop(e[_SEQ], None)
 
     def _done(self, e, txid) -> None:
         """Effects of an ack (live or replayed)."""
@@ -350,24 +458,42 @@ class Journal:
         return None
 
     def _load(self) -> None:
-        data = self._st.read(self._name)
-        if not data:
+        # Streamed: read _CHUNK bytes at a time; RAM holds at most one line
+        # plus one chunk. A line is judged once it is known whether it is the
+        # last one in the file (a bad last line is a torn tail, not an error).
+        st = self._st
+        name = self._name
+        buf = st.read_at(name, 0, _CHUNK)
+        if not buf:
             return
-        mv = memoryview(data)
-        n = len(data)
+        base = 0                  # file offset of buf[0]
+        eof = False
         self._lastp = 0           # P records must have rising seqs
         pos = 0
         lineno = 0
         rewrite = False
-        while pos < n:
+        while True:
+            end = buf.find(b"\n", pos)
+            if end < 0 or end + 1 >= len(buf):
+                if not eof:
+                    # need more: keep the unjudged rest, read the next chunk
+                    more = st.read_at(name, base + len(buf), _CHUNK)
+                    if not more:
+                        eof = True
+                    else:
+                        base += pos
+                        buf = buf[pos:] + more
+                        pos = 0
+                        more = None
+                    continue
+                if end < 0:
+                    if pos < len(buf):
+                        self.tail_discarded = len(buf) - pos   # a write the cut interrupted
+                        rewrite = True
+                    break
             lineno += 1
-            end = data.find(b"\n", pos)
-            if end < 0:
-                self.tail_discarded = n - pos   # a write the cut interrupted
-                rewrite = True
-                break
-            last = end + 1 >= n
-            why = self._replay(mv, pos, end)
+            last = eof and end + 1 >= len(buf)
+            why = self._replay(memoryview(buf), pos, end, base + pos)
             if why is not None:
                 rewrite = True
                 if last:
@@ -375,15 +501,17 @@ class Journal:
                 else:
                     self._error("line %d: %s" % (lineno, why))
             pos = end + 1
-        self._size = n
+        self._size = base + len(buf)
+        buf = None
         self._live = 0
         for e in self._q:
-            self._live += len(e[_PJSON]) + 40
+            self._live += e[_LEN]
         if rewrite:
             self.compact()
 
-    def _replay(self, mv, start: int, end: int):
-        """Apply one record; returns None or why it was rejected."""
+    def _replay(self, mv, start: int, end: int, off: int):
+        """Apply one record (mv[start:end], at file offset off); returns None
+        or why it was rejected."""
         if end - start < 10 or mv[start + 8] != 0x20:
             return "malformed"
         try:
@@ -404,7 +532,10 @@ class Journal:
                 if seq >= self._next:
                     self._next = seq + 1
                 ref = json.loads(f[4])
-                e = [seq, f[3], ref, int(f[2]), f[5]]
+                act = self._acts.get(f[3])
+                if act is None:
+                    act = self._acts[f[3]] = f[3]
+                e = [seq, act, ref, int(f[2]), off, end + 1 - start]
                 self._q.append(e)
                 if ref is not None:
                     if f[3] == START:

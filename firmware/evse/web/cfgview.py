@@ -158,7 +158,7 @@ def as_json(config, key: str = ""):
     """/api/config entries, one at a time: {"key", "value", "readonly",
     "group"} (secret values null)."""
     for it in config.get_configuration([key] if key else None)[0]:
-        d = {"key": it["key"], "value": it["value"], "readonly": it["readonly"],
+        d = {"key": it["key"], "value": it.get("value"), "readonly": it["readonly"],
              "group": group_of(it["key"])}
         if is_secret(it["key"]):
             d["value"] = None
