@@ -17,7 +17,7 @@ def test_rules():
     A, B, C, D = P.A, P.B, P.C, P.D
     assert derive(A, False, False, 0, 0) == S.AVAILABLE
     assert derive(A, False, False, 0, 0, reserved=True) == S.RESERVED
-    assert derive(B, False, False, 0, 0, reserved=True) == S.PREPARING
+    assert derive(B, False, False, 0, 0, reserved=True) == S.RESERVED   # OCPP 4.9
     assert derive(B, False, False, 0, 0) == S.PREPARING
     assert derive(A, False, False, 0, 0, preparing=True) == S.PREPARING
     assert derive(A, False, True, 0, 0) == S.PREPARING

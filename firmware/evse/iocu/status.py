@@ -19,7 +19,7 @@
 #        pilot C/D with a current offered but the
 #        contactor open (the tick in between)             -> SuspendedEVSE
 #   5. no session:
-#        reserved and pilot A                             -> Reserved
+#        reserved (whatever the pilot: OCPP 4.9)         -> Reserved
 #        EV connected (pilot B/C/D) or a tag presented
 #        (`preparing` flag from the MCU)                  -> Preparing
 #        otherwise                                        -> Available
@@ -68,7 +68,9 @@ def derive(pilot: int, contactor: bool, authorized: bool, offered_da: int,
         if pilot == P.B:
             return SUSPENDED_EV
         return SUSPENDED_EVSE
-    if reserved and not connected:
+    if reserved:
+        # OCPP 1.6 4.9: a reserved connector stays Reserved when an EV plugs
+        # in; only the reserving idTag (a session: rule 4) makes it Preparing
         return RESERVED
     if connected or preparing:
         return PREPARING
