@@ -42,7 +42,7 @@ CONNECTOR_KEYS = ("MaxCurrentConnection", "Connector1FlexCable", "Connector2Flex
                   "Connector2Enabled", "MinCurrentConnection")
 TXREF_FILE = "txref"
 ALIVE_FILE = "alive"
-ALIVE_EVERY_S = 60
+ALIVE_EVERY_S = 300
 
 
 class Station:
@@ -377,7 +377,9 @@ class Station:
             nonlocal best
             if 0 <= d < best:
                 best = d
-        fold(self.iocu.next_deadline_ms(now))
+        # heartbeats are fed before every tick: only a stopped MCU (the
+        # simulator's "heartbeat" fault) needs a tick at the timeout
+        fold(self.iocu.next_deadline_ms(now, self._hb_fault))
         for s in self.sessions:
             fold(s.next_deadline_ms(now))
         for m in self.meters:

@@ -119,3 +119,17 @@ def test_lock_stuck_before_charging_never_energises(tmp_path):
         c = s.connector(1)
         assert c["contactor"] is False
         assert c["error_code"] == "ConnectorLockFailure"
+
+
+def test_mcu_heartbeat_loss_stops_energy(tmp_path):
+    with sim(tmp_path, "--set", "TaglessCharging=true", model="sscu") as s:
+        assert charge(s)["status"] == "Charging"
+        s.call("fault", name="heartbeat", active=True)
+        s.call("advance", seconds=10)
+        c = s.connector(1)
+        assert c["contactor"] is False
+        assert c["vendor_error"] == "ERR_HEARTBEAT" and c["error_code"] == "InternalError"
+        s.call("fault", name="heartbeat", active=False)
+        s.call("advance", seconds=5)
+        c = s.connector(1)
+        assert c["status"] == "Charging" and c["vendor_error"] == ""

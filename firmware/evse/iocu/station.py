@@ -259,8 +259,11 @@ class Iocu:
             c.station_error = err
             c.tick(now)
 
-    def next_deadline_ms(self, now: int) -> int:
-        """Like Connector.next_deadline_ms, over the station and all connectors."""
+    def next_deadline_ms(self, now: int, watch_heartbeat: bool = True) -> int:
+        """Like Connector.next_deadline_ms, over the station and all connectors.
+        watch_heartbeat False: the caller feeds heartbeat() before every tick,
+        so the heartbeat timeout needs no tick of its own (virtual time can
+        jump past it)."""
         if self._dirty or len(self.link):
             return 0
         d = -1
@@ -278,7 +281,8 @@ class Iocu:
                         x = 0
                     if d < 0 or x < d:
                         d = x
-        if self._hb_armed and self.heartbeat_timeout_ms > 0 and not self._act[E_.ERR_HEARTBEAT]:
+        if (watch_heartbeat and self._hb_armed and self.heartbeat_timeout_ms > 0
+                and not self._act[E_.ERR_HEARTBEAT]):
             x = self.heartbeat_timeout_ms + 1 - ticks_diff(now, self._hb_t)
             if x < 0:
                 x = 0
