@@ -36,6 +36,16 @@ class BoardClock:
         machine.RTC().datetime((t[0], t[1], t[2], t[6] + 1, t[3], t[4], t[5], 0))
 
 
+def _adc(pin):
+    # ESP32: the default attenuation (0 dB) reads only 0..~1 V; the sense
+    # dividers are scaled for 0..3.3 V, so select 11 dB there. Ports without
+    # attenuation (STM32) have no ATTN_11DB.
+    at = getattr(machine.ADC, "ATTN_11DB", None)
+    if at is not None:
+        return machine.ADC(machine.Pin(pin), atten=at)
+    return machine.ADC(machine.Pin(pin))
+
+
 def _scale(raw_u16: int, k_num: int, k_den: int, offset_mv: int) -> int:
     return raw_u16 * k_num // k_den + offset_mv
 
@@ -48,8 +58,8 @@ class BoardConnectorIO:
     def __init__(self, pins: dict) -> None:
         P = machine.Pin
         self._pwm = machine.PWM(P(pins["cp_pwm"]), freq=1000, duty_u16=65535)
-        self._cp = machine.ADC(P(pins["cp_adc"]))
-        self._pp = machine.ADC(P(pins["pp_adc"])) if pins.get("pp_adc") is not None else None
+        self._cp = _adc(pins["cp_adc"])
+        self._pp = _adc(pins["pp_adc"]) if pins.get("pp_adc") is not None else None
         self._la = P(pins["lock_a"], P.OUT, value=0)
         self._lb = P(pins["lock_b"], P.OUT, value=0)
         self._lsw = P(pins["lock_sw"], P.IN, P.PULL_UP)
@@ -132,9 +142,9 @@ class BoardStationIO:
         self._ccid_t = P(pins["ccid_test"], P.OUT, value=0) if "ccid_test" in pins else None
         self._ccid_f = P(pins["ccid_fault"], P.IN, P.PULL_UP) if "ccid_fault" in pins else None
         self._ext = [P(pins[k], P.IN, P.PULL_UP) if k in pins else None for k in ("ext1", "ext2")]
-        self._sup = [machine.ADC(P(pins[k])) if k in pins else None for k in ("vmain_adc", "v3v3_adc", "vbuff_adc")]
+        self._sup = [_adc(pins[k]) if k in pins else None for k in ("vmain_adc", "v3v3_adc", "vbuff_adc")]
         self._sup_k = pins.get("supply_k", ((15000, 65535), (5000, 65535), (15000, 65535)))
-        self._temp = machine.ADC(P(pins["temp_adc"])) if "temp_adc" in pins else None
+        self._temp = _adc(pins["temp_adc"]) if "temp_adc" in pins else None
         self._buzzer = P(pins["buzzer"], P.OUT, value=0) if "buzzer" in pins else None
 
     def ccid_test_set(self, on: bool) -> None:
@@ -151,7 +161,7 @@ class BoardStationIO:
     def supply_mv(self, n: int) -> int:
         a = self._sup[n]
         if a is None:
-            return (12000, 3300, 12000)[n]
+            return -1          # rail not measured on this board (evse.iocu.station)
         k = self._sup_k[n]
         return a.read_u16() * k[0] // k[1]
 
@@ -231,6 +241,7 @@ class Board:
         from evse.hal.fsstore import Storage
         from evse.hal.net import Net
         self._pinmap = pinmap
+        self._s0: dict = {}
         self.clock = BoardClock()
         self.storage = Storage(state_root)
         self.connectors = [BoardConnectorIO(p) for p in pinmap.CONNECTORS]
@@ -245,7 +256,14 @@ class Board:
     def s0_input(self, i: int, pulses_per_kwh: int):
         """Connector i's S0 input (pin map key "s0"), or None."""
         pin = self._pinmap.CONNECTORS[i].get("s0")
-        return BoardS0(pin) if pin is not None else None
+        if pin is None:
+            return None
+        # one counter per pin: a meter rebuilt (MeterType changed) must not
+        # re-register the interrupt and lose the count to a second object
+        s0 = self._s0.get(i)
+        if s0 is None:
+            s0 = self._s0[i] = BoardS0(pin)
+        return s0
 
     def random_bytes(self, n: int) -> bytes:
         import os

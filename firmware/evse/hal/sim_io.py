@@ -260,6 +260,12 @@ class SimConnectorIO:
             return self.coil == 1
         return self._contacts_before
 
+    def settle_ms(self, now: int) -> int:
+        """ms until the contacts follow a coil change still in motion, else -1:
+        the simulated meter steps then, so the EV's draw is seen at once."""
+        left = self.relay_ms - ticks_diff(now, self._t_coil)
+        return left if left >= 0 else -1
+
     # ------------------------------------------------------ ConnectorIO (HAL)
     def cp_set_duty(self, permille: int) -> None:
         self.duty = permille

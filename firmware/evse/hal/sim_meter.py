@@ -68,10 +68,16 @@ class SimMeter:
             self._saved_wh = self.wh
 
     def next_deadline_ms(self, now: int) -> int:
-        # Power only changes at a step (EV, contactor or offered current),
-        # and update() integrates a constant power exactly over any interval,
-        # so the meter itself needs no steps: only the register's periodic
-        # save while energy flows.
+        # update() integrates a constant power exactly over any interval, so
+        # the meter needs a step only when the draw changes: when the
+        # contacts are still moving after a coil change (the EV starts or
+        # stops drawing then), or when the draw already differs from what
+        # was last seen; and for the register's periodic save.
+        s = self.cio.settle_ms(now) if hasattr(self.cio, "settle_ms") else -1
+        if s >= 0:
+            return s + 1
+        if self.cio.ev_current_da() / 10.0 != self.amps[0]:
+            return 0
         if self.power_w() > 0 and self.storage is not None:
             return max(0, _SAVE_EVERY_MS * 6 - ticks_diff(now, self._saved))
         return -1

@@ -22,6 +22,8 @@ from evse.ticks import ticks_diff
 
 S0_MASK = const(0x3FFFFFFF)  # the HAL counter wraps at 2**30
 IDLE_MS = const(300000)
+WINDOW_MS = const(10000)   # the pulse rate is averaged over at least this long...
+WINDOW_PULSES = const(50)  # ...or this many pulses (2 % resolution)
 _SAVE_EVERY_MS = const(10000)
 
 
@@ -52,6 +54,8 @@ class PulseMeter:
         self._t_look = now
         self._pulse_seen = False
         self._interval = 0.0          # ms between the last pulses
+        self._t_win = now             # start of the averaging window (a pulse)
+        self._n_win = 0               # pulses seen since then
         self._p = 0.0
 
     # ---- readings ---------------------------------------------------------------------------
@@ -94,10 +98,26 @@ class PulseMeter:
             # the time per pulse since the last one seen; for the first
             # ones, since the last look (several at once: virtual time
             # jumped, they came evenly in between as far as we know)
-            dt = ticks_diff(now, self._t_pulse if self._pulse_seen else self._t_look)
-            if dt > 0 and (self._pulse_seen or dp > 1):
-                self._interval = dt / dp
-                self._p = self.wh_per_pulse * 3600000.0 / self._interval
+            if not self._pulse_seen:
+                # the first ones: since the last look (several at once:
+                # virtual time jumped, they came evenly in between)
+                dt = ticks_diff(now, self._t_look)
+                if dt > 0 and dp > 1:
+                    self._interval = dt / dp
+                    self._p = self.wh_per_pulse * 3600000.0 / self._interval
+                self._t_win = now
+                self._n_win = 0
+            else:
+                # averaged over at least WINDOW_MS or WINDOW_PULSES, so the
+                # moments the pulses are looked at (10 ms ticks on a board,
+                # deadline jumps in the simulator) do not make the power jitter
+                self._n_win += dp
+                win = ticks_diff(now, self._t_win)
+                if win > 0 and (win >= WINDOW_MS or self._n_win >= WINDOW_PULSES or self._p == 0.0):
+                    self._interval = win / self._n_win
+                    self._p = self.wh_per_pulse * 3600000.0 / self._interval
+                    self._t_win = now
+                    self._n_win = 0
             self._pulse_seen = True
             self._t_pulse = now
         elif self._pulse_seen:

@@ -1,0 +1,435 @@
+# The board HAL (evse.hal.machine_hal) on a fake `machine` (fake_machine.py),
+# with the real pin maps of boards/stm32f4 and boards/esp32: every method of
+# the connector / station IO, the clock, RS485 and S0, then the IOCU safety
+# core (evse.iocu.connector.Connector) driving a BoardConnectorIO through a
+# charge, which shows the board HAL speaks the simulator's interface.
+# Both runtimes: the fake is put into sys.modules before machine_hal is
+# imported (on the Unix port it hides the builtin `machine`).
+import sys
+
+import fake_machine as M
+
+sys.modules["machine"] = M
+from evse.hal import machine_hal as H  # noqa: E402
+
+H.machine = M     # in case machine_hal was imported earlier in this process
+
+import support  # noqa: E402
+from evse.iocu import pilot as P  # noqa: E402
+from evse.iocu import pwm as W  # noqa: E402
+from evse.iocu.connector import Connector  # noqa: E402
+from evse.iocu.events import EventRing  # noqa: E402
+
+BOARDS = ("stm32f4", "esp32")
+
+
+class _Map:
+    pass
+
+
+def pinmap(board):
+    """boards/<board>/pins.py as a module-like object (both files are named
+    pins.py, so they are executed from their paths, not imported)."""
+    ns: dict = {}
+    with open("boards/%s/pins.py" % board) as f:
+        exec(f.read(), ns)
+    m = _Map()
+    for k in ("CONNECTORS", "STATION", "STATE_ROOT"):
+        setattr(m, k, ns[k])
+    m.CONNECTORS = [dict(c) for c in m.CONNECTORS]
+    m.STATION = dict(m.STATION)
+    return m
+
+
+def board(name, port=None, **extra):
+    M.clear()
+    M.use_port(port or ("esp32" if name == "esp32" else "stm32"))
+    pm = pinmap(name)
+    for k in extra:
+        setattr(pm, k, extra[k])
+    return H.Board(pm, support.tmpdir("mhal")), pm
+
+
+def cp_raw(mv):
+    """ADC u16 the CP sense divider gives for mv (cp_k = 24000/65535, -12 V)."""
+    return -(-(mv + 12000) * 65535 // 24000)
+
+
+def pp_raw(ohms, pull=1000):
+    return (65535 * ohms + (ohms + pull) // 2) // (ohms + pull)
+
+
+# ------------------------------------------------------------ connector IO
+def test_cp_pwm_duty_u16():
+    for name in BOARDS:
+        b, pm = board(name)
+        pin = pm.CONNECTORS[0]["cp_pwm"]
+        io = b.connectors[0]
+        pwm = M.pwms[pin]
+        assert pwm.freq() == 1000
+        assert pwm.duty_u16() == 65535          # boots with steady +12 V
+        for permille, duty in ((0, 0), (267, 17497), (1000, 65535), (100, 6553),
+                               (-5, 0), (1200, 65535), (1, 65)):
+            io.cp_set_duty(permille)
+            assert pwm.duty_u16() == duty, (name, permille, pwm.duty_u16())
+
+
+def test_cp_levels_from_a_pwm_burst():
+    for name in BOARDS:
+        b, pm = board(name)
+        adc = pm.CONNECTORS[0]["cp_adc"]
+        io = b.connectors[0]
+        for high in (9000, 6000, 3000):
+            # 26.7 % duty: a quarter of the burst on the high level
+            M.set_adc(adc, [cp_raw(high)] * 6 + [cp_raw(-12000)] * 18)
+            n = M.adcs[adc].reads
+            assert io.cp_high_mv() == high, (name, high, io.cp_high_mv())
+            assert io.cp_low_mv() == -12000
+            assert M.adcs[adc].reads == n + H._SAMPLES     # one burst per tick
+        # no PWM: both levels equal; missing diode: low = -high
+        M.set_adc(adc, cp_raw(12000))
+        assert (io.cp_high_mv(), io.cp_low_mv()) == (12000, 12000)
+        M.set_adc(adc, [cp_raw(9000), cp_raw(-9000)])
+        assert (io.cp_high_mv(), io.cp_low_mv()) == (9000, -9000)
+        M.set_adc(adc, 0)
+        assert (io.cp_high_mv(), io.cp_low_mv()) == (-12000, -12000)
+        for mv in (12000, 9000, 6000, 3000, 0, -12000):
+            M.set_adc(adc, cp_raw(mv))
+            assert P.classify(io.cp_high_mv()) == P.classify(mv)
+
+
+def test_pp_ohms_cable_codes():
+    for name in BOARDS:
+        b, pm = board(name)
+        adc = pm.CONNECTORS[0]["pp_adc"]
+        io = b.connectors[0]
+        for ohms, da in ((1500, 130), (680, 200), (220, 320), (100, 630)):
+            M.set_adc(adc, pp_raw(ohms))
+            r = io.pp_ohms()
+            assert abs(r - ohms) <= 1 + ohms // 100, (name, ohms, r)
+            assert W.cable_da(r) == da
+        M.set_adc(adc, 65535)      # open: no plug
+        assert io.pp_ohms() == -1 and W.cable_da(io.pp_ohms()) == W.PP_NONE
+        M.set_adc(adc, 65100)
+        assert io.pp_ohms() == -1
+    # a connector without a PP input (tethered cable)
+    c = dict(pinmap("stm32f4").CONNECTORS[0])
+    del c["pp_adc"]
+    M.clear()
+    assert H.BoardConnectorIO(c).pp_ohms() == -1
+
+
+def test_lock_drive_and_sense():
+    for name in BOARDS:
+        b, pm = board(name)
+        c = pm.CONNECTORS[0]
+        io = b.connectors[0]
+        a, bb = c["lock_a"], c["lock_b"]
+        assert M.modes[a] == M.Pin.OUT and M.levels[a] == 0 and M.levels[bb] == 0
+        for d, la, lb in ((1, 1, 0), (0, 0, 0), (-1, 0, 1), (0, 0, 0)):
+            io.lock_drive(d)
+            assert (M.levels[a], M.levels[bb]) == (la, lb), (name, d)
+        sw, ps = c["lock_sw"], c["plug_sw"]
+        assert M.pulls[sw] == M.Pin.PULL_UP and M.pulls[ps] == M.Pin.PULL_UP
+        for lvl_sw, lvl_ps, want in ((0, 0, 0), (1, 0, 1), (0, 1, 2), (1, 1, 3)):
+            M.set_level(sw, lvl_sw)
+            M.set_level(ps, lvl_ps)
+            assert io.lock_sense() == want
+    # 2-stage actuator: bit0 only
+    c = dict(pinmap("esp32").CONNECTORS[0])
+    del c["plug_sw"]
+    M.clear()
+    io = H.BoardConnectorIO(c)
+    M.set_level(c["lock_sw"], 1)
+    assert io.lock_sense() == 1
+    M.set_level(c["lock_sw"], 0)
+    assert io.lock_sense() == 0
+
+
+def test_relay_set_and_sense():
+    for name in BOARDS:
+        b, pm = board(name)
+        c = pm.CONNECTORS[0]
+        io = b.connectors[0]
+        assert M.levels[c["relay"]] == 0             # boots open
+        io.relay_set(True)
+        assert M.levels[c["relay"]] == 1
+        io.relay_set(0)
+        assert M.levels[c["relay"]] == 0
+        M.set_level(c["relay_sense"], 1)
+        assert io.relay_sense() == 1
+        M.set_level(c["relay_sense"], 0)
+        assert io.relay_sense() == 0
+    c = dict(pinmap("stm32f4").CONNECTORS[0])
+    del c["relay_sense"]
+    M.clear()
+    assert H.BoardConnectorIO(c).relay_sense() == 0
+
+
+def test_led_set_duties():
+    for name in BOARDS:
+        b, pm = board(name)
+        c = pm.CONNECTORS[0]
+        io = b.connectors[0]
+        r, g, bl = (M.pwms[c[k]] for k in ("led_r", "led_g", "led_b"))
+        assert (r.duty_u16(), g.duty_u16(), bl.duty_u16()) == (0, 0, 0)
+        io.led_set(0xFF8000, 5)
+        assert (r.duty_u16(), g.duty_u16(), bl.duty_u16()) == (65535, 32896, 0)
+        io.led_set(0x0000FF, 1)
+        assert (r.duty_u16(), g.duty_u16(), bl.duty_u16()) == (0, 0, 13107)
+        io.led_set(0xFFFFFF, 3)
+        assert (r.duty_u16(), g.duty_u16(), bl.duty_u16()) == (39321, 39321, 39321)
+        io.led_set(0, 5)
+        assert (r.duty_u16(), g.duty_u16(), bl.duty_u16()) == (0, 0, 0)
+
+
+def test_adc_attenuation_per_port():
+    b, pm = board("esp32")
+    assert M.adcs[pm.CONNECTORS[0]["cp_adc"]].atten == M.ADCEsp32.ATTN_11DB
+    assert M.adcs[pm.STATION["temp_adc"]].atten == M.ADCEsp32.ATTN_11DB
+    b, pm = board("stm32f4")
+    assert M.adcs[pm.CONNECTORS[0]["cp_adc"]].atten is None
+
+
+# ------------------------------------------------------------ station IO
+def test_station_io():
+    for name in BOARDS:
+        b, pm = board(name)
+        s = pm.STATION
+        io = b.io
+        io.ccid_test_set(True)
+        assert M.levels[s["ccid_test"]] == 1
+        io.ccid_test_set(False)
+        assert M.levels[s["ccid_test"]] == 0
+        M.set_level(s["ccid_fault"], 1)
+        assert io.ccid_fault() == 1
+        M.set_level(s["ccid_fault"], 0)
+        assert io.ccid_fault() == 0
+        assert io.ext_input(1) == 1 and io.ext_input(2) == 1     # open: pulled up
+        M.set_level(s["ext2"], 0)
+        assert io.ext_input(1) == 1 and io.ext_input(2) == 0
+        io.buzzer_set(1)
+        assert M.levels[s["buzzer"]] == 1
+        io.buzzer_set(False)
+        assert M.levels[s["buzzer"]] == 0
+        # supply rails: 12 V at 0.8 of the 15 V range, 3.3 V of 5 V
+        M.set_adc(s["vmain_adc"], 52428)
+        assert abs(io.supply_mv(0) - 12000) <= 1
+        M.set_adc(s["v3v3_adc"], 43253)
+        assert abs(io.supply_mv(1) - 3300) <= 1
+        if "vbuff_adc" in s:
+            M.set_adc(s["vbuff_adc"], 65535)
+            assert io.supply_mv(2) == 15000
+        else:
+            assert io.supply_mv(2) < 0      # not measured: no false alarm, no fake value
+        # MCP9700: 500 mV + 10 mV/degC; 750 mV = 25.0 degC
+        M.set_adc(s["temp_adc"], 750 * 65535 // 3300 + 1)
+        assert io.temperature_dc() == 250
+        M.set_adc(s["temp_adc"], 400 * 65535 // 3300 + 1)
+        assert io.temperature_dc() == -100
+    M.clear()
+    io = H.BoardStationIO({})
+    io.ccid_test_set(1)
+    io.buzzer_set(1)
+    assert io.ccid_fault() == 0 and io.ext_input(1) == 1
+    assert [io.supply_mv(n) for n in range(3)] == [-1, -1, -1]
+    assert io.temperature_dc() == 250
+
+
+def test_supply_rails_unmeasured_raise_nothing():
+    from evse.iocu.station import Iocu
+    from evse.iocu import errors as E_
+    b, pm = board("esp32")
+    M.set_adc(pm.STATION["vmain_adc"], 52428)
+    M.set_adc(pm.STATION["v3v3_adc"], 43253)
+    ev = EventRing(64)
+    iocu = Iocu(b.io, [], ev)
+    for t in range(0, 1000, 10):
+        iocu.tick(t)
+    assert iocu.error == 0
+    assert not iocu.active(E_.ERR_VOLTAGE_TOO_LOW)
+    assert not iocu.active(E_.ERR_VOLTAGE_TOO_HIGH)
+    assert not iocu.active(E_.IOCU_EVENT_POWER_FAILURE)
+    M.set_adc(pm.STATION["vmain_adc"], 30000)       # 6.9 V: power failure
+    for t in range(1000, 2000, 10):
+        iocu.tick(t)
+    assert iocu.active(E_.IOCU_EVENT_POWER_FAILURE)
+
+
+# ------------------------------------------------------------ clock
+def test_clock_epoch_2000_and_1970():
+    M.clear()
+    saved = H.time
+    try:
+        for year, off in ((2000, 946684800), (1970, 0)):
+            ft = M.FakeTime(epoch_year=year, t=1000, ticks=(1 << 30) + 5)
+            H.time = ft
+            clk = H.BoardClock()
+            assert clk.now() == 946684800 + 1000 if year == 2000 else clk.now() == 1000
+            assert clk.ticks_ms() == 5
+            clk.set_utc(1700000000)          # 2023-11-14 22:13:20 UTC, a Tuesday
+            assert M.rtc[0] == (2023, 11, 14, 2, 22, 13, 20, 0), M.rtc[0]
+            ft.t = 1700000000 - off          # the port's clock follows its RTC
+            assert clk.now() == 1700000000
+    finally:
+        H.time = saved
+
+
+# ------------------------------------------------------------ RS485, S0, board
+def test_rs485_uart_and_direction_pin():
+    rs = {"uart": 2, "tx": 17, "rx": 16, "de": 21, "baud": 9600}
+    b, pm = board("esp32", RS485=rs)
+    u = M.uarts[2]
+    assert u.baudrate == 9600 and u.bits == 8 and u.parity is None and u.stop == 1
+    assert u.kw["tx"] == 17 and u.kw["rx"] == 16 and u.kw["timeout"] == 0
+    assert M.levels[21] == 0                       # receiving by default
+    del M.log[:]
+    assert b.rs485.write(b"\x01\x03\x00\x00") == 4
+    assert M.log == [("pin", 21, 1), ("uart", 2, b"\x01\x03\x00\x00"),
+                     ("flush", 2), ("pin", 21, 0)], M.log
+    buf = bytearray(8)
+    assert b.rs485.any() == 0 and b.rs485.readinto(buf) == 0      # None -> 0
+    u.rx.extend(b"\x01\x83\x02")
+    assert b.rs485.any() == 3
+    assert b.rs485.readinto(buf) == 3 and bytes(buf[:3]) == b"\x01\x83\x02"
+    assert b.rs485.write(memoryview(b"abc")[1:]) == 2
+    # a port whose UART has no flush(): wait out the frame instead
+    saved = H.time
+    try:
+        H.time = ft = M.FakeTime()
+        b, pm = board("esp32", port="old", RS485={"uart": 1, "de": 21})
+        u = M.uarts[1]
+        assert u.baudrate == 19200 and "tx" not in u.kw
+        b.rs485.write(bytes(20))
+        assert ft.slept == [1 + 20 * 10000 // 19200] and M.levels[21] == 0
+    finally:
+        H.time = saved
+    # without a DE pin (auto-direction transceiver)
+    b, pm = board("stm32f4", RS485={"uart": 3})
+    del M.log[:]
+    assert b.rs485.write(b"xy") == 2 and M.log == [("uart", 3, b"xy")]
+    b, pm = board("stm32f4")
+    assert b.rs485 is None
+
+
+def test_s0_input_counts_falling_edges():
+    b, pm = board("stm32f4")
+    assert b.s0_input(0, 1000) is None
+    pm.CONNECTORS[0]["s0"] = "E15"
+    s0 = b.s0_input(0, 1000)
+    assert M.pulls["E15"] == M.Pin.PULL_UP
+    assert M.irqs["E15"][1] == M.Pin.IRQ_FALLING
+    for _ in range(5):
+        M.fire("E15")
+    assert s0.s0_pulses() == 5
+    # asked again (meter rebuilt): the same counter, not a fresh one
+    assert b.s0_input(0, 1000) is s0 and s0.s0_pulses() == 5
+    M.fire("E15")
+    assert s0.s0_pulses() == 6
+    s0.count = (1 << 30) - 1
+    M.fire("E15")
+    assert s0.s0_pulses() == 0                     # wraps at 2**30 like ticks
+
+
+def test_board_misc():
+    for name in BOARDS:
+        b, pm = board(name)
+        assert b.virtual is False
+        assert len(b.connectors) == 1
+        assert b.web_addr == ("0.0.0.0", 80)
+        assert len(b.random_bytes(8)) == 8
+        b.storage.write("x", b"1")
+        assert b.storage.read("x") == b"1"
+        support.raises(M.Reset, b.reset)
+        assert M.resets[0] == 1
+    b, pm = board("esp32", WEB=())
+    assert b.web_addr == ()
+
+
+# ------------------------------------------------------------ the safety core on it
+class _EV:
+    """An EV on the fake pins: answers the CP PWM the connector sets with a
+    burst of ADC samples (high level of its state, -12 V low phase through
+    its diode), and moves the lock switch / helper contact after the motor
+    and the coil."""
+
+    def __init__(self, c):
+        self.c = c
+        self.state = "A"
+        self.i = 0
+
+    def cp(self):
+        duty = M.pwms[self.c["cp_pwm"]].duty_u16()
+        high = {"A": 12000, "B": 9000, "C": 6000}[self.state]
+        self.i += 1
+        if duty == 0:
+            return cp_raw(-12000)
+        if duty == 65535:
+            return cp_raw(high)
+        # the burst spans the PWM period: the high phase is duty of it
+        return cp_raw(high) if (self.i % 24) * 65535 < duty * 24 else cp_raw(-12000)
+
+    def mechanics(self):
+        c = self.c
+        if M.levels[c["lock_a"]]:
+            M.set_level(c["lock_sw"], 1)
+        elif M.levels[c["lock_b"]]:
+            M.set_level(c["lock_sw"], 0)
+        M.set_level(c["relay_sense"], M.levels[c["relay"]])
+
+
+def test_connector_core_charges_through_board_io():
+    for name in BOARDS:
+        b, pm = board(name)
+        c = pm.CONNECTORS[0]
+        ev = _EV(c)
+        M.set_adc(c["cp_adc"], ev.cp)
+        M.set_adc(c["pp_adc"], 65535)
+        M.set_level(c["lock_sw"], 0)
+        M.set_level(c["relay_sense"], 0)
+        ring = EventRing(128)
+        conn = Connector(1, b.connectors[0], ring, b.io)
+        assert conn.configure(max_current_a=32)
+        relay = c["relay"]
+        pwm = M.pwms[c["cp_pwm"]]
+        t = [0]
+
+        def run(ms):
+            for _ in range(ms // 10):
+                conn.tick(t[0])
+                ev.mechanics()
+                t[0] += 10
+                while ring.pop() >= 0:
+                    pass
+
+        run(200)
+        assert conn.pilot == P.A and not conn.plug_present
+        # plug a 32 A cable, EV in B: no authorization -> no PWM, no energy
+        M.set_adc(c["pp_adc"], pp_raw(220))
+        ev.state = "B"
+        run(300)
+        assert conn.pilot == P.B and conn.plug_present and conn.cable_da == 320
+        assert pwm.duty_u16() == 65535 and M.levels[relay] == 0
+        # the EV asks for energy before authorization: still nothing
+        ev.state = "C"
+        run(500)
+        assert conn.pilot == P.C and M.levels[relay] == 0 and not conn.contactor_closed
+        assert M.levels[c["lock_sw"]] == 0
+        ev.state = "B"
+        run(300)
+        # authorize: lock, then PWM 32 A (533 permille), diode test, EV to C, contactor
+        conn.authorize(True)
+        run(1500)
+        assert conn.locked and M.levels[c["lock_sw"]] == 1
+        assert conn.duty_permille == W.duty_for_da(320)
+        assert pwm.duty_u16() == W.duty_for_da(320) * 65535 // 1000
+        assert conn.pilot == P.B and M.levels[relay] == 0        # B: no energy yet
+        ev.state = "C"
+        run(500)
+        assert conn.pilot == P.C and conn.error == 0
+        assert conn.contactor_closed and M.levels[relay] == 1, (name, conn.error)
+        # the session ends: contactor opens, PWM stops
+        conn.authorize(False)
+        run(500)
+        assert M.levels[relay] == 0 and not conn.contactor_closed
+        assert pwm.duty_u16() == 65535
