@@ -3,33 +3,11 @@
 # simulator trusting its CA through RootCertificate (a file in the state
 # directory, as on the controller's flash).
 import os
-import shutil
 import ssl
-import subprocess
 
 import pytest
 
 from ocpp_rig import TAG, rig_run
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    if shutil.which("openssl") is None:
-        pytest.skip("no openssl CLI")
-    d = tmp_path_factory.mktemp("certs")
-
-    def make(name, cn, san):
-        key, crt = str(d / (name + ".key")), str(d / (name + ".pem"))
-        cmd = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-               "-nodes", "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=" + cn]
-        if san:
-            cmd += ["-addext", "subjectAltName=" + san]
-        subprocess.run(cmd, check=True, capture_output=True)
-        with open(crt, "rb") as f:
-            return key, crt, f.read()
-
-    return {"good": make("good", "localhost", "DNS:localhost,IP:127.0.0.1"),
-            "other": make("other", "other-ca", None)}
 
 
 def _server_ctx(key, crt):

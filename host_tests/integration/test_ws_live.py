@@ -7,7 +7,6 @@ import asyncio
 import base64
 import json
 import os
-import shutil
 import ssl
 import subprocess
 import sys
@@ -165,29 +164,6 @@ RUNNERS = [pytest.param(run_micropython, id="micropython"), pytest.param(run_cpy
 
 
 # ------------------------------------------------------------- certificates
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    if shutil.which("openssl") is None:
-        pytest.skip("no openssl CLI")
-    d = tmp_path_factory.mktemp("certs")
-
-    def make(name, cn, san):
-        key, crt = str(d / (name + ".key")), str(d / (name + ".pem"))
-        cmd = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-               "-nodes", "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=" + cn]
-        if san:
-            cmd += ["-addext", "subjectAltName=" + san]
-        subprocess.run(cmd, check=True, capture_output=True)
-        with open(crt, "rb") as f:
-            return key, crt, f.read()
-
-    return {
-        "good": make("good", "localhost", "DNS:localhost,IP:127.0.0.1"),
-        "other": make("other", "other-ca", None),
-        "wrongname": make("wrongname", "example.com", "DNS:example.com"),
-    }
-
 
 def server_ctx(key, crt):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
