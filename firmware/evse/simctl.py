@@ -68,6 +68,7 @@ class ControlServer:
         self.ops = {
             "plug": self.op_plug, "unplug": self.op_unplug, "ev": self.op_ev,
             "rfid": self.op_rfid, "input": self.op_input, "voltage": self.op_voltage,
+            "datatransfer": self.op_datatransfer,
             "grid": self.op_grid, "temperature": self.op_temperature,
             "fault": self.op_fault, "advance": self.op_advance,
             "status": self.op_status, "config": self.op_config,
@@ -202,6 +203,22 @@ class ControlServer:
             raise BadRequest("unknown key " + key)
         it = items[0]
         return {"key": it["key"], "value": it.get("value"), "readonly": it["readonly"]}
+
+    async def op_datatransfer(self, req: dict) -> dict:
+        """Extension: the station sends DataTransfer.req (vendorId, optional
+        messageId and data); the reply says whether it was queued."""
+        vendor = _str(req, "vendor_id")
+        if len(vendor) > 255:
+            raise BadRequest("vendor_id is at most 255 characters")
+        mid = req.get("message_id")
+        if mid is not None and (type(mid) is not str or len(mid) > 50):
+            raise BadRequest("message_id must be a string of at most 50 characters")
+        data = req.get("data")
+        if data is not None and type(data) is not str:
+            raise BadRequest("data must be a string")
+        queued = self.station.data_transfer(vendor, mid, data)
+        await self.station.settle()
+        return {"queued": queued}
 
     async def op_mem(self, req: dict) -> dict:
         """Extension: heap in use after a full collection (MicroPython's

@@ -797,6 +797,22 @@ class Station:
         if self.ocpp.boot_status == "Pending":
             self.ocpp.trigger(what)
 
+    def data_transfer(self, vendor_id: str, message_id=None, data=None, cb=None) -> bool:
+        """A vendor-specific DataTransfer.req to the Central System (OCPP 4.3).
+        cb(conf or None). False (nothing sent) while not registered: vendor
+        data is not transaction-related, so it is not queued offline."""
+        if not self.ocpp.online():
+            if cb is not None:
+                cb(None)
+            return False
+        p = {"vendorId": vendor_id}
+        if message_id is not None:
+            p["messageId"] = message_id
+        if data is not None:
+            p["data"] = data
+        self.ocpp.send("DataTransfer", p, cb)
+        return True
+
     def _heartbeat_answer(self, conf) -> None:
         if conf is not None:
             try:

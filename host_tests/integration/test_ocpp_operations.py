@@ -420,3 +420,18 @@ def test_trigger_message_each_kind(tmp_path):
         got = await trigger("Heartbeat", connectorId=3)
         assert [r.action for r in got] == ["Heartbeat"]
     rig_run(tmp_path, body, model="dscu", settings={"RFIDReader2Enabled": "true"})
+
+
+def test_charge_point_data_transfer(tmp_path):
+    """CP -> Central System DataTransfer (OCPP 4.3), through the simulator's
+    datatransfer extension op; refused (not queued) while offline."""
+    async def body(rig):
+        await rig.start()
+        r = await rig.op("datatransfer", vendor_id="com.example.evse", message_id="Hello", data="{\"x\":1}")
+        assert r["queued"] is True
+        await rig.advance(1)
+        (p,) = rig.payloads("DataTransfer")
+        assert p == {"vendorId": "com.example.evse", "messageId": "Hello", "data": "{\"x\":1}"}
+        bad = await rig.request({"op": "datatransfer", "vendor_id": ""})
+        assert bad["ok"] is False
+    rig_run(tmp_path, body)
