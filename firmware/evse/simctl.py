@@ -11,9 +11,9 @@
 import json
 import sys
 
-MYPY = False
-if MYPY:  # type checking only, never at run time
-    from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only, never at run time
+    from typing import Any  # TYPE_CHECKING only
 
 try:
     import asyncio

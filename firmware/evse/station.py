@@ -16,9 +16,9 @@ except ImportError:  # pragma: no cover
 
 import json
 
-MYPY = False
-if MYPY:  # type checking only, never at run time (MicroPython has no typing)
-    from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no typing)
+    from typing import Any  # TYPE_CHECKING only
 
 from evse import VERSION
 from evse.clock import iso8601, parse_iso8601

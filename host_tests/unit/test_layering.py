@@ -34,8 +34,8 @@ def _imports(path):
         for line in f:
             s = line.strip()
             if guarded and line.startswith(" "):
-                continue    # under "if MYPY:": seen by the type checker only
-            guarded = s == "if MYPY:" or s.startswith("if MYPY:  #")
+                continue    # under "if TYPE_CHECKING:": seen by the type checker only
+            guarded = s == "if TYPE_CHECKING:" or s.startswith("if TYPE_CHECKING:  #")
             if s.startswith("import "):
                 for part in s[7:].split(","):
                     names.append(part.strip().split(" ")[0])

@@ -47,9 +47,9 @@ except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
 
-MYPY = False
-if MYPY:  # type checking only, never at run time
-    from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only, never at run time
+    from typing import Any  # TYPE_CHECKING only
 
 from evse.ticks import ticks_add, ticks_diff
 

@@ -16,9 +16,9 @@
 # to an outstanding CALL before jumping virtual time).
 import json
 
-MYPY = False
-if MYPY:  # type checking only, never at run time (MicroPython has no typing)
-    from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no typing)
+    from typing import Any  # TYPE_CHECKING only
 
 try:
     import asyncio

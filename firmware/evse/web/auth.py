@@ -16,9 +16,9 @@
 # - A new password (rotated by the Central System) ends every session.
 # - Times come from the station clock's ticks (virtual in the simulator).
 # The password is compared in constant time and never logged or shown.
-MYPY = False
-if MYPY:  # type checking only
-    from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only
+    from typing import Any  # TYPE_CHECKING only
 
 from evse.ticks import ticks_add, ticks_diff
 

@@ -11,9 +11,9 @@
 # - HTTP/1.1 without Host -> 400 (RFC 9112 3.2); obs-fold -> 400
 # - Transfer-Encoding (chunked request bodies) -> 501; a bad or conflicting
 #   Content-Length -> 400
-MYPY = False
-if MYPY:  # type checking only
-    from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only
+    from typing import Any  # TYPE_CHECKING only
 
 MAX_HEAD = 4096         # request line + headers, bytes
 MAX_BODY = 4096         # a configuration value is at most 500 chars (x3 encoded)

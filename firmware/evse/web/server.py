@@ -9,9 +9,9 @@
 # bodies streamed in ~1 KB pieces rather than built whole.
 import sys
 
-MYPY = False
-if MYPY:  # type checking only
-    from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only
+    from typing import Any  # TYPE_CHECKING only
 
 from evse.web.http import HttpError, Response, MAX_HEAD, head_end, parse_head
 
