@@ -655,9 +655,6 @@ class Station:
                 self.avail_scheduled[cid] = None
                 self._set_avail(cid, v)
 
-    def rotate_local_password(self) -> None:
-        self.config.rotate_local_password(self.board.random_bytes)
-
     def clear_cache(self) -> str:
         return self.cache.clear()
 
@@ -774,7 +771,7 @@ class Station:
         if what == "BootNotification":
             self.ocpp.trigger("BootNotification")
         elif what == "Heartbeat":
-            self.ocpp.send("Heartbeat", {}, self._heartbeat_answer)
+            self.ocpp.send("Heartbeat", {}, self.ocpp.time_from)
         elif what == "StatusNotification":
             for c in ((cid,) if cid is not None else range(self.n + 1)):
                 code = self.station_status() if c == 0 else self.derive_status(c - 1)
@@ -812,13 +809,6 @@ class Station:
             p["data"] = data
         self.ocpp.send("DataTransfer", p, cb)
         return True
-
-    def _heartbeat_answer(self, conf) -> None:
-        if conf is not None:
-            try:
-                self.clock.set_utc(parse_iso8601(conf.get("currentTime", "")))
-            except ValueError:
-                pass
 
     # ---- the async shell ---------------------------------------------------------------
     async def start(self) -> None:

@@ -24,6 +24,26 @@ def _text(v) -> str:
     return str(v)
 
 
+
+def answer_calls(oc, cs, clock, sent: list, rounds: int = 100) -> None:
+    """Let the OCPP client's synchronous core send its CALLs to a fake Central
+    System (cs.answer(action, payload) -> conf or None) and feed the answers
+    back, as the async shell would; no socket. Each CALL is recorded in sent."""
+    for _ in range(rounds):
+        oc.pump(clock.ticks_ms())
+        oc.outbox = []
+        p = oc.pending
+        if p is None or p.waited:
+            return
+        p.waited = True                  # asked the fake CS once
+        sent.append((p.action, p.payload))
+        conf = cs.answer(p.action, p.payload)
+        if conf is None:
+            return                       # unanswered: MessageResponseTimeOut
+        oc.on_text(json.dumps([3, p.msg_id, conf]))
+        oc.outbox = []
+
+
 class Rig:
     def __init__(self, model: str = "sscu", state_dir=None, **cfg) -> None:
         self.model = model
@@ -82,20 +102,7 @@ class Rig:
         self.cs = None
 
     def _pump(self) -> None:
-        oc = self.st.ocpp
-        for _ in range(100):
-            oc.pump(self.clock.ticks_ms())
-            oc.outbox = []
-            p = oc.pending
-            if p is None or p.waited:
-                return
-            p.waited = True                  # asked the fake CS once
-            self.sent.append((p.action, p.payload))
-            conf = self.cs.answer(p.action, p.payload)
-            if conf is None:
-                return                       # unanswered: MessageResponseTimeOut
-            oc.on_text(json.dumps([3, p.msg_id, conf]))
-            oc.outbox = []
+        answer_calls(self.st.ocpp, self.cs, self.clock, self.sent)
 
     def calls(self, action: str) -> list:
         return [p for a, p in self.sent if a == action]

@@ -6,7 +6,7 @@
 import json
 
 from rs485_rig import pair
-from session_rig import FakeCS
+from session_rig import FakeCS, answer_calls
 from support import tmpdir
 
 from evse.config.store import Config
@@ -34,19 +34,7 @@ class Unit:
         """A fake Central System answers the client's CALLs (session_rig style)."""
         if self.cs is None:
             return
-        oc = self.st.ocpp
-        for _ in range(50):
-            oc.pump(self.clock.ticks_ms())
-            oc.outbox = []
-            p = oc.pending
-            if p is None or p.waited:
-                return
-            p.waited = True
-            self.sent.append((p.action, p.payload))
-            conf = self.cs.answer(p.action, p.payload)
-            if conf is None:
-                return
-            oc.on_text(json.dumps([3, p.msg_id, conf]))
+        answer_calls(self.st.ocpp, self.cs, self.clock, self.sent, 50)
 
     def online(self, cs) -> None:
         oc = self.st.ocpp

@@ -3,32 +3,20 @@
 # the simulated connector I/O; energy integrates current x grid voltage over
 # time. The register persists in storage like a real meter's non-volatile
 # register, so a restart (power cycle) continues from the same reading.
+from evse.hal.register import StoredRegister
 from evse.ticks import ticks_diff
 
-_SAVE_EVERY_MS = 10000
 
-
-class SimMeter:
+class SimMeter(StoredRegister):
     def __init__(self, cio, clock, storage=None, index: int = 0) -> None:
         self.cio = cio
         self.clock = clock
-        self.storage = storage
-        self.name = "meter%d" % (index + 1)
         self.volts = [230.0, 230.0, 230.0]
         self.amps = [0.0, 0.0, 0.0]
-        self.wh = 0.0
         self.offline = False
         self.crc = False
         self._last = clock.ticks_ms()
-        self._saved = self._last
-        self._saved_wh = 0.0
-        if storage is not None:
-            raw = storage.read(self.name)
-            try:
-                self.wh = float(raw.decode()) if raw else 0.0
-            except (ValueError, UnicodeError):
-                self.wh = 0.0
-            self._saved_wh = self.wh
+        self._reg_init(storage, "meter%d" % (index + 1), self._last)
 
     # ---- readings (what a meter driver offers) --------------------------------
     def ok(self) -> bool:
@@ -58,14 +46,7 @@ class SimMeter:
         phases = self.cio.ev.phases
         for p in range(3):
             self.amps[p] = draw / 10.0 if p < phases else 0.0
-        if self.storage is not None and self.wh != self._saved_wh and ticks_diff(now, self._saved) >= _SAVE_EVERY_MS:
-            self.save(now)
-
-    def save(self, now: int) -> None:
-        if self.storage is not None:
-            self.storage.write(self.name, ("%.3f" % self.wh).encode())
-            self._saved = now
-            self._saved_wh = self.wh
+        self._reg_maybe_save(now)
 
     def next_deadline_ms(self, now: int) -> int:
         # update() integrates a constant power exactly over any interval, so
@@ -78,9 +59,7 @@ class SimMeter:
             return s + 1
         if self.cio.ev_current_da() / 10.0 != self.amps[0]:
             return 0
-        if self.power_w() > 0 and self.storage is not None:
-            return max(0, _SAVE_EVERY_MS * 6 - ticks_diff(now, self._saved))
-        return -1
+        return self._reg_deadline_ms(now, self.power_w() > 0)
 
     def set_fault(self, name: str, active: bool) -> None:
         if name == "meter_offline":

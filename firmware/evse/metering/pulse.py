@@ -18,36 +18,26 @@ except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
 
+from evse.hal.register import StoredRegister
 from evse.ticks import ticks_diff
 
 S0_MASK = const(0x3FFFFFFF)  # the HAL counter wraps at 2**30
 IDLE_MS = const(300000)
 WINDOW_MS = const(10000)   # the pulse rate is averaged over at least this long...
 WINDOW_PULSES = const(50)  # ...or this many pulses (2 % resolution)
-_SAVE_EVERY_MS = const(10000)
 
 
-class PulseMeter:
+class PulseMeter(StoredRegister):
     type_name = "S0 pulse meter"
 
     def __init__(self, src, clock, config, storage=None, index: int = 0) -> None:
         self.src = src
         self.clock = clock
         self.config = config
-        self.storage = storage
-        self.name = "s0meter%d" % (index + 1)
         self.ppk = config.get("MeterPulseCount")
         self.wh_per_pulse = 1000.0 / self.ppk
-        self.wh = 0.0
-        if storage is not None:
-            raw = storage.read(self.name)
-            try:
-                self.wh = float(raw.decode()) if raw else 0.0
-            except (ValueError, UnicodeError):
-                self.wh = 0.0
-        self._saved_wh = self.wh
         now = clock.ticks_ms()
-        self._saved = now
+        self._reg_init(storage, "s0meter%d" % (index + 1), now)
         self._n = src.s0_pulses() & S0_MASK
         self.pulses = 0               # pulses counted since boot
         self._t_pulse = now
@@ -129,22 +119,12 @@ class PulseMeter:
                 if bound < self._p:
                     self._p = bound
         self._t_look = now
-        if self.storage is not None and self.wh != self._saved_wh and \
-                ticks_diff(now, self._saved) >= _SAVE_EVERY_MS:
-            self.save(now)
-
-    def save(self, now: int) -> None:
-        if self.storage is not None:
-            self.storage.write(self.name, ("%.3f" % self.wh).encode())
-            self._saved = now
-            self._saved_wh = self.wh
+        self._reg_maybe_save(now)
 
     def next_deadline_ms(self, now: int) -> int:
         # pulses are counted whenever the station steps; only the periodic
         # save of the register while energy flows needs a step of its own
-        if self._p > 0 and self.storage is not None:
-            return max(0, _SAVE_EVERY_MS * 6 - ticks_diff(now, self._saved))
-        return -1
+        return self._reg_deadline_ms(now, self._p > 0)
 
     # ---- simulator controls ---------------------------------------------------------------------
     def set_fault(self, name: str, active: bool) -> None:

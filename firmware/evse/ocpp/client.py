@@ -355,6 +355,11 @@ class OcppClient:
             wait = interval if type(interval) is int and interval > 0 else BOOT_RETRY_DEFAULT_S
             self.boot_due = ticks_add(now, wait * 1000)
 
+    def time_from(self, conf) -> None:
+        """Callback for a Heartbeat.conf sent through the volatile queue."""
+        if conf is not None:
+            self._set_time(conf.get("currentTime"))
+
     def _set_time(self, ts) -> None:
         if type(ts) is not str:
             return
