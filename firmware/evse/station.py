@@ -948,7 +948,7 @@ class Station:
         out = {
             "time": iso8601(self.clock.now()), "model": self.model,
             "ocpp": {"connected": oc.connected, "registered": oc.registered, "queued": oc.queued(),
-                     "boot": oc.boot_status},
+                     "boot": oc.boot_status, "log": oc.log[-12:], "connecting": oc.connecting},
             "connectors": conns,
         }
         if self.link is not None:

@@ -31,7 +31,7 @@ def test_basic_auth_profile_1_and_key_rotation(tmp_path):
             await rig.advance(1)
             if connects() > n_conn and rig.cs.connected(CP):
                 break
-        assert connects() > n_conn, rig.cs.connections
+        assert connects() > n_conn, (rig.cs.connections, '\n'.join((await rig.status())['ocpp']['log']))
         assert rig.cs.connected(CP)
         await rig.call("TriggerMessage", requestedMessage="Heartbeat")
         await rig.advance(1)

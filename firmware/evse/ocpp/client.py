@@ -68,6 +68,8 @@ class OcppClient:
         self.pending = None         # type: CallOut | None  # the outstanding CALL
         self.connected = False
         self.connecting = False
+        self.closing = 0            # close handshakes in progress (the shell's own)
+        self.backoff_due = None     # type: int | None  # ticks: the reconnect delay ends
         self.registered = False     # BootNotification Accepted since boot
         self.boot_status = ""       # "", "Pending", "Rejected", "Accepted"
         self.boot_due = 0
@@ -103,10 +105,19 @@ class OcppClient:
         ws = self.ws
         if ws is not None and not ws.closed:
             self.last_error = "credentials changed: reconnecting"
-            try:
-                await ws.close()
-            except Exception:
-                pass
+            await self._close(ws)
+
+    async def _close(self, ws) -> None:
+        """Close handshake (bounded by the WebSocket layer); settle_io waits
+        for it, so virtual time never runs past a reconnect in progress."""
+        self.closing += 1
+        try:
+            await ws.close()
+        except Exception:
+            pass
+        finally:
+            self.closing -= 1
+        self.kick()
 
     def note(self, text: str) -> None:
         self.log.append(text)
@@ -201,7 +212,8 @@ class OcppClient:
     def next_deadline_ms(self, now: int) -> int:
         """ms until pump() has something to do (for virtual-time jumps)."""
         if not self.connected:
-            return -1
+            due = self.backoff_due
+            return -1 if due is None else max(0, ticks_diff(due, now))
         if self.pending is not None:
             return max(0, ticks_diff(self.pending.deadline, now))
         if self.boot_status != "Accepted":
@@ -446,7 +458,7 @@ class OcppClient:
                 self.connecting = False
                 self.last_error = "connect: %r" % (e,)
                 self.note(self.last_error)
-                await self._sleep_ms(backoff.next_ms())
+                await self._backoff(backoff.next_ms())
                 continue
             self.connecting = False
             self.ws = ws
@@ -469,13 +481,10 @@ class OcppClient:
                     except Exception:
                         pass
                 self._lost()
-                try:
-                    await ws.close()
-                except Exception:
-                    pass
+                await self._close(ws)
             self.note("disconnected: %s" % (self.last_error,))
             if self.running:
-                await self._sleep_ms(backoff.next_ms())
+                await self._backoff(backoff.next_ms())
 
     async def _reader(self, ws) -> None:
         try:
@@ -524,10 +533,7 @@ class OcppClient:
             except Exception as e:
                 self.last_error = "send: %r" % (e,)
                 self.outbox = []
-                try:
-                    await ws.close()
-                except Exception:
-                    pass
+                await self._close(ws)
                 break
         while self.after:
             fn = self.after.pop(0)
@@ -549,17 +555,43 @@ class OcppClient:
         while spins < 400:
             if self.connected:
                 self.pump(self.clock.ticks_ms())
-                await self.flush()
-            p = self.pending
-            busy = self.connecting or (p is not None and not p.waited)
-            if not busy:
+            await self.flush()
+            if not self._idle():
+                await asyncio.sleep(0.005)
+                spins += 1
+                continue
+            # a connection task that has just been woken gets its turn: it
+            # may start connecting or closing at this very instant
+            for _ in range(3):
+                await asyncio.sleep(0)
+            if self._idle():
                 break
-            await asyncio.sleep(0.005)
-            spins += 1
         if self.pending is not None:
             self.pending.waited = True
         for _ in range(2):
             await asyncio.sleep(0)
+
+    def _idle(self) -> bool:
+        """Virtual clock: nothing of the link's is in flight at this instant
+        (no connection attempt, close handshake, reconnect delay that has run
+        out, queued reply or unanswered CALL not yet waited for)."""
+        if self.connecting or self.closing or self.outbox or self.after:
+            return False
+        due = self.backoff_due
+        if due is not None and ticks_diff(self.clock.ticks_ms(), due) >= 0:
+            return False
+        p = self.pending
+        return p is None or p.waited
+
+    async def _backoff(self, ms: int) -> None:
+        """The reconnect delay, in firmware time. On the virtual clock it is a
+        deadline (next_deadline_ms) the simulator jumps to; settle_io waits
+        until this task has moved on once it has run out."""
+        self.backoff_due = ticks_add(self.clock.ticks_ms(), ms)
+        try:
+            await self._sleep_ms(ms)
+        finally:
+            self.backoff_due = None
 
     async def _sleep_ms(self, ms: int) -> None:
         """Sleep in firmware time: real sleep on a real clock; on the virtual
