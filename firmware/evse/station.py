@@ -82,6 +82,9 @@ class Station:
         self._led_name = [""] * n            # what the LED shows (status name, authorized)
         self._led_auth = [False] * n
         self.status_listeners = []      # type: list
+        # MCU-side conditions (grid voltage, temperature, overcurrent, warnings)
+        from evse.services.conditions import Conditions
+        self.conditions = Conditions(n)
         # ---- availability (OCPP 5.2, persistent)
         self.avail = [True] * (n + 1)
         self.avail_scheduled = [None] * (n + 1)  # type: list
@@ -438,6 +441,8 @@ class Station:
         alloc = self.balancer.step(wall, self.config, active, demand, sc, station_sc, temp_c)
         for i, c in enumerate(self.connectors):
             da = alloc[i] if active[i] else c.max_da
+            if self.conditions.blocks(i + 1):
+                da = 0          # a blocking MCU-side condition: no energy (PWM below 6 A)
             if da != self._limits[i]:
                 self._limits[i] = da
                 c.set_limit_da(int(da))
@@ -466,10 +471,12 @@ class Station:
             code = cstatus.SUSPENDED_EV
         elif s.state == FINISHING and code == cstatus.AVAILABLE:
             code = cstatus.FINISHING
+        if self.conditions.blocks(i + 1) and code != cstatus.UNAVAILABLE:
+            code = cstatus.FAULTED
         return code
 
     def station_status(self) -> int:
-        if self.iocu.error:
+        if self.iocu.error or self.conditions.blocks(0):
             return cstatus.FAULTED
         if not self.avail[0]:
             return cstatus.UNAVAILABLE
@@ -483,10 +490,14 @@ class Station:
     def _status_fields(self, cid: int):
         if cid == 0:
             err = self.iocu.error
-            code, vendor, info = errors.ocpp(err) if err else ("NoError", "", "")
-            if not err and self.cards.reader_failure():
-                code, vendor, info = "ReaderFailure", "", "RFID"
-            return code, vendor, info
+            if err:
+                return errors.ocpp(err)
+            top = self.conditions.top(0)
+            if top is not None:
+                return top
+            if self.cards.reader_failure():
+                return "ReaderFailure", "", "RFID"
+            return "NoError", "", ""
         c = self.connectors[cid - 1]
         if c.error:
             return errors.ocpp(c.error)
@@ -494,6 +505,9 @@ class Station:
         if not m.ok():
             # the meter says why (e.g. "Modbus 2: timeout", "MeterType 7: no register map")
             return "PowerMeterFailure", "", (m.info() if hasattr(m, "info") else "") or "meter"
+        top = self.conditions.top(cid)
+        if top is not None:
+            return top
         s = self.sessions[cid - 1]
         if not s.ev_connected and (s.state == TX or (s.state == FINISHING
                                                      and s.stop_reason == S.R_EV_DISCONNECTED)):
@@ -512,7 +526,7 @@ class Station:
                 self.status_infos[cid] = info
                 if not key and self.status_errs[cid]:
                     # NoError with info naming what cleared (manual 8.2)
-                    info = ("cleared " + self.status_errs[cid])[:50]
+                    info = ("cleared " + self.status_errs[cid].rstrip("/"))[:50]
                 self.status_codes[cid] = code
                 self.status_errs[cid] = key
                 name = cstatus.NAMES[code]
