@@ -13,6 +13,7 @@ class VirtualClock:
         self._ms = 0          # virtual milliseconds since creation (not wrapped)
         self._t0 = ticks
         self._epoch_ms = epoch_s * 1000
+        self._synced = False
 
     def ticks_ms(self) -> int:
         return ticks_wrap(self._t0 + self._ms)
@@ -29,8 +30,18 @@ class VirtualClock:
         self._ms += ms
 
     def set_utc(self, epoch_s: int) -> None:
-        """Set wall-clock time (e.g. from BootNotification.conf currentTime)."""
-        self._epoch_ms = epoch_s * 1000 - self._ms
+        """Time from the Central System (BootNotification/Heartbeat
+        currentTime). Virtual time belongs to the simulation: the first time
+        received is taken as the starting point when it is later than the
+        clock, and every later one is ignored, so a Central System answering
+        real wall-clock time never moves the clock backwards nor undoes an
+        `advance` (docs/simulator.md)."""
+        if self._synced:
+            return
+        self._synced = True
+        ms = epoch_s * 1000 - self._ms
+        if ms > self._epoch_ms:
+            self._epoch_ms = ms
 
 
 def iso8601(epoch_s: int) -> str:

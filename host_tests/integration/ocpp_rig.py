@@ -7,11 +7,10 @@ The simulator's control channel is blocking and, with --clock virtual, an
 control op runs in a worker thread while the Central System keeps serving on
 the loop.
 
-Time: the rig keeps `vnow`, the simulator's virtual UTC time as far as the
-rig moved it (EPOCH plus every `advance`, carried over restarts), and the
-Central System answers currentTime with it, so BootNotification/Heartbeat
-never move the station's clock backwards and a restarted simulator goes on
-where the previous one stopped.
+Time: the Central System answers currentTime with real wall-clock time, as
+every real one does. The simulator's virtual clock takes the first answer as
+its starting point and keeps virtual time after it (docs/simulator.md). The
+rig keeps `vnow`, the station's time as far as the rig has seen or moved it.
 
     async def body(rig):
         await rig.start()                       # READY, BootNotification accepted
@@ -64,7 +63,9 @@ class Rig:
         cs_kw.setdefault("heartbeat_interval", 65000)
         self.cs = cs if cs is not None else CentralSystem(**cs_kw)
         self.vnow = EPOCH
-        self.cs.clock = lambda: self.vnow
+        # the Central System answers currentTime with real wall-clock time,
+        # as every real one does; the station's virtual clock takes it once
+        # as its starting point and keeps virtual time after that
         self.sim: Optional[Simulator] = None
         self.sims: List[Simulator] = []
 

@@ -1,6 +1,8 @@
 # OCPP 1.6 4.2 BootNotification and 4.6 Heartbeat: the simulator (MicroPython
 # Unix port, virtual clock) against the development Central System.
-from ocpp_rig import EPOCH, TAG, iso, rig_run
+import time
+
+from ocpp_rig import TAG, parse_iso, rig_run
 
 
 def _boots(rig):
@@ -24,8 +26,8 @@ def test_boot_fields_and_accepted_interval_sets_heartbeat(tmp_path):
         # then every connector reports, station (0) included
         assert sorted(p["connectorId"] for p in rig.payloads("StatusNotification")) == [0, 1, 2]
         assert all(p["status"] == "Available" for p in rig.payloads("StatusNotification"))
-        # currentTime of the answer set the clock
-        assert st["time"] == iso(EPOCH)
+        # currentTime of the answer (wall-clock time) set the virtual clock
+        assert abs(parse_iso(st["time"]) - time.time()) < 5, st["time"]
     rig_run(tmp_path, body, model="dscu", heartbeat_interval=120)
 
 
@@ -129,3 +131,18 @@ def test_heartbeat_only_after_inactivity(tmp_path):
         await rig.advance(3)
         assert len(rig.calls("Heartbeat")) == 14
     rig_run(tmp_path, body, heartbeat_interval=60)
+
+
+def test_wall_clock_heartbeats_never_undo_virtual_time(tmp_path):
+    # a real Central System answers Heartbeat with wall-clock time: the
+    # virtual clock takes the boot's answer once and then keeps its own time
+    async def body(rig):
+        await rig.start()
+        t0 = parse_iso((await rig.status())["time"])
+        for _ in range(8):
+            await rig.advance(900)
+        hb = rig.calls("Heartbeat")
+        assert len(hb) >= 20, len(hb)                 # every 300 s for 2 h
+        assert all(r.answer and r.answer[0] == "result" for r in hb)
+        assert parse_iso((await rig.status())["time"]) - t0 == 7200
+    rig_run(tmp_path, body, heartbeat_interval=300)

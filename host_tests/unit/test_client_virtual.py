@@ -57,3 +57,17 @@ def test_close_in_progress_keeps_settle_io_waiting():
         await oc.settle_io()
         assert ws.closed and oc.closing == 0
     asyncio.run(body())
+
+
+def test_virtual_clock_takes_central_system_time_once_and_never_backwards():
+    from evse.clock import VirtualClock, iso8601, parse_iso8601
+    c = VirtualClock(parse_iso8601("2026-01-01T00:00:00Z"))
+    c.advance_ms(60000)
+    c.set_utc(parse_iso8601("2026-12-03T12:00:00Z"))     # BootNotification.conf: wall clock
+    assert iso8601(c.now()) == "2026-12-03T12:00:00Z"
+    c.advance_ms(86400 * 1000)                          # a virtual day
+    c.set_utc(parse_iso8601("2026-12-03T12:00:05Z"))     # Heartbeat.conf: wall clock again
+    assert iso8601(c.now()) == "2026-12-04T12:00:00Z"   # the advance is not undone
+    b = VirtualClock(parse_iso8601("2026-06-01T00:00:00Z"))
+    b.set_utc(parse_iso8601("2026-01-01T00:00:00Z"))     # earlier than the clock: ignored
+    assert iso8601(b.now()) == "2026-06-01T00:00:00Z"
