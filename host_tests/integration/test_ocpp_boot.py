@@ -146,3 +146,12 @@ def test_wall_clock_heartbeats_never_undo_virtual_time(tmp_path):
         assert all(r.answer and r.answer[0] == "result" for r in hb)
         assert parse_iso((await rig.status())["time"]) - t0 == 7200
     rig_run(tmp_path, body, heartbeat_interval=300)
+
+
+def test_virtual_clock_station_boots_without_an_advance(tmp_path):
+    async def body(rig):
+        await rig.start(settle=False)        # no `advance` at all: waits for the boot
+        await rig.wait_call("StatusNotification", 2)
+        st = await rig.status()
+        assert st["ocpp"]["registered"] is True
+    rig_run(tmp_path, body)

@@ -499,8 +499,9 @@ class OcppClient:
 
     async def _pump_loop(self, ws) -> None:
         while self.running and not ws.closed:
-            if not self.board.virtual:
-                self.pump(self.clock.ticks_ms())
+            # also on the virtual clock: the station boots and talks at the
+            # current virtual instant without waiting for an `advance`
+            self.pump(self.clock.ticks_ms())
             await self.flush()
             self._wake.clear()
             if ws.closed:
