@@ -5,7 +5,10 @@ baseline run side by side in the same invocation (no asserts on wall time).
    10,000 steady-state ticks on the Unix port) and ticks/s; baseline: the same
    code on CPython 3.11.
 2. a virtual day with a charging session through the simulator (virtual
-   clock): wall time on the Unix port; baseline: the simulator on CPython.
+   clock): wall time on the Unix port; baseline: the simulator on CPython;
+   then the same day connected to the development Central System
+   (ClockAlignedDataInterval=900) beside the offline
+   day.
 3. heap: gc.mem_alloc() of the whole station idle and while charging, and the
    smallest -X heapsize at which the station still boots and charges.
 """
@@ -44,11 +47,39 @@ def tick_bench() -> None:
         print(mp.stdout, mp.stderr)
 
 
-def virtual_day(runtime: str) -> tuple[float, dict]:
+class _CsThread:
+    """The development Central System on its own event loop in a thread."""
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+        from csms import CentralSystem
+        self.cs = CentralSystem(heartbeat_interval=300)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.cs.start(), self.loop).result(10)
+
+    def stop(self) -> None:
+        import asyncio
+        asyncio.run_coroutine_threadsafe(self.cs.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def virtual_day(runtime: str, csms: "_CsThread | None" = None) -> tuple[float, dict]:
     with tempfile.TemporaryDirectory() as d:
-        sim = Simulator(["--clock", "virtual", "--model", "sscu", "--set", "TaglessCharging=true",
-                         "--set", "OfflineMode=true"], state_dir=d, runtime=runtime)
+        args = ["--clock", "virtual", "--model", "sscu", "--set", "TaglessCharging=true"]
+        if csms is None:
+            args += ["--set", "OfflineMode=true"]
+        else:
+            args += ["--csms", "ws://127.0.0.1:%d/ocpp" % csms.cs.port, "--id", "BENCH" + runtime[:2],
+                     "--set", "ClockAlignedDataInterval=900",
+                     "--set", "WebSocketPingInterval=0"]
+        sim = Simulator(args, state_dir=d, runtime=runtime)
         sim.start()
+        if csms is not None:
+            sim.call("advance", seconds=0)      # boot answered before the clock starts
         try:
             t0 = time.perf_counter()
             sim.call("plug", connector=1, cable_amps=32)
@@ -89,6 +120,14 @@ def main() -> int:
     cw, cst = virtual_day("cpython")
     print("   Unix port: %.2f s wall   CPython baseline: %.2f s wall   ratio %.2fx   (energy %.0f Wh both: %s)"
           % (mw, cw, mw / cw, mst["energy_wh"], mst["energy_wh"] == cst["energy_wh"]))
+    cs = _CsThread()
+    try:
+        ow, ost = virtual_day("micropython", cs)
+        n = len(cs.cs.frames)
+    finally:
+        cs.stop()
+    print("   connected (Unix port): %.2f s wall for %d frames   offline: %.2f s   ratio %.2fx"
+          % (ow, n, mw, ow / mw))
     print("\n3. heap of the whole station on the Unix port (gc.mem_alloc after collect)")
     h = heap()
     if h:

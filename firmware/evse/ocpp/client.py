@@ -83,7 +83,8 @@ class OcppClient:
         self.ws = None              # type: Any
         self.running = False
         self._tasks = []            # type: list
-        self._wake = None           # type: Any
+        self._wake = None           # type: Any  # the pump loop's
+        self._io = None             # type: Any  # settle_io's: something of the link's moved
         self.last_error = ""
         config.subscribe(self._on_config)
 
@@ -170,6 +171,7 @@ class OcppClient:
     def kick(self) -> None:
         if self._wake is not None:
             self._wake.set()
+            self._io.set()
 
     # ---- the synchronous core --------------------------------------------------
     def pump(self, now: int) -> None:
@@ -411,6 +413,7 @@ class OcppClient:
     async def start(self) -> None:
         self.running = True
         self._wake = asyncio.Event()
+        self._io = asyncio.Event()
         self._tasks.append(asyncio.create_task(self._connection_loop()))
 
     async def stop(self) -> None:
@@ -456,6 +459,7 @@ class OcppClient:
                                  net=self.board.net)
             except Exception as e:
                 self.connecting = False
+                self.kick()
                 self.last_error = "connect: %r" % (e,)
                 self.note(self.last_error)
                 await self._backoff(backoff.next_ms())
@@ -463,6 +467,7 @@ class OcppClient:
             self.connecting = False
             self.ws = ws
             self.connected = True
+            self.kick()
             self.note("connected " + self.url())
             backoff.reset()
             if self.boot_status == "Rejected":
@@ -511,16 +516,20 @@ class OcppClient:
                 d = 1000
             await self._wait(max(d, 5))
 
-    async def _wait(self, ms: int) -> None:
+    async def _wait(self, ms: int, ev=None) -> bool:
+        """Wait for the event (the pump loop's by default) at most ms of real
+        time; True when it was set."""
+        ev = ev or self._wake
         try:
-            await asyncio.wait_for_ms(self._wake.wait(), ms)  # type: ignore[attr-defined]
+            await asyncio.wait_for_ms(ev.wait(), ms)  # type: ignore[attr-defined]
         except AttributeError:
             try:
-                await asyncio.wait_for(self._wake.wait(), ms / 1000)
+                await asyncio.wait_for(ev.wait(), ms / 1000)
             except asyncio.TimeoutError:
-                pass
+                return False
         except asyncio.TimeoutError:
-            pass
+            return False
+        return True
 
     async def flush(self) -> None:
         ws = self.ws
@@ -553,13 +562,21 @@ class OcppClient:
         for _ in range(3):
             await asyncio.sleep(0)
         spins = 0
+        io = self._io
         while spins < 400:
+            if io is not None:
+                io.clear()
             if self.connected:
                 self.pump(self.clock.ticks_ms())
             await self.flush()
             if not self._idle():
-                await asyncio.sleep(0.005)
-                spins += 1
+                # woken at once by an answer or a change of the connection
+                # (kick); each 5 ms without news counts towards the bound
+                if io is None:
+                    await asyncio.sleep(0.005)      # not started (tests)
+                    spins += 1
+                elif not await self._wait(5, io):
+                    spins += 1
                 continue
             # a connection task that has just been woken gets its turn: it
             # may start connecting or closing at this very instant
@@ -593,6 +610,7 @@ class OcppClient:
             await self._sleep_ms(ms)
         finally:
             self.backoff_due = None
+            self.kick()
 
     async def _sleep_ms(self, ms: int) -> None:
         """Sleep in firmware time: real sleep on a real clock; on the virtual
