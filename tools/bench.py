@@ -58,7 +58,7 @@ class _CsThread:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        asyncio.run_coroutine_threadsafe(self.cs.start(), self.loop).result(10)
+        self.port = asyncio.run_coroutine_threadsafe(self.cs.start(), self.loop).result(10)
 
     def stop(self) -> None:
         import asyncio
@@ -73,7 +73,7 @@ def virtual_day(runtime: str, csms: "_CsThread | None" = None) -> tuple[float, d
         if csms is None:
             args += ["--set", "OfflineMode=true"]
         else:
-            args += ["--csms", "ws://127.0.0.1:%d/ocpp" % csms.cs.port, "--id", "BENCH" + runtime[:2],
+            args += ["--csms", "ws://127.0.0.1:%d/ocpp" % csms.port, "--id", "BENCH" + runtime[:2],
                      "--set", "ClockAlignedDataInterval=900",
                      "--set", "WebSocketPingInterval=0"]
         sim = Simulator(args, state_dir=d, runtime=runtime)
