@@ -76,9 +76,11 @@ mpy: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python tools/gen_config_docs.py
+	$(BIN)/python tools/gen_troubleshooting.py
 
 docs-check: $(STAMP)
 	$(BIN)/python tools/gen_config_docs.py --check
+	$(BIN)/python tools/gen_troubleshooting.py --check
 
 # Freeze into a board image: needs a MicroPython source checkout (MPY_DIR) and
 # the board's cross toolchain; see boards/README.md.
