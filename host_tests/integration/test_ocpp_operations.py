@@ -63,6 +63,49 @@ def test_change_and_get_configuration(tmp_path):
     rig_run(tmp_path, body, model="dscu")
 
 
+def test_ocpp_key_names_reach_the_manuals_keys(tmp_path):
+    """A generic Central System uses the OCPP 1.6 chapter 9 names: it finds them in
+    the full list, reads them under its own spelling, and changes the one value
+    the manual's name reports too."""
+    async def body(rig):
+        await rig.start()
+        call = rig.call
+        full = (await call("GetConfiguration"))["configurationKey"]
+        got = {k["key"]: k for k in full}
+        for ocpp, manual in (("HeartbeatInterval", "HeartBeatInterval"),
+                             ("AuthorizationCacheEnabled", "AuthorisationCacheEnabled"),
+                             ("ChargeProfileMaxStackLevel", "ChargingProfileMaxStackLevel"),
+                             ("ChargingScheduleMaxPeriods", "ChargingSchedulesMaxPeriods")):
+            assert got[ocpp]["value"] == got[manual]["value"], ocpp
+            assert got[ocpp]["readonly"] == got[manual]["readonly"], ocpp
+        for key, ro in (("StopTxnSampledData", False), ("StopTxnAlignedData", False),
+                        ("StopTxnSampledDataMaxLength", True), ("StopTxnAlignedDataMaxLength", True),
+                        ("SupportedFeatureProfiles", True), ("NumberOfConnectors", True),
+                        ("GetConfigurationMaxKeys", True), ("ResetRetries", False),
+                        ("ConnectorPhaseRotation", True), ("MeterValuesAlignedData", False)):
+            assert got[key]["readonly"] is ro, key
+        assert await call("ChangeConfiguration", key="HeartbeatInterval", value="450") == \
+            {"status": "Accepted"}
+        conf = await call("GetConfiguration", key=["HeartbeatInterval", "HeartBeatInterval",
+                                                  "ChargeProfileMaxStackLevel"])
+        assert conf["configurationKey"] == [
+            {"key": "HeartbeatInterval", "readonly": False, "value": "450"},
+            {"key": "ChargeProfileMaxStackLevel", "readonly": True, "value": "6"}]
+        conf = await call("GetConfiguration", key=["HeartBeatInterval"])
+        assert conf["configurationKey"] == [{"key": "HeartBeatInterval", "readonly": False,
+                                             "value": "450"}]
+        assert await call("ChangeConfiguration", key="AuthorizationCacheEnabled", value="false") == \
+            {"status": "Accepted"}
+        assert await rig.config("AuthorisationCacheEnabled") == "false"
+        assert await call("ChangeConfiguration", key="ChargingScheduleMaxPeriods", value="5") == \
+            {"status": "Rejected"}
+        assert await call("ChangeConfiguration", key="StopTxnSampledData",
+                          value="Energy.Active.Import.Register,Current.Import") == {"status": "Accepted"}
+        assert await call("ChangeConfiguration", key="StopTxnAlignedData", value="SoC") == \
+            {"status": "Rejected"}
+    rig_run(tmp_path, body, model="sscu")
+
+
 def test_change_configuration_survives_restart(tmp_path):
     async def body(rig):
         await rig.start()
