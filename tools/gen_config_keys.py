@@ -94,16 +94,17 @@ OVERRIDES = {
         decision="OCPP 1.6 9.1.27 key, added (required in Core, missing from the manual). Items "
                  "as for MeterValuesSampledData, at most StopTxnSampledDataMaxLength. Empty "
                  "default: StopTransaction.transactionData then carries only the "
-                 "Transaction.Begin and Transaction.End energy readings. At most 4096 bytes of "
-                 "samples are kept per transaction; when full, every second kept sample is "
-                 "dropped and only every second later one is kept (the samples go on spanning "
-                 "the whole transaction, at twice the spacing)."),
+                 "Transaction.Begin and Transaction.End energy readings. The readings kept "
+                 "for one transaction are bounded to 8192 bytes of their MeterValue JSON (kept "
+                 "in RAM in a compact form, lost on a power cut); when full, every second kept "
+                 "reading is dropped and only every second later one is kept (the readings go "
+                 "on spanning the whole transaction, at twice the spacing)."),
     "StopTxnAlignedData": dict(
         enum="ALIGNED_MEASURANDS",
         decision="OCPP 1.6 9.1.25 key, added (required in Core, missing from the manual). Items "
                  "as for MeterValuesAlignedData, at most StopTxnAlignedDataMaxLength; read at "
                  "every ClockAlignedDataInterval boundary of the transaction (context "
-                 "Sample.Clock). Empty default; the same 4096-byte bound as StopTxnSampledData "
+                 "Sample.Clock). Empty default; the same 8192-byte bound as StopTxnSampledData "
                  "(one budget for both)."),
     "TempLowerOffsetLimit": dict(
         type="Float", lo=0.0, hi=80.0, default=16.0,

@@ -256,14 +256,17 @@ class Station:
         cid = s.index + 1
         meter_stop = int(self.meters[s.index].energy_wh())
         now = self.clock.now()
+        # transactionData: Begin, the StopTxnSampledData/StopTxnAlignedData
+        # readings kept during the transaction (OCPP 1.6 9.1.25/9.1.27), End
+        data = [{"timestamp": iso8601(s.start_time), "sampledValue": [
+                    {"value": "%d" % int(s.meter_start), "context": "Transaction.Begin",
+                     "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]
+        data += self.metering.tx_data(s.index)
+        data.append({"timestamp": iso8601(now), "sampledValue": [
+                        {"value": "%d" % meter_stop, "context": "Transaction.End",
+                         "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]})
         payload = {"meterStop": meter_stop, "timestamp": iso8601(now), "reason": reason,
-                   "transactionData": [
-                       {"timestamp": iso8601(s.start_time), "sampledValue": [
-                           {"value": "%d" % int(s.meter_start), "context": "Transaction.Begin",
-                            "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]},
-                       {"timestamp": iso8601(now), "sampledValue": [
-                           {"value": "%d" % meter_stop, "context": "Transaction.End",
-                            "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]}
+                   "transactionData": data}
         tag = s.stop_tag or s.id_tag     # the identifier that stopped it (OCPP 6.49)
         if tag:
             payload["idTag"] = tag

@@ -783,7 +783,7 @@ KEYS = (
     # Decision: OCPP 1.6 9.1.25 key, added (required in Core, missing from the manual). Items as
     #   for MeterValuesAlignedData, at most StopTxnAlignedDataMaxLength; read at every
     #   ClockAlignedDataInterval boundary of the transaction (context Sample.Clock). Empty
-    #   default; the same 4096-byte bound as StopTxnSampledData (one budget for both).
+    #   default; the same 8192-byte bound as StopTxnSampledData (one budget for both).
     ("StopTxnAlignedData", CSL, VALIDATE | BOTH, None, None, ALIGNED_MEASURANDS, "", None),
     # Read-only maximum number of measurands in StopTxnAlignedData.
     ("StopTxnAlignedDataMaxLength", INTEGER, RO | BOTH, None, None, None, 8, None),
@@ -792,9 +792,10 @@ KEYS = (
     # Decision: OCPP 1.6 9.1.27 key, added (required in Core, missing from the manual). Items as
     #   for MeterValuesSampledData, at most StopTxnSampledDataMaxLength. Empty default:
     #   StopTransaction.transactionData then carries only the Transaction.Begin and
-    #   Transaction.End energy readings. At most 4096 bytes of samples are kept per transaction;
-    #   when full, every second kept sample is dropped and only every second later one is kept
-    #   (the samples go on spanning the whole transaction, at twice the spacing).
+    #   Transaction.End energy readings. The readings kept for one transaction are bounded to
+    #   8192 bytes of their MeterValue JSON (kept in RAM in a compact form, lost on a power
+    #   cut); when full, every second kept reading is dropped and only every second later one is
+    #   kept (the readings go on spanning the whole transaction, at twice the spacing).
     ("StopTxnSampledData", CSL, VALIDATE | BOTH, None, None, MEASURANDS, "", None),
     # Read-only maximum number of measurands in StopTxnSampledData.
     ("StopTxnSampledDataMaxLength", INTEGER, RO | BOTH, None, None, None, 8, None),
