@@ -201,6 +201,12 @@ OVERRIDES = {
                  "ChargePointCurrentLimit / 2\", read as \"both connectors can get their minimum\"; "
                  "load balancing exists only on the DSCU). Checked against the configured values "
                  "when any of the three keys changes."),
+    "NominalAmperage": dict(
+        decision="The charge rate of every connector while SmartChargingEnabled is false (manual "
+                 "SmartChargingEnabled: \"charging will be done at nominal amperage\"), still "
+                 "capped by MaxCurrentConnection, the cable and load balancing; with smart "
+                 "charging, the rate of the first NominalPeriod seconds and wherever no "
+                 "TxProfile/TxDefaultProfile applies. GetCompositeSchedule reports it."),
     "LEDIntensityLow": dict(
         decision="Default 5 kept as printed: SetLEDIntensityLow changes nothing until "
                  "LEDIntensityLow is configured lower."),

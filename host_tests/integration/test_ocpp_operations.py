@@ -410,6 +410,32 @@ def test_smart_charging_profiles(tmp_path):
     rig_run(tmp_path, body, settings={"SmartChargingEnabled": "true"})
 
 
+def test_composite_schedule_is_what_flows_without_smart_charging(tmp_path):
+    """SmartChargingEnabled false: the EV charges at NominalAmperage (manual), and
+    GetCompositeSchedule reports that rate, then the cable's when it is lower."""
+    async def body(rig):
+        await rig.start()
+        txid = await rig.card_start(1)
+        await rig.advance(60)
+        c = await rig.connector(1)
+        assert c["offered_a"] == 10.0 and c["current_a"] == [10.0, 10.0, 10.0]
+        conf = await rig.call("GetCompositeSchedule", connectorId=1, duration=600)
+        assert conf["status"] == "Accepted"
+        assert conf["chargingSchedule"]["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 10.0}]
+        offered = [sv for p in rig.payloads("MeterValues") if p.get("transactionId") == txid
+                   for sv in p["meterValue"][0]["sampledValue"] if sv["measurand"] == "Current.Offered"]
+        assert offered and offered[-1]["value"] == "10.0"
+        assert await rig.call("ChangeConfiguration", key="NominalAmperage", value="20") == \
+            {"status": "Accepted"}
+        await rig.advance(1)
+        c = await rig.connector(1)
+        assert c["offered_a"] == 16.0           # MaxCurrentConnection
+        conf = await rig.call("GetCompositeSchedule", connectorId=1, duration=600)
+        assert conf["chargingSchedule"]["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 16.0}]
+    rig_run(tmp_path, body, settings={"NominalAmperage": "10", "MeterValueSampleInterval": "30",
+                                      "MeterValuesSampledData": "Current.Offered"})
+
+
 def test_set_charging_profile_not_supported_when_disabled(tmp_path):
     async def body(rig):
         await rig.start()

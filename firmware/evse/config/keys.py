@@ -510,6 +510,11 @@ KEYS = (
     ("NodeId", STRING, REBOOT | BOTH, None, None, None, "NL_GFX_TEMP", None),
     # Default charge current without smart charging; with smart charging it is used during the
     # first NominalPeriod seconds of a session.
+    # Decision: The charge rate of every connector while SmartChargingEnabled is false (manual
+    #   SmartChargingEnabled: "charging will be done at nominal amperage"), still capped by
+    #   MaxCurrentConnection, the cable and load balancing; with smart charging, the rate of the
+    #   first NominalPeriod seconds and wherever no TxProfile/TxDefaultProfile applies.
+    #   GetCompositeSchedule reports it.
     ("NominalAmperage", FLOAT, VALIDATE | BOTH, 6.0, 80.0, None, 16.0, "A"),
     # With smart charging active, the number of seconds at the start of a session during which
     # NominalAmperage is applied instead of the profile.
