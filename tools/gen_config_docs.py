@@ -14,10 +14,11 @@ OUT = os.path.join(ROOT, "docs", "configuration.md")
 
 STORE_RULES = (
     ("Key names", "matched exactly, then ignoring case (OCPP 1.6 types the ChangeConfiguration and "
-     "GetConfiguration key as CiString, a case-insensitive string; Central Systems send the OCPP "
-     "spelling HeartbeatInterval for the manual's HeartBeatInterval), then through the OCPP "
-     "spellings of three keys the manual names differently: AuthorizationCacheEnabled, "
-     "ChargeProfileMaxStackLevel, ChargingScheduleMaxPeriods. Replies always use the manual's name."),
+     "GetConfiguration key as CiString, a case-insensitive string), against the manual's names "
+     "and the OCPP 1.6 chapter 9 names of the keys the manual spells differently (see OCPP key "
+     "names below). An OCPP name is an alias: the same key, one stored value, persisted under "
+     "the manual's name; a ChangeConfiguration under either name changes it. GetConfiguration "
+     "with keys answers each under the spelling asked."),
     ("Unknown keys", "ChangeConfiguration answers NotSupported; GetConfiguration lists them in "
      "unknownKey."),
     ("Model", "keys whose support does not include the running model (DSCU-only keys such as "
@@ -61,7 +62,12 @@ STORE_RULES = (
      "MinCurrentConnection <= MaxCurrentConnection; on the DSCU, 2 x MinCurrentConnection <= "
      "ChargePointCurrentLimit. The defaults satisfy every rule; on load, stored values breaking "
      "a rule fall back to their defaults."),
-    ("GetConfiguration", "without keys: every key of the model in table order. With keys: only "
+    ("GetConfiguration", "without keys: every key of the model in table order, each aliased key "
+     "followed by its OCPP name with the same value and read-only flag (OCPP 1.6 5.8: the "
+     "Charge Point reports all its keys; a generic Central System looks for the chapter 9 "
+     "names, the manual's tools for the manual's; both are listed rather than one hidden, so "
+     "HeartBeatInterval and HeartbeatInterval, which differ only in case, appear both). The "
+     "local website and diagnostics list the manual's names only. With keys: only "
      "the first GetConfigurationMaxKeys (255) requested keys are answered, the rest are ignored "
      "(OCPP lets the Charge Point limit the number; no key is reported unknown that is not); "
      "a key requested twice is answered once."),
@@ -87,6 +93,88 @@ STORE_RULES = (
      "changed (unchanged values notify nobody). An exception in a listener is recorded in "
      "Config.errors and does not affect the reply."),
 )
+
+
+# OCPP 1.6 chapter 9 keys of the profiles the firmware supports (Core,
+# LocalAuthListManagement, Reservation, SmartCharging; FirmwareManagement and
+# RemoteTrigger define none): (section, name, required). render() says how each
+# relates to the table: same name, alias (keys.ALIASES), or not provided.
+OCPP_CHAPTER9 = (
+    ("9.1.1", "AllowOfflineTxForUnknownId", False), ("9.1.2", "AuthorizationCacheEnabled", False),
+    ("9.1.3", "AuthorizeRemoteTxRequests", True), ("9.1.4", "BlinkRepeat", False),
+    ("9.1.5", "ClockAlignedDataInterval", True), ("9.1.6", "ConnectionTimeOut", True),
+    ("9.1.7", "ConnectorPhaseRotation", True), ("9.1.8", "ConnectorPhaseRotationMaxLength", False),
+    ("9.1.9", "GetConfigurationMaxKeys", True), ("9.1.10", "HeartbeatInterval", True),
+    ("9.1.11", "LightIntensity", False), ("9.1.12", "LocalAuthorizeOffline", True),
+    ("9.1.13", "LocalPreAuthorize", True), ("9.1.14", "MaxEnergyOnInvalidId", False),
+    ("9.1.15", "MeterValuesAlignedData", True), ("9.1.16", "MeterValuesAlignedDataMaxLength", False),
+    ("9.1.17", "MeterValuesSampledData", True), ("9.1.18", "MeterValuesSampledDataMaxLength", False),
+    ("9.1.19", "MeterValueSampleInterval", True), ("9.1.20", "MinimumStatusDuration", False),
+    ("9.1.21", "NumberOfConnectors", True), ("9.1.22", "ResetRetries", True),
+    ("9.1.23", "StopTransactionOnEVSideDisconnect", True),
+    ("9.1.24", "StopTransactionOnInvalidId", True), ("9.1.25", "StopTxnAlignedData", True),
+    ("9.1.26", "StopTxnAlignedDataMaxLength", False), ("9.1.27", "StopTxnSampledData", True),
+    ("9.1.28", "StopTxnSampledDataMaxLength", False), ("9.1.29", "SupportedFeatureProfiles", True),
+    ("9.1.30", "SupportedFeatureProfilesMaxLength", False),
+    ("9.1.31", "TransactionMessageAttempts", True), ("9.1.32", "TransactionMessageRetryInterval", True),
+    ("9.1.33", "UnlockConnectorOnEVSideDisconnect", True), ("9.1.34", "WebSocketPingInterval", False),
+    ("9.2.1", "LocalAuthListEnabled", True), ("9.2.2", "LocalAuthListMaxLength", True),
+    ("9.2.3", "SendLocalListMaxLength", True), ("9.3.1", "ReserveConnectorZeroSupported", False),
+    ("9.4.1", "ChargeProfileMaxStackLevel", True),
+    ("9.4.2", "ChargingScheduleAllowedChargingRateUnit", True),
+    ("9.4.3", "ChargingScheduleMaxPeriods", True), ("9.4.4", "ConnectorSwitch3to1PhaseSupported", False),
+    ("9.4.5", "MaxChargingProfilesInstalled", True),
+)
+# what an optional key the firmware does not provide would configure
+NOT_PROVIDED = {
+    "BlinkRepeat": "no blinking of the lighting on request",
+    "LightIntensity": "LED intensity is set by the manual's LEDIntensity* keys",
+    "MinimumStatusDuration": "StatusNotification is sent on every change",
+    "ConnectorPhaseRotationMaxLength": "ConnectorPhaseRotation has one item per connector",
+}
+
+
+def ocpp_names(K):
+    """Lines of the "OCPP key names" section."""
+    names = [e[K.NAME] for e in K.KEYS]
+    alias = dict((a, m) for a, m in K.ALIASES)
+    lines = ["## OCPP key names", "",
+             ("The manual's key list against OCPP 1.6 chapter 9 (profiles Core, "
+              "LocalAuthListManagement, Reservation, SmartCharging; FirmwareManagement and "
+              "RemoteTrigger define no key). %d keys carry another name in the manual; the "
+              "OCPP name is an alias of the manual's key (same value, same read-only flag, "
+              "answered under the name asked, both names listed by a GetConfiguration without "
+              "keys). Keys missing from the manual are added to the table (the StopTxn* keys). "
+              "Optional keys not provided are absent from GetConfiguration, which OCPP 1.6 "
+              "chapter 9 reads as: the function is not there.") % len(K.ALIASES), "",
+             "| OCPP | Key | Required | In this firmware |", "|---|---|---|---|"]
+    for sec, name, req in OCPP_CHAPTER9:
+        if name in alias:
+            rel = "alias of the manual's `%s`" % alias[name]
+        elif name in ADDED_OCPP:
+            rel = "added (not in the manual)"
+        elif name in names:
+            rel = "same name"
+        elif name.lower() in [n.lower() for n in names]:
+            rel = "same name, other letter case"
+        else:
+            rel = "not provided: " + NOT_PROVIDED.get(name, "")
+        if name in AS_MANUAL:
+            rel += "; " + AS_MANUAL[name]
+        lines.append("| %s | `%s` | %s | %s |" % (sec, name, "yes" if req else "no", rel))
+    lines.append("")
+    return lines
+
+
+# where the manual's key differs from the OCPP definition, and the manual is kept
+AS_MANUAL = {
+    "ConnectorPhaseRotation": "read-only as the manual prints it (OCPP: RW): the wiring is "
+                              "not configured remotely, ChangeConfiguration is Rejected",
+}
+
+# keys of the table that come from OCPP 1.6 chapter 9, not from the manual
+ADDED_OCPP = ("StopTxnAlignedData", "StopTxnAlignedDataMaxLength", "StopTxnSampledData",
+              "StopTxnSampledDataMaxLength")
 
 
 def load_keys():
@@ -224,7 +312,10 @@ def render():
         "(itself generated by `tools/gen_config_keys.py`). Do not edit: change the generator "
         "and re-run both. `host_tests/unit/test_config_docs.py` fails when this file is stale.",
         "",
-        "%d keys of the controller manual (chapter 4), served by `evse.config.store.Config`." % len(K.KEYS),
+        "%d keys: the 149 of the controller manual (chapter 4), AuthorizationKey and "
+        "SecurityProfile of the OCPP 1.6 security whitepaper, and the %d keys of OCPP 1.6 "
+        "chapter 9 the manual lacks (%s); served by `evse.config.store.Config`."
+        % (len(K.KEYS), len(ADDED_OCPP), ", ".join(ADDED_OCPP)),
         "",
         "## How the store behaves",
         "",
@@ -248,7 +339,8 @@ def render():
             "`%s`" % name, K.TYPE_NAMES[e[K.TYPE]], _fmt_values(K, e, c.get("values")),
             _fmt_default(K, e), _access(K, e[K.FLAGS]), _support(K, e[K.FLAGS]),
             e[K.UNIT] or "", _notes(K, e), c.get("summary", ""))))
-    lines += ["", "## Decisions", "",
+    lines += [""] + ocpp_names(K)
+    lines += ["## Decisions", "",
               "Choices made for this firmware where the manual is ambiguous, inconsistent or "
               "in conflict with OCPP 1.6.", ""]
     groups = []   # (decision, [names]) in table order; one line per distinct decision

@@ -259,14 +259,17 @@ class Station:
         cid = s.index + 1
         meter_stop = int(self.meters[s.index].energy_wh())
         now = self.clock.now()
+        # transactionData: Begin, the StopTxnSampledData/StopTxnAlignedData
+        # readings kept during the transaction (OCPP 1.6 9.1.25/9.1.27), End
+        data = [{"timestamp": iso8601(s.start_time), "sampledValue": [
+                    {"value": "%d" % int(s.meter_start), "context": "Transaction.Begin",
+                     "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]
+        data += self.metering.tx_data(s.index)
+        data.append({"timestamp": iso8601(now), "sampledValue": [
+                        {"value": "%d" % meter_stop, "context": "Transaction.End",
+                         "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]})
         payload = {"meterStop": meter_stop, "timestamp": iso8601(now), "reason": reason,
-                   "transactionData": [
-                       {"timestamp": iso8601(s.start_time), "sampledValue": [
-                           {"value": "%d" % int(s.meter_start), "context": "Transaction.Begin",
-                            "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]},
-                       {"timestamp": iso8601(now), "sampledValue": [
-                           {"value": "%d" % meter_stop, "context": "Transaction.End",
-                            "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]}
+                   "transactionData": data}
         tag = s.stop_tag or s.id_tag     # the identifier that stopped it (OCPP 6.49)
         if tag:
             payload["idTag"] = tag
@@ -434,8 +437,9 @@ class Station:
             active.append(s.state == TX)
             demand.append(c.pilot == P.C or c.pilot == P.D)
             start = s.start_time if s.state == TX else None
-            t = self.smart.target_a(i + 1, wall, start) if self.smart.enabled() else None
-            sc.append(t)
+            # NominalAmperage also when smart charging is disabled (manual
+            # SmartChargingEnabled False: "charging will be done at nominal amperage")
+            sc.append(self.smart.target_a(i + 1, wall, start))
         station_sc = self.smart.limit_a(0, wall) if self.smart.enabled() else None
         temp_c = self.board.io.temperature_dc() / 10
         alloc = self.balancer.step(wall, self.config, active, demand, sc, station_sc, temp_c)
@@ -771,15 +775,46 @@ class Station:
     def composite_schedule(self, cid: int, duration: int, unit):
         from evse.ocpp import rpc
         start = None
-        if cid >= 1 and self.sessions[cid - 1].state == TX:
-            start = self.sessions[cid - 1].start_time
+        cap = None
+        floor = 0
+        if 1 <= cid <= self.n:
+            if self.sessions[cid - 1].state == TX:
+                start = self.sessions[cid - 1].start_time
+            cap = self._offer_cap_da(cid - 1, start)
+            floor = self.connectors[cid - 1].min_da
         try:
-            res = self.smart.composite_schedule(cid, duration, unit, self.clock.now(), start)
+            res = self.smart.composite_schedule(cid, duration, unit, self.clock.now(), start,
+                                                cap, floor)
         except ValueError as e:
             raise rpc.CallError("PropertyConstraintViolation", str(e))
         if res is None:
             return None
         return {"scheduleStart": res["scheduleStart"], "chargingSchedule": res["chargingSchedule"]}
+
+    def _offer_cap_da(self, i: int, start):
+        """What limits connector index i now besides the charging profiles and
+        the configured maxima (GetCompositeSchedule reports what is offered):
+        the plugged cable's rating, temperature derating, and a load-balancing
+        share below the connector's own target. Deci-amps or None."""
+        c = self.connectors[i]
+        cap = None
+        if c.cable_in() and c.cable_da >= 0:
+            cap = c.cable_da
+        d = self.balancer.derating
+        g = self.config.get
+        for on, key in ((d.lower, "TempLowerOffsetLimit"), (d.upper, "TempUpperOffsetLimit")):
+            if on:
+                v = int(round(g(key) * 10))
+                cap = v if cap is None or v < cap else cap
+        if self.sessions[i].state == TX:
+            own = int(round(self.smart.target_a(i + 1, self.clock.now(), start) * 10))
+            for x in (c.max_da, cap):
+                if x is not None and x < own:
+                    own = x
+            share = self.balancer.alloc[i]
+            if share < own:
+                cap = share
+        return cap
 
     def trigger(self, what: str, cid) -> None:
         if what == "BootNotification":

@@ -63,6 +63,49 @@ def test_change_and_get_configuration(tmp_path):
     rig_run(tmp_path, body, model="dscu")
 
 
+def test_ocpp_key_names_reach_the_manuals_keys(tmp_path):
+    """A generic Central System uses the OCPP 1.6 chapter 9 names: it finds them in
+    the full list, reads them under its own spelling, and changes the one value
+    the manual's name reports too."""
+    async def body(rig):
+        await rig.start()
+        call = rig.call
+        full = (await call("GetConfiguration"))["configurationKey"]
+        got = {k["key"]: k for k in full}
+        for ocpp, manual in (("HeartbeatInterval", "HeartBeatInterval"),
+                             ("AuthorizationCacheEnabled", "AuthorisationCacheEnabled"),
+                             ("ChargeProfileMaxStackLevel", "ChargingProfileMaxStackLevel"),
+                             ("ChargingScheduleMaxPeriods", "ChargingSchedulesMaxPeriods")):
+            assert got[ocpp]["value"] == got[manual]["value"], ocpp
+            assert got[ocpp]["readonly"] == got[manual]["readonly"], ocpp
+        for key, ro in (("StopTxnSampledData", False), ("StopTxnAlignedData", False),
+                        ("StopTxnSampledDataMaxLength", True), ("StopTxnAlignedDataMaxLength", True),
+                        ("SupportedFeatureProfiles", True), ("NumberOfConnectors", True),
+                        ("GetConfigurationMaxKeys", True), ("ResetRetries", False),
+                        ("ConnectorPhaseRotation", True), ("MeterValuesAlignedData", False)):
+            assert got[key]["readonly"] is ro, key
+        assert await call("ChangeConfiguration", key="HeartbeatInterval", value="450") == \
+            {"status": "Accepted"}
+        conf = await call("GetConfiguration", key=["HeartbeatInterval", "HeartBeatInterval",
+                                                  "ChargeProfileMaxStackLevel"])
+        assert conf["configurationKey"] == [
+            {"key": "HeartbeatInterval", "readonly": False, "value": "450"},
+            {"key": "ChargeProfileMaxStackLevel", "readonly": True, "value": "6"}]
+        conf = await call("GetConfiguration", key=["HeartBeatInterval"])
+        assert conf["configurationKey"] == [{"key": "HeartBeatInterval", "readonly": False,
+                                             "value": "450"}]
+        assert await call("ChangeConfiguration", key="AuthorizationCacheEnabled", value="false") == \
+            {"status": "Accepted"}
+        assert await rig.config("AuthorisationCacheEnabled") == "false"
+        assert await call("ChangeConfiguration", key="ChargingScheduleMaxPeriods", value="5") == \
+            {"status": "Rejected"}
+        assert await call("ChangeConfiguration", key="StopTxnSampledData",
+                          value="Energy.Active.Import.Register,Current.Import") == {"status": "Accepted"}
+        assert await call("ChangeConfiguration", key="StopTxnAlignedData", value="SoC") == \
+            {"status": "Rejected"}
+    rig_run(tmp_path, body, model="sscu")
+
+
 def test_change_configuration_survives_restart(tmp_path):
     async def body(rig):
         await rig.start()
@@ -365,6 +408,32 @@ def test_smart_charging_profiles(tmp_path):
         await rig.advance(1)
         assert rig.payloads("StopTransaction")[0]["reason"] == "Remote"
     rig_run(tmp_path, body, settings={"SmartChargingEnabled": "true"})
+
+
+def test_composite_schedule_is_what_flows_without_smart_charging(tmp_path):
+    """SmartChargingEnabled false: the EV charges at NominalAmperage (manual), and
+    GetCompositeSchedule reports that rate, then the cable's when it is lower."""
+    async def body(rig):
+        await rig.start()
+        txid = await rig.card_start(1)
+        await rig.advance(60)
+        c = await rig.connector(1)
+        assert c["offered_a"] == 10.0 and c["current_a"] == [10.0, 10.0, 10.0]
+        conf = await rig.call("GetCompositeSchedule", connectorId=1, duration=600)
+        assert conf["status"] == "Accepted"
+        assert conf["chargingSchedule"]["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 10.0}]
+        offered = [sv for p in rig.payloads("MeterValues") if p.get("transactionId") == txid
+                   for sv in p["meterValue"][0]["sampledValue"] if sv["measurand"] == "Current.Offered"]
+        assert offered and offered[-1]["value"] == "10.0"
+        assert await rig.call("ChangeConfiguration", key="NominalAmperage", value="20") == \
+            {"status": "Accepted"}
+        await rig.advance(1)
+        c = await rig.connector(1)
+        assert c["offered_a"] == 16.0           # MaxCurrentConnection
+        conf = await rig.call("GetCompositeSchedule", connectorId=1, duration=600)
+        assert conf["chargingSchedule"]["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 16.0}]
+    rig_run(tmp_path, body, settings={"NominalAmperage": "10", "MeterValueSampleInterval": "30",
+                                      "MeterValuesSampledData": "Current.Offered"})
 
 
 def test_set_charging_profile_not_supported_when_disabled(tmp_path):

@@ -157,3 +157,69 @@ def test_remote_start_with_charging_profile(tmp_path):
         conf = await rig.call("GetCompositeSchedule", connectorId=1, duration=600)
         assert all(p["limit"] == 16.0 for p in conf["chargingSchedule"]["chargingSchedulePeriod"])
     rig_run(tmp_path, body, settings={"SmartChargingEnabled": "true"})
+
+
+def _clock_values(rig):
+    """Timestamps of the Sample.Clock meter values the Central System received."""
+    out = []
+    for p in rig.payloads("MeterValues"):
+        for mv in p["meterValue"]:
+            if any(sv.get("context") == "Sample.Clock" for sv in mv["sampledValue"]):
+                out.append(parse_iso(mv["timestamp"]))
+    return out
+
+
+def test_clock_aligned_values_from_midnight_and_none_at_boot(tmp_path):
+    async def body(rig):
+        await rig.start()
+        t0 = rig.vnow
+        assert t0 % 86400 == 0                          # the rig starts at midnight
+        await rig.advance(1000)
+        assert _clock_values(rig) == [t0 + 900]
+        await rig.stop()
+        # off for two hours and a bit: the restarted station learns the time from
+        # BootNotification.conf; the boundaries it slept through are not sent
+        rig.vnow += 7207
+        await rig.start()
+        await rig.advance(5)
+        boot = rig.vnow
+        assert _clock_values(rig) == [t0 + 900]
+        await rig.advance(900)
+        got = _clock_values(rig)
+        assert got == [t0 + 900, (boot // 900 + 1) * 900]
+        assert all(t % 900 == 0 for t in got)
+    rig_run(tmp_path, body, settings={"ClockAlignedDataInterval": "900"})
+
+
+def test_stop_transaction_carries_stop_txn_data(tmp_path):
+    async def body(rig):
+        await rig.start()
+        txid = await rig.card_start(1)
+        await rig.advance(600)
+        await rig.op("rfid", reader=1, id=TAG)
+        await rig.advance(1)
+        (stop,) = rig.payloads("StopTransaction")
+        assert stop["transactionId"] == txid
+        data = stop["transactionData"]
+        ctx = [mv["sampledValue"][0]["context"] for mv in data]
+        assert ctx[0] == "Transaction.Begin" and ctx[-1] == "Transaction.End"
+        # about 600 s from t0 + 3: samples every 120 s, boundaries t0 + 300, t0 + 600
+        assert ctx.count("Sample.Periodic") == 5 and ctx.count("Sample.Clock") == 2
+        periodic = [mv for mv in data if mv["sampledValue"][0]["context"] == "Sample.Periodic"]
+        assert {sv["measurand"] for mv in periodic for sv in mv["sampledValue"]} == \
+            {"Energy.Active.Import.Register", "Current.Import"}
+        for clock in [mv for mv in data if mv["sampledValue"][0]["context"] == "Sample.Clock"]:
+            assert parse_iso(clock["timestamp"]) % 300 == 0
+            assert [sv["measurand"] for sv in clock["sampledValue"]] == ["Energy.Active.Import.Register"]
+        energies = [_energy(mv) for mv in data]
+        assert energies == sorted(energies) and energies[-1] == stop["meterStop"]
+        # the transaction's MeterValues carry MeterValuesSampledData, not StopTxnSampledData
+        mvs = [p for p in rig.payloads("MeterValues") if p.get("transactionId") == txid]
+        assert len(mvs) == 5
+        assert {sv["measurand"] for p in mvs for sv in p["meterValue"][0]["sampledValue"]} == \
+            {"Voltage"}
+    rig_run(tmp_path, body, settings={
+        "MeterValueSampleInterval": "120", "MeterValuesSampledData": "Voltage",
+        "StopTxnSampledData": "Energy.Active.Import.Register,Current.Import",
+        "ClockAlignedDataInterval": "300", "MeterValuesAlignedData": "",
+        "StopTxnAlignedData": "Energy.Active.Import.Register"})

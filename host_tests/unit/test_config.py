@@ -90,6 +90,9 @@ def relaxed(model="dscu", storage=None):
 # ---- the table ---------------------------------------------------------------------
 
 SECURITY_KEYS = ("AuthorizationKey", "SecurityProfile")   # security whitepaper, not the manual
+# OCPP 1.6 9.1.25-9.1.28, not in the manual
+OCPP_KEYS = ("StopTxnAlignedData", "StopTxnAlignedDataMaxLength", "StopTxnSampledData",
+             "StopTxnSampledDataMaxLength")
 
 
 def test_security_profile_only_rises_and_needs_its_prerequisites():
@@ -107,10 +110,10 @@ def test_security_profile_only_rises_and_needs_its_prerequisites():
     assert c.get("SecurityProfile") == 2
 
 
-def test_table_has_the_manuals_149_keys_plus_security_keys():
+def test_table_has_the_manuals_149_keys_plus_security_and_ocpp_keys():
     names = [e[K.NAME] for e in K.KEYS]
-    assert len(K.KEYS) == 149 + len(SECURITY_KEYS)
-    assert all(n in names for n in SECURITY_KEYS)
+    assert len(K.KEYS) == 149 + len(SECURITY_KEYS) + len(OCPP_KEYS)
+    assert all(n in names for n in SECURITY_KEYS + OCPP_KEYS)
     assert len(set(names)) == len(names)
     assert len(set(n.lower() for n in names)) == len(names)   # case-insensitive lookup is unambiguous
     for e in K.KEYS:
@@ -389,8 +392,15 @@ def test_key_names_case_insensitive_and_aliases():
     assert c.get("AuthorisationCacheEnabled") is False
     items, unknown = c.get_configuration(["heartbeatinterval", "ChargeProfileMaxStackLevel",
                                           "ChargingScheduleMaxPeriods"])
+    # website and diagnostics: the manual's names
     assert [i["key"] for i in items] == ["HeartBeatInterval", "ChargingProfileMaxStackLevel",
                                          "ChargingSchedulesMaxPeriods"]
+    items, unknown = c.get_configuration(["heartbeatinterval", "ChargeProfileMaxStackLevel",
+                                          "ChargingScheduleMaxPeriods"], ocpp=True)
+    # answered under the spelling asked (OCPP keys are CiString: any case is the key)
+    assert [i["key"] for i in items] == ["heartbeatinterval", "ChargeProfileMaxStackLevel",
+                                         "ChargingScheduleMaxPeriods"]
+    assert [i["value"] for i in items] == ["121", "6", "255"]
     assert unknown == []
     assert c.canonical("ledcolor_available") == "LEDcolor_Available"
     assert c.readonly("GetConfigurationMaxKeys") is True and c.readonly("HeartBeatInterval") is False
@@ -571,8 +581,96 @@ def test_get_configuration_all():
             assert type(i["value"]) is str and type(i["readonly"]) is bool
             assert i["readonly"] == c.readonly(i["key"])
             assert len(i["value"]) <= 500
-    assert len(new("dscu").get_configuration()[0]) == 123 + 2
-    assert len(new("sscu").get_configuration()[0]) == 144 + 2
+    assert len(new("dscu").get_configuration()[0]) == 123 + 2 + 4
+    assert len(new("sscu").get_configuration()[0]) == 144 + 2 + 4
+
+
+# OCPP 1.6 chapter 9 keys of the profiles the station supports (Core, LocalAuthList-
+# Management, Reservation, SmartCharging; FirmwareManagement and RemoteTrigger name
+# none): name -> readonly, as a generic Central System asks for them. The optional
+# BlinkRepeat, LightIntensity, MinimumStatusDuration and ConnectorPhaseRotationMaxLength
+# are absent (OCPP 9: a missing key = the function is not provided).
+OCPP_CHAPTER9 = {
+    "AllowOfflineTxForUnknownId": False, "AuthorizationCacheEnabled": False,
+    "AuthorizeRemoteTxRequests": False, "ClockAlignedDataInterval": False,
+    "ConnectionTimeOut": False, "ConnectorPhaseRotation": True, "GetConfigurationMaxKeys": True,
+    "HeartbeatInterval": False, "LocalAuthorizeOffline": False, "LocalPreAuthorize": False,
+    "MaxEnergyOnInvalidId": False, "MeterValuesAlignedData": False,
+    "MeterValuesAlignedDataMaxLength": True, "MeterValuesSampledData": False,
+    "MeterValuesSampledDataMaxLength": True, "MeterValueSampleInterval": False,
+    "NumberOfConnectors": True, "ResetRetries": False, "StopTransactionOnEVSideDisconnect": False,
+    "StopTransactionOnInvalidId": False, "StopTxnAlignedData": False,
+    "StopTxnAlignedDataMaxLength": True, "StopTxnSampledData": False,
+    "StopTxnSampledDataMaxLength": True, "SupportedFeatureProfiles": True,
+    "SupportedFeatureProfilesMaxLength": True, "TransactionMessageAttempts": False,
+    "TransactionMessageRetryInterval": False, "UnlockConnectorOnEVSideDisconnect": False,
+    "WebSocketPingInterval": False,
+    "LocalAuthListEnabled": False, "LocalAuthListMaxLength": True, "SendLocalListMaxLength": True,
+    "ReserveConnectorZeroSupported": True,
+    "ChargeProfileMaxStackLevel": True, "ChargingScheduleAllowedChargingRateUnit": True,
+    "ChargingScheduleMaxPeriods": True, "ConnectorSwitch3to1PhaseSupported": True,
+    "MaxChargingProfilesInstalled": True,
+}
+
+
+def test_every_ocpp_chapter9_key_is_listed_and_answered_under_its_ocpp_name():
+    for model in ("sscu", "dscu"):
+        c = new(model)
+        listed, _ = c.get_configuration(None, ocpp=True)
+        by_name = {}
+        for it in listed:
+            assert it["key"] not in by_name, it["key"]      # each spelling once
+            by_name[it["key"]] = it
+        for name in OCPP_CHAPTER9:
+            assert name in by_name, (model, name)         # exact spelling, for a generic CSMS
+            assert by_name[name]["readonly"] is OCPP_CHAPTER9[name], name
+        items, unknown = c.get_configuration(list(OCPP_CHAPTER9), ocpp=True)
+        assert unknown == [] and [i["key"] for i in items] == list(OCPP_CHAPTER9)
+        # every manual key is still listed under the manual's name, aliases beside it
+        for e in K.KEYS:
+            if on_model(e, model):
+                assert e[K.NAME] in by_name
+        assert len(listed) == len(c.get_configuration()[0]) + len(K.ALIASES)
+        assert by_name["HeartbeatInterval"] == {"key": "HeartbeatInterval", "readonly": False,
+                                                "value": "900"}
+        assert by_name["HeartBeatInterval"]["value"] == "900"
+
+
+def test_aliases_are_one_stored_value():
+    st = MemStorage()
+    c = new("dscu", st)
+    for alias, real in K.ALIASES:
+        assert c.readonly(alias) == c.readonly(real)
+    assert c.change("AuthorizationCacheEnabled", "false") == ACC
+    items, _ = c.get_configuration(["AuthorisationCacheEnabled", "AuthorizationCacheEnabled"],
+                                   ocpp=True)
+    assert items == [{"key": "AuthorisationCacheEnabled", "readonly": False, "value": "false"},
+                     {"key": "AuthorizationCacheEnabled", "readonly": False, "value": "false"}]
+    assert c.change("AuthorisationCacheEnabled", "true") == ACC
+    assert c.get("AuthorizationCacheEnabled") is True
+    assert c.change("HeartbeatInterval", "300") == ACC
+    assert c.get_configuration(["HeartBeatInterval"])[0][0]["value"] == "300"
+    assert c.change("ChargeProfileMaxStackLevel", "3") == REJ     # read-only under both names
+    assert c.change("ChargingProfileMaxStackLevel", "3") == REJ
+    # persisted once, under the manual's name
+    c2 = new("dscu", st)
+    assert c2.get("HeartBeatInterval") == 300 and c2.get("AuthorisationCacheEnabled") is True
+    assert "HeartbeatInterval" not in st.files["config.json"].decode()
+
+
+def test_stop_txn_keys_validate_like_meter_values_keys():
+    c = new()
+    assert c.get("StopTxnSampledData") == "" and c.get("StopTxnAlignedData") == ""
+    assert c.get("StopTxnSampledDataMaxLength") == 8 and c.get("StopTxnAlignedDataMaxLength") == 8
+    assert c.change("StopTxnSampledData", "energy.active.import.register, Voltage.L1") == ACC
+    assert c.get("StopTxnSampledData") == "Energy.Active.Import.Register,Voltage.L1"
+    assert c.change("StopTxnSampledData", "Bogus") == REJ
+    assert c.change("StopTxnSampledData", "Voltage,Voltage") == REJ
+    assert c.change("StopTxnSampledData", ",".join(K.MEASURANDS[:9])) == REJ    # > MaxLength
+    assert c.change("StopTxnAlignedData", "SoC") == REJ                 # not an aligned measurand
+    assert c.change("StopTxnAlignedData", "Energy.Active.Import.Register") == ACC
+    assert c.change("StopTxnAlignedDataMaxLength", "9") == REJ
+    assert c.get("StopTxnSampledData") == "Energy.Active.Import.Register,Voltage.L1"
 
 
 def test_get_configuration_some_and_unknown():

@@ -31,6 +31,10 @@ def test_docs_carry_every_key_and_decision():
     assert com["TempLowerOffsetLimit"]["decision"].startswith("Float, not Integer")
     assert "source" in com["StopTransactionOnEVSideDisconnect"]
     assert com["MeterType"]["values"].startswith("1 = ABB B23")
+    for alias, real in K.ALIASES:      # how the manual's spellings and OCPP's relate
+        req = "no" if alias == "AuthorizationCacheEnabled" else "yes"    # 9.1.2 is optional
+        assert "| `%s` | %s | alias of the manual's `%s` |" % (alias, req, real) in text
+    assert "| 9.1.27 | `StopTxnSampledData` | yes | added (not in the manual) |" in text
 
 
 def test_keys_py_matches_generator():

@@ -4,8 +4,12 @@
 #
 # Behaviour worth knowing (docs/configuration.md lists every decision):
 # - Key names are matched exactly, then ignoring case (OCPP 1.6 types the key as
-#   CiString50, and Central Systems send "HeartbeatInterval" for the manual's
-#   "HeartBeatInterval"), then through keys.ALIASES (OCPP spellings).
+#   CiString50), against the manual's names and the OCPP 1.6 chapter 9 names of
+#   keys.ALIASES ("HeartbeatInterval" for the manual's "HeartBeatInterval"). An
+#   alias is the same key: one stored value. For a Central System (ocpp=True)
+#   GetConfiguration answers under the spelling asked and, without keys, lists the
+#   OCPP names of the aliased keys too, so a generic Central System finds them;
+#   for the website and diagnostics it reports the manual's names.
 # - Keys the model lacks (DSCU-only keys on an SSCU and vice versa) do not exist
 #   for OCPP: ChangeConfiguration -> NotSupported, GetConfiguration -> unknownKey.
 #   get() still returns their default so shared code needs no special case.
@@ -356,15 +360,19 @@ class Config:
                 store[name] = old
 
     # ---- GetConfiguration ---------------------------------------------------------------------
-    def get_configuration(self, keys=None, rng_bytes=None):
+    def get_configuration(self, keys=None, rng_bytes=None, ocpp: bool = False):
         """OCPP GetConfiguration: (configurationKey list of {"key", "readonly",
         "value"}, unknownKey list). keys None/empty: every key of this model, in
-        table order. Only the first GetConfigurationMaxKeys requested keys are
-        answered; the rest are ignored. Values are the configured ones.
+        table order. With keys, only the first GetConfigurationMaxKeys requested keys
+        are answered, the rest are ignored; a key asked twice (ignoring case) once.
+        Keys are reported under the manual's names, except with ocpp=True (a
+        Central System's request): each requested key is answered under the
+        spelling asked, and the full list adds after each aliased key its OCPP 1.6
+        name (keys.ALIASES) with the same value. Values are the configured ones.
         rng_bytes: pass it for a request from the Central System: when the reply
-        carries LocalManagementPassword, the password is rotated first (manual 3.20)
-        so the reply holds the password that is now active."""
-        sel = []
+        carries LocalManagementPassword, the password is rotated first (manual
+        3.20) so the reply holds the password now active."""
+        sel = []        # (spelling to answer with, entry)
         unknown = []
         if keys:
             seen = []
@@ -372,21 +380,27 @@ class Config:
                 e = self._find(k)
                 if e is None or not e[_FLAGS] & self._sup:
                     unknown.append(k)
-                elif e[_NAME] not in seen:
-                    seen.append(e[_NAME])
-                    sel.append(e)
+                else:
+                    k = k if ocpp else e[_NAME]
+                    if k.lower() not in seen:
+                        seen.append(k.lower())
+                        sel.append((k, e))
         else:
             for e in KEYS:
                 if e[_FLAGS] & self._sup:
-                    sel.append(e)
+                    sel.append((e[_NAME], e))
+                    if ocpp:
+                        for alias, real in ALIASES:
+                            if real == e[_NAME]:
+                                sel.append((alias, e))
         if rng_bytes is not None:
-            for e in sel:
+            for k, e in sel:
                 if e[_NAME] == "LocalManagementPassword":
                     self.rotate_local_password(rng_bytes)
                     break
         items = []
-        for e in sel:
-            it = {"key": e[_NAME], "readonly": bool(e[_FLAGS] & RO)}
+        for k, e in sel:
+            it = {"key": k, "readonly": bool(e[_FLAGS] & RO)}
             if not e[_FLAGS] & WRITEONLY:   # a secret is listed, never shown
                 it["value"] = self._fmt(e, self._configured(e))
             items.append(it)

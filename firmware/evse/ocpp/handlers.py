@@ -53,9 +53,12 @@ class Handlers:
     def get_configuration(self, p: dict) -> dict:
         keys = p.get("key")
         # manual 3.20 / LocalManagementPassword: reading the configuration
-        # rotates the local management password; the reply carries the new one
+        # rotates the local management password; the reply carries the new one.
+        # OCPP 1.6 9: without keys every supported key is listed, including the
+        # OCPP names of keys the manual spells differently (config ALIASES)
         items, unknown = self.st.config.get_configuration(keys if keys else None,
-                                                          rng_bytes=self.st.board.random_bytes)
+                                                          rng_bytes=self.st.board.random_bytes,
+                                                          ocpp=True)
         out = {"configurationKey": items}
         if unknown:
             out["unknownKey"] = unknown

@@ -1,11 +1,41 @@
 # Meter values (OCPP 1.6 3.16, manual keys MeterValueSampleInterval,
-# MeterValuesSampledData, ClockAlignedDataInterval, MeterValuesAlignedData):
-# sampled values every MeterValueSampleInterval from the start of a
-# transaction, clock-aligned values every ClockAlignedDataInterval from
-# midnight UTC. Transaction meter values go through the persistent journal;
-# aligned values of a connector without a transaction are sent as plain
-# MeterValues (volatile). The measurand table is data.
+# MeterValuesSampledData, ClockAlignedDataInterval, MeterValuesAlignedData, and the
+# OCPP keys StopTxnSampledData, StopTxnAlignedData): sampled values every
+# MeterValueSampleInterval from the start of a transaction, clock-aligned values
+# at the ClockAlignedDataInterval boundaries. Transaction meter values go through
+# the persistent journal; aligned values of a connector without a transaction are
+# sent as plain MeterValues (volatile). The measurand table is data.
+#
+# Decisions:
+# - Clock-aligned boundaries are counted from every midnight UTC (OCPP 1.6 9.1.5
+#   "evenly spaced aggregation intervals per day, starting at 00:00:00", manual
+#   ClockAlignedDataInterval "Intervals start from 00.00 (midnight)"; UTC because
+#   the station keeps no time zone and OCPP 3.14 recommends UTC). An interval that
+#   does not divide the day makes the last interval of a day shorter: midnight is
+#   always a boundary. A reading is stamped with its boundary.
+# - A boundary is only read when the clock reaches it running: if the clock is set
+#   forward over it (the first BootNotification.conf or a Heartbeat currentTime
+#   after boot, a restart) by LATE_S or more, or by an interval or more, it is
+#   skipped and the next boundary is awaited; set backwards, the next boundary is
+#   recomputed. So no Sample.Clock value is ever sent at boot.
+# - StopTransaction.transactionData (OCPP 1.6 6.50, 9.1.25/9.1.27): during a
+#   transaction the StopTxnSampledData measurands are read at every sampled
+#   interval (Sample.Periodic) and the StopTxnAlignedData ones at every boundary
+#   (Sample.Clock), and kept in RAM in a compact form (timestamp, context and
+#   [measurand, value, phase] items; units and locations follow from the table).
+#   Their MeterValue JSON in the StopTransaction is bounded to TXDATA_BYTES per
+#   transaction (the message stays well inside a 16 kB frame; the RAM kept is
+#   about a third of it). When the next reading would not fit, every second kept
+#   reading is dropped and from then on only every second reading is kept (the
+#   kept ones go on spanning the whole transaction at twice the spacing; repeated
+#   as needed). A power cut loses them: the PowerLoss StopTransaction has none.
+import json
+
 from evse.clock import iso8601
+
+_DAY = 86400
+LATE_S = 60            # an aligned boundary overrun this long was jumped over, not reached
+TXDATA_BYTES = 8192    # JSON of the readings kept for transactionData, per transaction
 
 # measurand -> (unit, per-phase?) ; what the meters of this controller measure
 MEASURANDS = {
@@ -23,6 +53,23 @@ def _csl(v: str) -> list:
     return [x.strip() for x in v.split(",") if x.strip()]
 
 
+def _sv(name: str, value: str, phase, context: str) -> dict:
+    sv = {"value": value, "context": context, "measurand": name, "unit": MEASURANDS[name][0],
+          "location": "Body" if name == "Temperature" else "Outlet"}
+    if phase:
+        sv["phase"] = phase
+    return sv
+
+
+def next_boundary(now: int, iv: int) -> int:
+    """The first clock-aligned boundary after `now` for an interval of iv > 0
+    seconds, intervals counted from each midnight UTC (the last one of a day ends
+    at midnight)."""
+    midnight = now - now % _DAY
+    b = midnight + ((now - midnight) // iv + 1) * iv
+    return b if b < midnight + _DAY else midnight + _DAY
+
+
 class Metering:
     def __init__(self, station) -> None:
         self.st = station
@@ -30,7 +77,12 @@ class Metering:
         self.clock = station.clock
         n = len(station.connectors)
         self.next_sample = [0] * n      # UTC seconds of the next sampled value, 0 = off
-        self.next_aligned = 0
+        self.next_aligned = 0           # UTC seconds of the next aligned boundary, 0 = not set
+        self._aligned_iv = 0            # the interval next_aligned was computed for
+        self._txdata = [[] for _ in range(n)]   # type: list  # (JSON size, compact text)
+        self._txbytes = [0] * n         # sum of the JSON sizes kept
+        self._txstride = [1] * n        # keep every stride-th reading
+        self._txseen = [0] * n          # readings taken in this transaction
 
     def sampled_value(self, i: int, measurands: list, context: str) -> list:
         """SampledValue list for connector index i."""
@@ -60,23 +112,60 @@ class Metering:
             else:  # Temperature
                 vals = [("%.1f" % (self.st.board.io.temperature_dc() / 10), None)]
             for v, phase in vals:
-                sv = {"value": v, "context": context, "measurand": name, "unit": unit,
-                      "location": "Body" if name == "Temperature" else "Outlet"}
-                if phase:
-                    sv["phase"] = phase
-                out.append(sv)
+                out.append(_sv(name, v, phase, context))
         return out
 
-    def meter_value(self, i: int, measurands: list, context: str) -> dict:
-        return {"timestamp": iso8601(self.clock.now()),
+    def meter_value(self, i: int, measurands: list, context: str, ts: int = 0) -> dict:
+        return {"timestamp": iso8601(ts if ts else self.clock.now()),
                 "sampledValue": self.sampled_value(i, measurands, context)}
 
     def tx_started(self, i: int) -> None:
         iv = self.config.get("MeterValueSampleInterval")
         self.next_sample[i] = self.clock.now() + iv if iv > 0 else 0
+        self._txdata[i] = []
+        self._txbytes[i] = 0
+        self._txstride[i] = 1
+        self._txseen[i] = 0
 
     def tx_stopped(self, i: int) -> None:
         self.next_sample[i] = 0
+
+    def tx_data(self, i: int) -> list:
+        """The StopTxnSampledData / StopTxnAlignedData readings of the transaction
+        on connector index i, oldest first (MeterValue dicts for
+        StopTransaction.transactionData); forgets them."""
+        out = []
+        for size, text in self._txdata[i]:
+            ts, ctx, items = json.loads(text)
+            out.append({"timestamp": iso8601(ts),
+                        "sampledValue": [_sv(m, v, ph, ctx) for m, v, ph in items]})
+        self._txdata[i] = []
+        self._txbytes[i] = 0
+        return out
+
+    def _keep(self, i: int, key: str, context: str, ts: int) -> None:
+        names = _csl(self.config.get(key))
+        if not names:
+            return
+        self._txseen[i] += 1
+        if (self._txseen[i] - 1) % self._txstride[i]:
+            return
+        svs = self.sampled_value(i, names, context)
+        if not svs:
+            return
+        size = len(json.dumps({"timestamp": iso8601(ts), "sampledValue": svs})) + 2
+        if size > TXDATA_BYTES:
+            return
+        text = json.dumps([ts, context, [[sv["measurand"], sv["value"], sv.get("phase", "")]
+                                         for sv in svs]])
+        kept = self._txdata[i]
+        while self._txbytes[i] + size > TXDATA_BYTES:
+            kept = [kept[j] for j in range(0, len(kept), 2)]   # every second one goes
+            self._txstride[i] *= 2
+            self._txbytes[i] = sum([k[0] for k in kept])
+        kept.append((size, text))
+        self._txdata[i] = kept
+        self._txbytes[i] += size
 
     def step(self) -> None:
         now = self.clock.now()
@@ -85,26 +174,41 @@ class Metering:
             if t and now >= t and s.tx_ref:
                 iv = self.config.get("MeterValueSampleInterval")
                 self.next_sample[i] = now + iv if iv > 0 else 0
-                mv = self.meter_value(i, _csl(self.config.get("MeterValuesSampledData")), "Sample.Periodic")
-                if mv["sampledValue"]:
-                    self.st.tx_meter_values(i, [mv])
+                names = _csl(self.config.get("MeterValuesSampledData"))
+                if names:
+                    mv = self.meter_value(i, names, "Sample.Periodic")
+                    if mv["sampledValue"]:
+                        self.st.tx_meter_values(i, [mv])
+                self._keep(i, "StopTxnSampledData", "Sample.Periodic", now)
         iv = self.config.get("ClockAlignedDataInterval")
         if iv <= 0:
             self.next_aligned = 0
             return
-        if self.next_aligned == 0:
-            self.next_aligned = (now // iv + 1) * iv
-        if now >= self.next_aligned:
-            self.next_aligned = (now // iv + 1) * iv
-            names = _csl(self.config.get("MeterValuesAlignedData"))
-            for i, s in enumerate(self.st.sessions):
-                mv = self.meter_value(i, names, "Sample.Clock")
-                if not mv["sampledValue"]:
-                    continue
-                if s.tx_ref:
-                    self.st.tx_meter_values(i, [mv])
-                else:
-                    self.st.send_meter_values(i, [mv])
+        na = self.next_aligned
+        if na == 0 or iv != self._aligned_iv or na - now > iv:
+            # first step, a new interval, or the clock was set back
+            self._aligned_iv = iv
+            self.next_aligned = next_boundary(now, iv)
+            return
+        if now < na:
+            return
+        self.next_aligned = next_boundary(now, iv)
+        late = now - na
+        if late >= LATE_S or late >= iv:
+            return        # the clock was set forward over the boundary: nothing read there
+        names = _csl(self.config.get("MeterValuesAlignedData"))
+        for i, s in enumerate(self.st.sessions):
+            if s.tx_ref:
+                self._keep(i, "StopTxnAlignedData", "Sample.Clock", na)
+            if not names:
+                continue
+            mv = self.meter_value(i, names, "Sample.Clock", na)
+            if not mv["sampledValue"]:
+                continue
+            if s.tx_ref:
+                self.st.tx_meter_values(i, [mv])
+            else:
+                self.st.send_meter_values(i, [mv])
 
     def next_deadline_s(self) -> int:
         now = self.clock.now()
@@ -115,7 +219,9 @@ class Metering:
                 best = d if best < 0 else min(best, d)
         iv = self.config.get("ClockAlignedDataInterval")
         if iv > 0:
-            na = self.next_aligned or (now // iv + 1) * iv
+            na = self.next_aligned
+            if not na or iv != self._aligned_iv or na - now > iv:
+                na = next_boundary(now, iv)
             d = max(0, na - now)
             best = d if best < 0 else min(best, d)
         return best

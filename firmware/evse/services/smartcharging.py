@@ -54,14 +54,20 @@
 #   A Relative ChargePointMaxProfile (no transaction at station level) runs
 #   from the time it was received.
 #   DST is not modelled: OCPP recommends UTC (3.14).
-# - NominalAmperage/NominalPeriod (manual): while smart charging is enabled the
-#   TxProfile/TxDefaultProfile is ignored for the first NominalPeriod seconds of
-#   a transaction (ChargePointMaxProfile still applies); when nothing applies
-#   target_a() gives NominalAmperage (the "default charge rate"), and so do
+# - NominalAmperage/NominalPeriod (manual): NominalAmperage is the "default
+#   charge rate (standard situation, no smart charging)": with
+#   SmartChargingEnabled False every connector is offered it (manual
+#   SmartChargingEnabled: "charging will be done at nominal amperage"). While
+#   smart charging is enabled the TxProfile/TxDefaultProfile is ignored for the
+#   first NominalPeriod seconds of a transaction (ChargePointMaxProfile still
+#   applies); when nothing applies target_a() gives NominalAmperage, and so do
 #   the gaps of a composite schedule. minChargingRate is kept, not used.
-# - GetCompositeSchedule: connector 0 reports min(ChargePointMaxProfile,
-#   ChargePointCurrentLimit); a connector reports min(MaxCurrentConnection,
-#   ChargePointCurrentLimit, target) over time. Rejected (None) for an unknown
+# - GetCompositeSchedule reports what the station will offer: connector 0
+#   min(ChargePointMaxProfile, ChargePointCurrentLimit); a connector
+#   min(MaxCurrentConnection, ChargePointCurrentLimit, target, and what the
+#   station passes as limiting it now: the plugged cable's rating, temperature
+#   derating, a load-balancing share below its target) over time, 0 where that
+#   is below the connector's 6 A minimum. Rejected (None) for an unknown
 #   connector or duration <= 0; a unit other than A/W raises ValueError (errata
 #   3.24: CALLERROR PropertyConstraintViolation). At most
 #   ChargingSchedulesMaxPeriods periods; the reported duration is cut to them.
@@ -591,9 +597,13 @@ class SmartCharging:
         return None if nxt is None else nxt - now
 
     # ---- GetCompositeSchedule ----------------------------------------------------------
-    def composite_schedule(self, connector_id, duration_s, unit=None, now=None, tx_start=None):
+    def composite_schedule(self, connector_id, duration_s, unit=None, now=None, tx_start=None,
+                           cap_da=None, min_da: int = 0):
         """GetCompositeSchedule.req -> None (status Rejected) or the .conf fields.
-        tx_start: start epoch of the transaction running on the connector."""
+        tx_start: start epoch of the transaction running on the connector.
+        cap_da: what else limits the connector now (cable, derating, load
+        balancing; deci-amps, None = nothing); min_da: below this the connector
+        offers nothing (IEC 61851-1 minimum), so a lower limit is reported as 0."""
         if unit is not None and unit not in UNITS:
             raise ValueError("chargingRateUnit")
         if (type(connector_id) is not int or connector_id < 0 or connector_id > self.n
@@ -608,12 +618,15 @@ class SmartCharging:
             local = station
         else:
             local = _mn(self._deci("MaxCurrentConnection", 16) * k, station)
+        if cap_da is not None:
+            local = _mn(local, max(0, cap_da) * k)
+        floor = min_da * k
         nom = self._deci("NominalAmperage", 16.0) * k
         on = self.enabled()
         anchor = start if tx_start is None else tx_start
         maxp = int(_cfg(self.config, "ChargingSchedulesMaxPeriods", 255))
         end = start + duration_s
-        out = []
+        out = []  # type: list
         t = start
         while t < end:
             if not on:
@@ -625,6 +638,8 @@ class SmartCharging:
             if val is None or local < val:
                 val = local
                 ph = 0
+            if val < floor:
+                val = 0       # the connector pauses: no PWM offer below the minimum
             if not out or out[-1][1] != val or out[-1][2] != ph:
                 if len(out) >= maxp:
                     end = t
