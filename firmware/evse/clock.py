@@ -14,6 +14,9 @@ class VirtualClock:
         self._t0 = ticks
         self._epoch_ms = epoch_s * 1000
         self._synced = False
+        # True: take every currentTime, backwards too, as a board's clock
+        # does (unit tests of wall-clock code); the simulator keeps False
+        self.follow_csms = False
 
     def ticks_ms(self) -> int:
         return ticks_wrap(self._t0 + self._ms)
@@ -36,6 +39,9 @@ class VirtualClock:
         clock, and every later one is ignored, so a Central System answering
         real wall-clock time never moves the clock backwards nor undoes an
         `advance` (docs/simulator.md)."""
+        if self.follow_csms:
+            self._epoch_ms = epoch_s * 1000 - self._ms
+            return
         if self._synced:
             return
         self._synced = True

@@ -427,17 +427,10 @@ def test_cache_eviction_not_valid_first_then_oldest():
     assert len(cache) == 3
 
 
-class BoardClock(VirtualClock):
-    """A board's clock: every currentTime from the Central System is taken,
-    also one that sets it back (the simulator's virtual clock takes none)."""
-
-    def set_utc(self, epoch_s):
-        self._epoch_ms = epoch_s * 1000 - self._ms
-
-
 def test_cache_eviction_uses_update_order_not_wall_clock():
     d = tmpdir("auth")
-    clock = BoardClock()
+    clock = VirtualClock()
+    clock.follow_csms = True                   # a board's clock
     cache = AuthCache(Storage(d), FakeConfig(), clock, None, 2)
     cache.update("A", info())
     clock.set_utc(clock.now() - 3600)          # a board's RTC set back by the CS

@@ -53,6 +53,7 @@ def test_no_aligned_value_at_boot_when_the_clock_is_set_forward():
     # currentTime then moves it on by hours (as after a restart): nothing is read
     # at a boundary the clock jumped over
     r = Rig("sscu", ClockAlignedDataInterval=900, HeartBeatInterval=0)
+    r.clock.follow_csms = True          # a board's clock: takes every currentTime
     r.online(FakeCS())
     r.run(5)
     r.clock.set_utc(r.clock.now() + 5 * 3600 + 37)      # BootNotification.conf currentTime
