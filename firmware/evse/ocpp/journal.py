@@ -469,6 +469,7 @@ class Journal:
         base = 0                  # file offset of buf[0]
         eof = False
         self._lastp = 0           # P records must have rising seqs
+        self._hnext = 0           # seqs below this were pushed before the last compaction
         pos = 0
         lineno = 0
         rewrite = False
@@ -537,7 +538,9 @@ class Journal:
                     act = self._acts[f[3]] = f[3]
                 e = [seq, act, ref, int(f[2]), off, end + 1 - start]
                 self._q.append(e)
-                if ref is not None:
+                # a message kept by a compaction: the header's refs already
+                # hold its push and whatever was acked after it
+                if ref is not None and seq >= self._hnext:
                     if f[3] == START:
                         self._refs[ref] = [None, False, seq]
                     elif f[3] == STOP:
@@ -548,6 +551,7 @@ class Journal:
             if kind == "H":
                 f = body.split(" ", 2)
                 self._next = int(f[1])
+                self._hnext = self._next
                 self._lastp = 0
                 self._q = []
                 self._refs = {}
