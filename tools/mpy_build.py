@@ -36,6 +36,7 @@ def sources() -> list[str]:
 def build(arch: str, out: str) -> tuple[int, int, list[str]]:
     total = 0
     errors = []
+    out = os.path.abspath(out)  # mpy-cross runs in firmware/: a relative --out is the caller's
     srcs = sources()
     for rel in srcs:
         dst = os.path.join(out, rel[:-3] + ".mpy")
