@@ -157,3 +157,36 @@ def test_remote_start_with_charging_profile(tmp_path):
         conf = await rig.call("GetCompositeSchedule", connectorId=1, duration=600)
         assert all(p["limit"] == 16.0 for p in conf["chargingSchedule"]["chargingSchedulePeriod"])
     rig_run(tmp_path, body, settings={"SmartChargingEnabled": "true"})
+
+
+def test_remote_start_on_unknown_connector_is_rejected(tmp_path):
+    # OCTT TC_027: connectorId 0 or one the station does not have is a valid
+    # request (the JSON schema allows any integer) that is Rejected, not a
+    # CALLERROR; nothing starts
+    async def body(rig):
+        await rig.start()
+        await rig.plug_ev(1)
+        await rig.advance(1)
+        for cid in (0, 2, -1, 99):
+            assert await rig.call("RemoteStartTransaction", connectorId=cid, idTag="REMOTE1") == \
+                {"status": "Rejected"}, cid
+        await rig.advance(2)
+        assert rig.calls("StartTransaction") == []
+        assert (await rig.connector(1))["session"] == "Idle"
+        assert await rig.call("RemoteStartTransaction", connectorId=1, idTag="REMOTE1") == \
+            {"status": "Accepted"}
+        await rig.advance(2)
+        (start,) = await rig.wait_call("StartTransaction")
+        assert start["connectorId"] == 1
+    rig_run(tmp_path, body, model="sscu")
+
+
+def test_remote_start_connector_3_on_dscu_is_rejected(tmp_path):
+    async def body(rig):
+        await rig.start()
+        assert await rig.call("RemoteStartTransaction", connectorId=3, idTag="R") == {"status": "Rejected"}
+        assert await rig.call("RemoteStartTransaction", connectorId=0, idTag="R") == {"status": "Rejected"}
+        await rig.advance(1)
+        assert [(await rig.connector(n))["session"] for n in (1, 2)] == ["Idle", "Idle"]
+    rig_run(tmp_path, body, model="dscu")
+
