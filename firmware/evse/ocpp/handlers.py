@@ -97,11 +97,15 @@ class Handlers:
             self.client.after.append(lambda: self.st.reset(kind))
         return {"status": status}
 
-    def unlock_connector(self, p: dict) -> dict:
+    def unlock_connector(self, p: dict):  # -> dict | rpc.Later
         cid = p["connectorId"]
         if not 1 <= cid <= len(self.st.connectors):
             return {"status": "NotSupported"}   # errata 3.87: unknown connectorId
-        return {"status": self.st.unlock(cid)}
+        # 5.18: the answer says whether the connector was unlocked, so it
+        # waits for the lock's feedback when the lock has to move first
+        later = rpc.Later()
+        status = self.st.unlock(cid, lambda r: later.resolve({"status": r}))
+        return {"status": status} if status else later
 
     # ---- Firmware management ------------------------------------------------------
     def get_diagnostics(self, p: dict) -> dict:
