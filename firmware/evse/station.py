@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no t
 from evse import VERSION
 from evse.clock import iso8601, parse_iso8601
 from evse.iocu import errors
+from evse.iocu import lock as L
 from evse.iocu import pilot as P
 from evse.iocu import status as cstatus
 from evse.iocu.connector import Connector
@@ -30,7 +31,7 @@ from evse.iocu.events import EventRing
 from evse.iocu.station import Iocu
 from evse.services.session import Session, IDLE, TX, AUTHORIZED, FINISHING
 from evse.services import session as S
-from evse.ticks import ticks_diff
+from evse.ticks import ticks_add, ticks_diff
 
 TICK_MS = 10          # safety core period on a board (ARCHITECTURE.md)
 IDLE_MAX_MS = 60000   # longest virtual jump when nothing is scheduled
@@ -43,6 +44,8 @@ CONNECTOR_KEYS = ("MaxCurrentConnection", "Connector1FlexCable", "Connector2Flex
 TXREF_FILE = "txref"
 ALIVE_FILE = "alive"
 ALIVE_EVERY_S = 300
+# UnlockConnector waits for the lock's own verdict: a full series of attempts
+UNLOCK_WAIT_MS = L.ATTEMPTS * (L.DRIVE_MS + L.PAUSE_MS) + 1000
 
 
 class Station:
@@ -108,6 +111,7 @@ class Station:
         self.smart = SmartCharging(config, self.storage, self.clock, n)
         self.balancer = LoadBalancer(n)
         self._limits = [-1] * n
+        self._unlocks = [None] * n      # type: list  # [callbacks, deadline] of an UnlockConnector
         # ---- indicators
         from evse.services.indicators import Indicators
         self.indicators = Indicators(config, board.connectors, board.io, model=model)
@@ -362,6 +366,7 @@ class Station:
             self.link.poll(now)          # bus cards reach the sessions in this step
         for s in self.sessions:
             s.step(now)
+        self._unlock_poll(now)
         if self._avail_due:
             self._apply_scheduled()
         self._drain_events()
@@ -388,6 +393,9 @@ class Station:
         fold(self.iocu.next_deadline_ms(now, self._hb_fault))
         for s in self.sessions:
             fold(s.next_deadline_ms(now))
+        for w in self._unlocks:
+            if w is not None:
+                fold(max(0, ticks_diff(w[1], now)))
         for m in self.meters:
             fold(m.next_deadline_ms(now))
         fold(self.indicators.next_deadline_ms(now))
@@ -447,6 +455,8 @@ class Station:
             da = alloc[i] if active[i] else c.max_da
             if self.conditions.blocks(i + 1):
                 da = 0          # a blocking MCU-side condition: no energy (PWM below 6 A)
+            elif self.sessions[i].suspended:
+                da = 0          # invalidated id past MaxEnergyOnInvalidId: SuspendedEVSE (session.py)
             if da != self._limits[i]:
                 self._limits[i] = da
                 c.set_limit_da(int(da))
@@ -473,6 +483,8 @@ class Station:
         # user yet -> Finishing
         if s.state == TX and code == cstatus.PREPARING:
             code = cstatus.SUSPENDED_EV
+        elif s.state == AUTHORIZED and (code == cstatus.SUSPENDED_EV or code == cstatus.SUSPENDED_EVSE):
+            code = cstatus.PREPARING    # the cable is being locked: no transaction yet
         elif s.state == FINISHING and code == cstatus.AVAILABLE:
             code = cstatus.FINISHING
         if self.conditions.blocks(i + 1) and code != cstatus.UNAVAILABLE:
@@ -695,7 +707,13 @@ class Station:
                 return "Accepted"
         return "Rejected"
 
-    def unlock(self, cid: int) -> str:
+    def unlock(self, cid: int, done=None) -> str:
+        """UnlockConnector (OCPP 1.6 5.18 / 7.46): "NotSupported" without a
+        lock; "UnlockFailed" when a welded contactor forbids it; "Unlocked"
+        when the lock switch already reads released. Else "": the answer
+        comes through done(status) once the lock has moved: Unlocked when
+        its feedback confirms the release, UnlockFailed when the driver gave
+        up (still engaged, e.g. stuck) or after UNLOCK_WAIT_MS."""
         c = self.connectors[cid - 1]
         s = self.sessions[cid - 1]
         if not c.lock.fitted:
@@ -704,7 +722,36 @@ class Station:
             s.stop(S.R_UNLOCK)
         elif s.state == AUTHORIZED:
             s.cancel_authorization()
-        return "Unlocked" if c.request_unlock() else "UnlockFailed"
+        elif s.cable_held:
+            s.release_cable()
+        if not c.request_unlock():
+            return "UnlockFailed"
+        if c.lock.settled(False):
+            return "Unlocked"
+        w = self._unlocks[cid - 1]
+        if w is None:
+            w = self._unlocks[cid - 1] = [[], 0]
+        w[1] = ticks_add(self.clock.ticks_ms(), UNLOCK_WAIT_MS)
+        if done is not None:
+            w[0].append(done)
+        return ""
+
+    def _unlock_poll(self, now: int) -> None:
+        for i in range(self.n):
+            w = self._unlocks[i]
+            if w is None:
+                continue
+            lk = self.connectors[i].lock
+            if lk.settled(False):
+                r = "Unlocked"
+            elif lk.state == L.FAILED or ticks_diff(now, w[1]) >= 0:
+                r = "UnlockFailed"
+            else:
+                continue
+            self._unlocks[i] = None
+            self.log.add("unlock c%d: %s" % (i + 1, r))
+            for fn in w[0]:
+                fn(r)
 
     def reset_accepted(self, kind: str) -> str:
         return "Accepted"
@@ -974,6 +1021,18 @@ class Station:
         g = self.config.get
         return 3 if (g("L2Active") or g("L3Active")) else 1
 
+    def _lock_seen(self, c) -> str:
+        """The lock as its feedback switch reports it (not as commanded):
+        none (no actuator), failed (the driver gave up its attempts),
+        locked, unlocked, unknown (not read yet)."""
+        lk = c.lock
+        if not lk.fitted:
+            return "none"
+        if lk.state == L.FAILED:
+            return "failed"
+        f = lk.feedback()
+        return "locked" if f == 1 else ("unlocked" if f == 0 else "unknown")
+
     def status(self) -> dict:
         conns = []
         for i, c in enumerate(self.connectors):
@@ -986,6 +1045,7 @@ class Station:
                 "vendor_error": vendor, "pilot": P.NAMES[c.pilot] if c.pilot < len(P.NAMES) else "?",
                 "duty": c.duty_permille / 10, "offered_a": c.offered_da / 10,
                 "contactor": bool(c.contactor_closed), "locked": bool(c.locked),
+                "lock": self._lock_seen(c),
                 "transaction_id": self.transaction_id(s),
                 "id_tag": s.id_tag if s.state in (TX, AUTHORIZED) else None,
                 "energy_wh": round(m.energy_wh(), 1),

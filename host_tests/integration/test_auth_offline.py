@@ -122,7 +122,10 @@ def test_unknown_tag_offline_then_invalid_stops(tmp_path):
                                       "StopTransactionOnInvalidId": "true"})
 
 
-def test_unknown_tag_offline_then_invalid_charges_up_to_max_energy(tmp_path):
+def test_unknown_tag_offline_then_invalid_charges_max_energy_then_suspends(tmp_path):
+    # OCPP 1.6 3.5.4 (errata: 4.8) StopTransactionOnInvalidId false: "only stop
+    # energy delivery". MaxEnergyOnInvalidId Wh more after the invalidation,
+    # then SuspendedEVSE; the transaction stays open.
     async def body(rig):
         await rig.start()
         await go_offline(rig)
@@ -130,19 +133,35 @@ def test_unknown_tag_offline_then_invalid_charges_up_to_max_energy(tmp_path):
         assert res["result"] == "accepted", res
         await rig.advance(30)
         rig.cs.start_tags = {"STRANGER": "Invalid"}
-        await go_online(rig)
-        start = rig.payloads("StartTransaction")[0]
+        before = (await rig.connector(1))["energy_wh"]    # ~90 Wh charged offline
+        await go_online(rig)                               # the invalidation comes in here
         c = await rig.connector(1)
         assert c["status"] == "Charging" and rig.calls("StopTransaction") == []
+        after = c["energy_wh"]
         for _ in range(30):
             await rig.advance(20)
-            if rig.calls("StopTransaction"):
+            if (await rig.connector(1))["status"] == "SuspendedEVSE":
                 break
-        stop = (await rig.wait_call("StopTransaction"))[0]
-        assert stop["reason"] == "DeAuthorized"
-        used = stop["meterStop"] - start["meterStart"]
-        assert 500 <= used <= 520, used
-        assert not (await rig.connector(1))["contactor"]
+        c = await rig.connector(1)
+        assert c["status"] == "SuspendedEVSE" and not c["contactor"] and c["locked"]
+        assert c["offered_a"] == 0 and c["session"] == "Transaction"
+        # counted from the invalidation, not from the start of the transaction
+        assert c["energy_wh"] - before >= 500, (before, c["energy_wh"])
+        assert c["energy_wh"] - after <= 520, (after, c["energy_wh"])
+        start = rig.payloads("StartTransaction")[0]
+        assert before - start["meterStart"] > 50
+        sn = rig.payloads("StatusNotification")[-1]
+        assert sn["connectorId"] == 1 and sn["status"] == "SuspendedEVSE", sn
+        await rig.advance(600)                     # nothing more, still open
+        c2 = await rig.connector(1)
+        assert c2["energy_wh"] == c["energy_wh"] and c2["status"] == "SuspendedEVSE"
+        assert rig.calls("StopTransaction") == [] and c2["transaction_id"] is not None
+        # it ends as any transaction does
+        assert await rig.call("RemoteStopTransaction", transactionId=c2["transaction_id"]) == \
+            {"status": "Accepted"}
+        await rig.advance(1)
+        (stop,) = await rig.wait_call("StopTransaction")
+        assert stop["reason"] == "Remote"
     rig_run(tmp_path, body, settings={"AllowOfflineTxForUnknownId": "true",
                                       "StopTransactionOnInvalidId": "false",
                                       "MaxEnergyOnInvalidId": "500"})

@@ -71,7 +71,11 @@ async def _scenario(tmp_path, clock):
         # the card at the master's reader: routed to the slave
         r = await m.op("rfid", reader=1, id=TAG)
         assert r["result"] == "pending", r
-        starts = await s.wait_call("StartTransaction", 1, timeout=15)
+        # sent once the slave's lock holds the cable: the lock needs time to move
+        async def started():
+            return bool(s.calls("StartTransaction"))
+        await _until(m, s, started, "the StartTransaction of the slave")
+        starts = s.payloads("StartTransaction")
         assert starts[0]["idTag"] == TAG and starts[0]["connectorId"] == 1
 
         async def charging_ready():

@@ -3,6 +3,8 @@
 # clock) against the development Central System. RemoteStart/Stop are in
 # test_ocpp_session.py, GetDiagnostics/UpdateFirmware/Reset in
 # test_ocpp_firmware.py.
+import asyncio
+
 import pytest
 
 from csms import CallErrorReply
@@ -322,16 +324,30 @@ def test_data_transfer_unknown_vendor(tmp_path):
 
 
 # ---- UnlockConnector -----------------------------------------------------------------------------
+async def unlock(rig, cid=1, rounds=20):
+    """UnlockConnector, answered once the lock has moved (5.18): virtual time
+    has to pass meanwhile, so advance in small steps until the answer is in."""
+    task = asyncio.ensure_future(rig.call("UnlockConnector", connectorId=cid))
+    for _ in range(rounds):
+        await asyncio.sleep(0.02)
+        if task.done():
+            break
+        await rig.advance(0.5)
+    assert task.done(), "no UnlockConnector.conf after %s virtual seconds" % (rounds * 0.5)
+    return task.result()
+
+
 def test_unlock_connector(tmp_path):
     async def body(rig):
         await rig.start()
         txid = await rig.card_start(1)
         c = await rig.connector(1)
-        assert c["locked"] and c["contactor"]
-        assert await rig.call("UnlockConnector", connectorId=1) == {"status": "Unlocked"}
+        assert c["locked"] and c["contactor"] and c["lock"] == "locked"
+        assert await unlock(rig) == {"status": "Unlocked"}
         await rig.advance(3)
         c = await rig.connector(1)
         assert not c["locked"] and not c["contactor"] and c["transaction_id"] is None
+        assert c["lock"] == "unlocked"
         (stop,) = rig.payloads("StopTransaction")
         assert stop["transactionId"] == txid and stop["reason"] == "UnlockCommand"
         # the cable can be taken now
@@ -340,6 +356,34 @@ def test_unlock_connector(tmp_path):
         # no such connector: NotSupported (errata 3.87)
         assert await rig.call("UnlockConnector", connectorId=2) == {"status": "NotSupported"}
     rig_run(tmp_path, body)
+
+
+def test_unlock_connector_stuck_lock_fails_until_it_releases(tmp_path):
+    async def body(rig):
+        await rig.start()
+        await rig.card_start(1)
+        await rig.op("fault", name="lock_stuck", active=True)
+        # the lock cannot move: still engaged after the attempts
+        assert await unlock(rig) == {"status": "UnlockFailed"}
+        c = await rig.connector(1)
+        assert c["lock"] == "failed" and c["transaction_id"] is None
+        assert c["error_code"] == "ConnectorLockFailure"
+        assert (await rig.op("unplug", connector=1))["removed"] is False
+        # freed: the next UnlockConnector tries again and succeeds
+        await rig.op("fault", name="lock_stuck", active=False)
+        assert await unlock(rig) == {"status": "Unlocked"}
+        assert (await rig.connector(1))["lock"] == "unlocked"
+        await rig.op("ev", connector=1, state="A")
+        assert (await rig.op("unplug", connector=1))["removed"] is True
+    rig_run(tmp_path, body)
+
+
+def test_unlock_connector_without_lock_not_supported(tmp_path):
+    async def body(rig):
+        await rig.start()
+        assert (await rig.connector(1))["lock"] == "none"
+        assert await rig.call("UnlockConnector", connectorId=1) == {"status": "NotSupported"}
+    rig_run(tmp_path, body, settings={"FlexConnectorWithActuator": "false"})
 
 
 # ---- Smart charging: SetChargingProfile, GetCompositeSchedule, ClearChargingProfile ------------

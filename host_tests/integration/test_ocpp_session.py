@@ -64,7 +64,8 @@ def test_local_session_with_card(tmp_path):
         await rig.op("ev", connector=1, state="A")
         await rig.op("unplug", connector=1)
         await rig.advance(1)
-        assert rig.statuses(1) == ["Available", "Preparing", "SuspendedEVSE", "SuspendedEV", "Charging",
+        # the cable is locked while Preparing, before the transaction starts
+        assert rig.statuses(1) == ["Available", "Preparing", "SuspendedEV", "Charging",
                                    "Finishing", "Available"]
         # nothing left over: no more meter values, nothing queued
         n = len(rig.calls("MeterValues"))
@@ -226,3 +227,85 @@ def test_stop_transaction_carries_stop_txn_data(tmp_path):
         "StopTxnSampledData": "Energy.Active.Import.Register,Current.Import",
         "ClockAlignedDataInterval": "300", "MeterValuesAlignedData": "",
         "StopTxnAlignedData": "Energy.Active.Import.Register"})
+
+
+def test_remote_start_on_unknown_connector_is_rejected(tmp_path):
+    # OCTT TC_027: connectorId 0 or one the station does not have is a valid
+    # request (the JSON schema allows any integer) that is Rejected, not a
+    # CALLERROR; nothing starts
+    async def body(rig):
+        await rig.start()
+        await rig.plug_ev(1)
+        await rig.advance(1)
+        for cid in (0, 2, -1, 99):
+            assert await rig.call("RemoteStartTransaction", connectorId=cid, idTag="REMOTE1") == \
+                {"status": "Rejected"}, cid
+        await rig.advance(2)
+        assert rig.calls("StartTransaction") == []
+        assert (await rig.connector(1))["session"] == "Idle"
+        assert await rig.call("RemoteStartTransaction", connectorId=1, idTag="REMOTE1") == \
+            {"status": "Accepted"}
+        await rig.advance(2)
+        (start,) = await rig.wait_call("StartTransaction")
+        assert start["connectorId"] == 1
+    rig_run(tmp_path, body, model="sscu")
+
+
+def test_remote_start_connector_3_on_dscu_is_rejected(tmp_path):
+    async def body(rig):
+        await rig.start()
+        assert await rig.call("RemoteStartTransaction", connectorId=3, idTag="R") == {"status": "Rejected"}
+        assert await rig.call("RemoteStartTransaction", connectorId=0, idTag="R") == {"status": "Rejected"}
+        await rig.advance(1)
+        assert [(await rig.connector(n))["session"] for n in (1, 2)] == ["Idle", "Idle"]
+    rig_run(tmp_path, body, model="dscu")
+
+
+def test_start_transaction_waits_for_the_lock_and_a_lock_failure_faults(tmp_path):
+    # OCTT TC_024: with a lock fitted the StartTransaction is sent once the
+    # cable is locked; a lock that fails first gives Faulted with errorCode
+    # ConnectorLockFailure and no transaction
+    async def body(rig):
+        await rig.start()
+        await rig.plug_ev(1)
+        await rig.advance(1)
+        await rig.op("fault", name="lock_stuck", active=True)
+        await rig.op("rfid", reader=1, id=TAG)
+        await rig.advance(10)
+        assert rig.calls("StartTransaction") == []
+        c = await rig.connector(1)
+        assert c["status"] == "Faulted" and c["error_code"] == "ConnectorLockFailure"
+        assert c["lock"] == "unlocked" and c["session"] == "Idle" and not c["contactor"]
+        sn = [p for p in rig.payloads("StatusNotification") if p["connectorId"] == 1]
+        assert sn[-1]["status"] == "Faulted" and sn[-1]["errorCode"] == "ConnectorLockFailure", sn
+        assert "Charging" not in [p["status"] for p in sn]
+        # the EV leaves, the lock works again: the next session starts locked
+        await rig.op("ev", connector=1, state="A")
+        assert (await rig.op("unplug", connector=1))["removed"] is True
+        await rig.op("fault", name="lock_stuck", active=False)
+        await rig.advance(5)
+        assert (await rig.connector(1))["status"] == "Available"
+        await rig.card_start(1)
+        (start,) = rig.payloads("StartTransaction")
+        c = await rig.connector(1)
+        assert c["status"] == "Charging" and c["lock"] == "locked"
+    rig_run(tmp_path, body)
+
+
+def test_invalid_start_conf_with_zero_max_energy_only_suspends(tmp_path):
+    # StopTransactionOnInvalidId false, MaxEnergyOnInvalidId 0: no energy
+    # after the invalidation, the transaction stays open (OCPP 1.6 3.5.4)
+    async def body(rig):
+        await rig.start()
+        rig.cs.start_tags = {TAG: "Invalid"}
+        await rig.plug_ev(1)
+        await rig.op("rfid", reader=1, id=TAG)
+        await rig.op("ev", connector=1, state="C", max_current=16, phases=3)
+        await rig.advance(60)
+        c = await rig.connector(1)
+        assert c["status"] == "SuspendedEVSE" and not c["contactor"] and c["locked"]
+        assert isinstance(c["transaction_id"], int) and rig.calls("StopTransaction") == []
+        (start,) = rig.payloads("StartTransaction")
+        assert c["energy_wh"] - start["meterStart"] < 1
+    rig_run(tmp_path, body, settings={"StopTransactionOnInvalidId": "false",
+                                      "MaxEnergyOnInvalidId": "0"})

@@ -137,7 +137,16 @@ class Rig:
     def card(self, tag: str, reader: int = 1) -> dict:
         res = self.st.rfid(reader, tag)
         self.run(0)
+        self.lock_in()
         return res
+
+    def lock_in(self, limit_ms: int = 3000) -> None:
+        """A session waiting for its cable lock (the transaction starts once
+        the safety core confirms it): let the lock move, in 10 ms steps."""
+        while limit_ms > 0 and any(s.locking for s in self.st.sessions):
+            self.clock.advance_ms(10)
+            limit_ms -= 10
+            self.run(0)
 
     # ---- observation ----------------------------------------------------------
     def session(self, c: int = 1):

@@ -13,6 +13,10 @@ _PILOT_A = 1   # evse.iocu.pilot.A
 _PILOT_B = 2   # evse.iocu.pilot.B
 
 
+class FakeLock:
+    fitted = False      # no actuator: the session starts at once
+
+
 class FakeConnector:
     def __init__(self) -> None:
         self.pilot = _PILOT_A
@@ -20,6 +24,8 @@ class FakeConnector:
         self.operative = True
         self.flex_cable = True
         self.authorized = False
+        self.lock = FakeLock()
+        self.locked = False
 
     def plug_present_or_tethered(self) -> bool:
         return self.plugged

@@ -84,6 +84,11 @@ class Pair:
     def card(self, tag: str) -> dict:
         res = self.m.st.rfid(1, tag)
         self.run(0)
+        # the transaction starts once the cable lock is confirmed: let it move
+        for _ in range(300):
+            if not any(s.locking for u in (self.m, self.s) for s in u.st.sessions):
+                break
+            self.run(0.01)
         return res
 
 

@@ -174,27 +174,74 @@ def test_start_conf_not_accepted_stops_deauthorized():
         assert not r.conn().contactor_closed and r.status() == "Finishing"
 
 
-def test_start_conf_invalid_continues_up_to_max_energy():
+def statuses(r, c=1) -> list:
+    return [p["status"] for p in r.calls("StatusNotification") if p["connectorId"] == c]
+
+
+def test_start_conf_invalid_charges_max_energy_then_only_suspends():
+    # OCPP 1.6 3.5.4 / errata 4.8: StopTransactionOnInvalidId false "only
+    # stop energy delivery": after MaxEnergyOnInvalidId Wh the station offers
+    # nothing (SuspendedEVSE), the transaction stays open and the cable locked
     cs = FakeCS(start_tags={"A": "Invalid"})
     r = Rig(StopTransactionOnInvalidId=False, MaxEnergyOnInvalidId=300)
     charge_online(r, cs)
     r.run(30)
     assert r.session().state == TX and r.status() == "Charging"
-    assert r.calls("StopTransaction") == []
+    at_conf = r.energy()
     r.run(600)
-    (stop,) = r.calls("StopTransaction")
-    assert stop["reason"] == "DeAuthorized"
-    used = stop["meterStop"] - r.calls("StartTransaction")[0]["meterStart"]
+    assert r.calls("StopTransaction") == []
+    assert r.session().state == TX and r.st.transaction_id(r.session()) == cs.next_tx
+    assert r.status() == "SuspendedEVSE" and statuses(r)[-1] == "SuspendedEVSE"
+    c = r.conn()
+    assert not c.contactor_closed and c.offered_da == 0 and c.locked
+    used = r.energy() - r.calls("StartTransaction")[0]["meterStart"]
     assert 300 <= used < 310, used            # checked every second at ~11 kW
-    assert not r.conn().contactor_closed
+    assert at_conf < 300
+    r.run(600)                                 # stays suspended, nothing more delivered
+    assert r.energy() - r.calls("StartTransaction")[0]["meterStart"] == used
+    assert r.status() == "SuspendedEVSE" and r.calls("StopTransaction") == []
+    # it ends like any transaction: here the owner's card
+    assert r.card("A")["result"] == "stopped"
+    r.run(1)
+    (stop,) = r.calls("StopTransaction")
+    assert stop["reason"] == "Local" and stop["transactionId"] == cs.next_tx
 
 
-def test_start_conf_invalid_max_energy_zero_stops_at_once():
+def test_start_conf_invalid_max_energy_zero_suspends_at_once():
     cs = FakeCS(start_tags={"A": "Blocked"})
     r = Rig(StopTransactionOnInvalidId=False, MaxEnergyOnInvalidId=0)
     charge_online(r, cs)
+    r.run(60)
+    assert r.calls("StopTransaction") == [] and r.session().state == TX
+    assert r.status() == "SuspendedEVSE" and "Charging" not in statuses(r)
+    assert not r.conn().contactor_closed and r.conn().locked
+    assert r.energy() - r.calls("StartTransaction")[0]["meterStart"] < 1
+    # a RemoteStopTransaction ends it
+    assert r.st.remote_stop(cs.next_tx) == "Accepted"
+    r.run(1)
+    assert [p["reason"] for p in r.calls("StopTransaction")] == ["Remote"]
+
+
+def test_max_energy_on_invalid_id_counts_from_the_invalidation():
+    # charged offline first: MaxEnergyOnInvalidId is energy added after the
+    # Central System invalidated the identifier, not a cap on the whole
+    # transaction (manual: "a (small) amount of added energy")
+    r = Rig(StopTransactionOnInvalidId=False, MaxEnergyOnInvalidId=200,
+            AllowOfflineTxForUnknownId=True)
+    r.arrive()
+    assert r.card("A")["source"] == "offline"
+    r.ev(1, "C")
+    r.run(300)                                     # ~900 Wh offline
+    before = r.energy()
+    assert before - r.starts()[0]["meterStart"] > 500
+    r.online(FakeCS(start_tags={"A": "Invalid"}))
     r.run(2)
-    assert [p["reason"] for p in r.calls("StopTransaction")] == ["DeAuthorized"]
+    assert r.status() == "Charging"
+    r.run(600)
+    added = r.energy() - before
+    assert 200 <= added < 215, added
+    assert r.status() == "SuspendedEVSE" and r.session().state == TX
+    assert r.calls("StopTransaction") == []
 
 
 def test_offline_started_session_invalidated_when_back_online():

@@ -212,6 +212,7 @@ class Connector:
         if self.authorized:
             self._raise(self._now, E_.ERR_UNLOCK_DURING_TRANSACT)
         self._hold_unlocked = True
+        self.lock.retry(self._now)      # a lock that gave up tries again now
         self._dirty = True
         return True
 

@@ -92,6 +92,18 @@ class Lock:
             return True
         return self.state == IDLE and self.pos == (POS_LOCKED if want_locked else POS_UNLOCKED)
 
+    def feedback(self) -> int:
+        """The lock switch as last read (debounced, InversedServo applied):
+        1 locked, 0 unlocked, -1 not read yet. What the actuator says, not
+        what it was told."""
+        return self._sw.value
+
+    def retry(self, now: int) -> None:
+        """A new series of attempts at once after FAILED (OCPP UnlockConnector
+        is "forcing a new attempt", 5.18) instead of waiting RETRY_MS."""
+        if self.fitted and self.state == FAILED:
+            self._go(now, self.target)
+
     def in_motion(self) -> bool:
         return self.state == DRIVING or self.state == PAUSE or self._sw.pending() or self._psw.pending()
 

@@ -305,7 +305,17 @@ class OcppClient:
             self.outbox.append(rpc.error(msg_id, "InternalError", "handler failed"))
             self.stats["errors_sent"] += 1
             return
+        if isinstance(res, rpc.Later):
+            ws = self.ws
+            res.bind(lambda conf: self._late_result(ws, msg_id, conf))
+            return
         self.outbox.append(rpc.result(msg_id, res))
+
+    def _late_result(self, ws, msg_id: str, conf: dict) -> None:
+        # a deferred handler answer (rpc.Later), on the connection it was asked on
+        if self.connected and self.ws is ws:
+            self.outbox.append(rpc.result(msg_id, conf))
+            self.kick()
 
     def _answered(self, p: CallOut, payload, now: int) -> None:
         if p.kind == K_BOOT:

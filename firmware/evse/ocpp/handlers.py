@@ -36,9 +36,9 @@ class Handlers:
             "UpdateFirmware": self.update_firmware,
         }
 
-    def _connector(self, cid, allow_zero: bool = True) -> int:
+    def _connector(self, cid) -> int:
         n = len(self.st.connectors)
-        if type(cid) is not int or cid < (0 if allow_zero else 1) or cid > n:
+        if type(cid) is not int or cid < 0 or cid > n:
             raise rpc.CallError("PropertyConstraintViolation", "connectorId %r out of range" % (cid,))
         return cid
 
@@ -79,9 +79,12 @@ class Handlers:
 
     def remote_start(self, p: dict) -> dict:
         cid = p.get("connectorId")
-        if cid is not None:
-            self._connector(cid, allow_zero=False)
         if self.client.boot_status == "Pending":
+            return {"status": "Rejected"}
+        if cid is not None and not 1 <= cid <= len(self.st.connectors):
+            # 6.33: connectorId SHALL be > 0; the JSON schema allows any
+            # integer, so 0, a negative or an unknown connector is a valid
+            # request the station cannot start: Rejected (OCTT TC_027)
             return {"status": "Rejected"}
         return {"status": self.st.remote_start(p["idTag"], cid, p.get("chargingProfile"))}
 
@@ -97,11 +100,15 @@ class Handlers:
             self.client.after.append(lambda: self.st.reset(kind))
         return {"status": status}
 
-    def unlock_connector(self, p: dict) -> dict:
+    def unlock_connector(self, p: dict):  # -> dict | rpc.Later
         cid = p["connectorId"]
         if not 1 <= cid <= len(self.st.connectors):
             return {"status": "NotSupported"}   # errata 3.87: unknown connectorId
-        return {"status": self.st.unlock(cid)}
+        # 5.18: the answer says whether the connector was unlocked, so it
+        # waits for the lock's feedback when the lock has to move first
+        later = rpc.Later()
+        status = self.st.unlock(cid, lambda r: later.resolve({"status": r}))
+        return {"status": status} if status else later
 
     # ---- Firmware management ------------------------------------------------------
     def get_diagnostics(self, p: dict) -> dict:

@@ -4,6 +4,7 @@
 #   call / result / error     build frames (compact JSON text)
 #   IdGen                     unique message ids: "<8 hex random>-<counter>"
 #   Pending                   the one outstanding CALL of this side (4.1.1)
+#   Later                     a handler's CALLRESULT payload that comes later
 #
 # Msg.kind is CALL (2), CALLRESULT (3), CALLERROR (4) or INVALID (0):
 #   CALL        id, action, payload (dict; null payload is read as {})
@@ -45,6 +46,10 @@ except ImportError:  # pragma: no cover
 
 from evse.ticks import ticks_add, ticks_diff
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only, never at run time
+    from typing import Any  # TYPE_CHECKING only
+
 INVALID = const(0)
 CALL = const(2)
 CALLRESULT = const(3)
@@ -74,6 +79,31 @@ class CallError(Exception):
         self.code = code
         self.description = description
         self.details = details if details is not None else {}
+
+
+class Later:
+    """A handler's answer that is known only later (UnlockConnector: after
+    the unlock attempt, OCPP 1.6 5.18). The handler returns it instead of
+    the payload; the client binds the reply and resolve(payload) sends it
+    (resolve before bind keeps the payload until bind)."""
+
+    def __init__(self) -> None:
+        self._fn = None     # type: Any
+        self._payload = None    # type: Any
+
+    def bind(self, fn) -> None:
+        if self._payload is not None:
+            fn(self._payload)
+        else:
+            self._fn = fn
+
+    def resolve(self, payload: dict) -> None:
+        fn = self._fn
+        if fn is None:
+            self._payload = payload
+        else:
+            self._fn = None
+            fn(payload)
 
 
 class Msg:

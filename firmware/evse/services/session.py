@@ -26,7 +26,21 @@
 #   session_ended()) stops the transaction: EVDisconnected when the EV is
 #   gone (pilot A or cable out), else Other (an error state E/F is not a
 #   disconnection); the cable is released as the safety core decided.
-# - MaxEnergyOnInvalidId counts the energy of the whole transaction.
+# - StartTransaction.conf not Accepted with StopTransactionOnInvalidId false
+#   (OCPP 1.6 3.5.4, moved to 4.8 by errata v4: "only stop energy delivery to
+#   the vehicle"): the transaction stays open, the cable stays locked, and
+#   after MaxEnergyOnInvalidId Wh the station suspends the energy (offers
+#   0 A: SuspendedEVSE); 0 suspends at once. The energy is counted from the
+#   invalidation, not from the start: 9.1.14 is the energy "delivered when an
+#   identifier is invalidated ... after start of a transaction", and the
+#   manual calls it "a (small) amount of added energy" to drive away with; a
+#   transaction that charged offline before its StartTransaction.conf came
+#   back still gets it. Reaching the cap is no stop trigger: the transaction
+#   ends as any other (card, EV side disconnect, RemoteStop, UnlockConnector).
+# - A lock fitted (socket with actuator): the transaction starts only once
+#   the safety core confirms the cable locked (Session.locking, state
+#   Authorized meanwhile); a lock that fails first (ERR_SERVO_LOCK_FAILED,
+#   Faulted / ConnectorLockFailure) gives no transaction (OCTT TC_024).
 # - StopTransaction.idTag: the identifier that stopped it (stop_tag: the
 #   card, or its group member), else the one that started it.
 # - TaglessCharging does not start on a connector reserved for a tag: the EV
@@ -85,7 +99,10 @@ class Session:
         self.plug_expired = False       # PlugPresentTimeout passed: no session until re-plug
         self.cable_held = False         # stopped by the EV leaving, cable kept locked
         self.stop_tag = ""              # the identifier that stopped the transaction
-        self.invalid_cap_wh = -1        # energy limit after an Invalid StartTransaction.conf
+        self.invalid_cap_wh = -1        # energy left after an Invalid StartTransaction.conf
+        self.invalid_from_wh = 0        # meter reading at the invalidation
+        self.suspended = False          # energy stopped, transaction open (offered 0 A)
+        self.locking = False            # authorized, EV there, waiting for the cable lock
         self.ev_connected = False
         self.stop_reason = ""
         self.ignore_tag = ""            # StartTransactionDelay: same card ignored...
@@ -124,9 +141,18 @@ class Session:
             self._tagless(now)   # the reservation or Unavailable that held it back ended
         if self.ignore_on and ticks_diff(now, self.ignore_until) >= 0:
             self.ignore_on = False
-        if self.state == TX and self.invalid_cap_wh >= 0:
-            if self.meter.energy_wh() - self.meter_start >= self.invalid_cap_wh:
-                self.stop(R_DEAUTHORIZED)
+        if self.locking and self.state == AUTHORIZED:
+            c = self.connector
+            if c.locked:
+                self.locking = False
+                self._begin()
+            elif c.session_ended():
+                # the lock failed (or another latched error) before the
+                # transaction started: none is started (OCTT TC_024)
+                self._reset_idle()
+        if self.state == TX and self.invalid_cap_wh >= 0 and not self.suspended:
+            if self.meter.energy_wh() - self.invalid_from_wh >= self.invalid_cap_wh:
+                self.suspended = True          # energy stops, the transaction goes on
         if self.state == TX and self.connector.session_ended():
             # the safety core ended it (latched error): so does the transaction
             self.stop(R_OTHER if self.ev_connected else R_EV_DISCONNECTED)
@@ -141,7 +167,7 @@ class Session:
         if self.ignore_on:
             x = max(0, ticks_diff(self.ignore_until, now))
             d = x if d < 0 else min(d, x)
-        if self.state == TX and self.invalid_cap_wh >= 0:
+        if self.state == TX and self.invalid_cap_wh >= 0 and not self.suspended:
             d = 1000 if d < 0 else min(d, 1000)
         return d
 
@@ -159,6 +185,12 @@ class Session:
     def _on_ev_disconnected(self, now: int) -> None:
         self.plug_wait = False
         self.plug_expired = False
+        if self.state == AUTHORIZED and self.locking:
+            # gone before the cable was locked: wait for it again
+            self.locking = False
+            self.connector.authorize(False)
+            self._arm(now, self.config.get("ConnectionTimeOut"))
+            return
         if self.state == TX:
             # false: the transaction goes on and the cable stays locked (the
             # safety core keeps it; OCPP 4.10, priority over Unlock...)
@@ -243,6 +275,7 @@ class Session:
         self.stop_tag = tag or self.id_tag
         self.connector.authorize(False)
         self.invalid_cap_wh = -1
+        self.suspended = False
         self.sink.tx_stopped(self, reason)
         self._ignore(self.stop_tag)         # the card just presented (StartTransactionDelay)
         self.state = FINISHING
@@ -264,18 +297,30 @@ class Session:
             return
         if self.config.get("StopTransactionOnInvalidId"):
             self.stop(R_DEAUTHORIZED)
-        else:
-            # keep charging up to MaxEnergyOnInvalidId Wh (0 = suspend now)
+        elif self.invalid_cap_wh < 0:
+            # only the energy stops, after MaxEnergyOnInvalidId more Wh
+            # (0 = at once); the transaction and the lock stay (see top)
             cap = self.config.get("MaxEnergyOnInvalidId")
             self.invalid_cap_wh = cap
-            if cap <= 0:
-                self.connector.authorize(False)
+            self.invalid_from_wh = int(self.meter.energy_wh())
+            self.suspended = cap <= 0
 
     # ---- internals ------------------------------------------------------------
     def _start(self, now: int) -> None:
-        self.state = TX
         self.plug_wait = False
         self.deadline_on = False
+        c = self.connector
+        if c.lock.fitted and c.flex_cable and not c.locked:
+            # the safety core locks the cable first (authorize: lock, no
+            # energy until locked); step() starts the transaction once it is
+            self.state = AUTHORIZED
+            self.locking = True
+            c.authorize(True)
+            return
+        self._begin()
+
+    def _begin(self) -> None:
+        self.state = TX
         self.transaction_id = None
         self.meter_start = int(self.meter.energy_wh())
         self.start_time = self.clock.now()
@@ -303,6 +348,8 @@ class Session:
         self.tx_ref = 0
         self.deadline_on = False
         self.invalid_cap_wh = -1
+        self.suspended = False
+        self.locking = False
         self.remote_profile = None
         self.reservation_id = None      # re-mirrored by Reservations.sync_sessions
         self.stop_tag = ""
