@@ -48,7 +48,9 @@ class Rig:
     def __init__(self, tmp_path, *, model: str = "sscu", cp_id: str = CP,
                  clock: str = "virtual", sim_args: Optional[List[str]] = None,
                  settings: Optional[Dict[str, str]] = None, cs: Optional[CentralSystem] = None,
-                 scheme: str = "ws", ssl_context=None, **cs_kw: Any) -> None:
+                 scheme: str = "ws", ssl_context=None, heapsize: Optional[str] = None,
+                 **cs_kw: Any) -> None:
+        self.heapsize = heapsize    # the Unix port's -X heapsize (None: its default)
         self.state_dir = str(tmp_path / "state")
         os.makedirs(self.state_dir, exist_ok=True)
         self.model = model
@@ -87,7 +89,7 @@ class Rig:
         if self.cs.port is None:
             await self.cs.start(ssl_context=self.ssl_context)
         n_boot = len(self.cs.calls("BootNotification", self.cp))
-        sim = Simulator(self.args(), state_dir=self.state_dir)
+        sim = Simulator(self.args(), state_dir=self.state_dir, heapsize=self.heapsize)
         self.sims.append(sim)
         await self._thread(sim.start)
         self.sim = sim

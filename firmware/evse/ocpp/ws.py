@@ -579,6 +579,7 @@ class WSClient:
 
     def __init__(self, max_size: int = DEFAULT_MAX_SIZE, rand=None) -> None:
         aio = _aio()
+        self.max_size = max_size
         self._enc = Encoder(max_size)
         self._dec = Decoder(max_size)
         self._rand = rand or _default_rand  # rand(bits) -> int
@@ -611,6 +612,8 @@ class WSClient:
         self._in = memoryview(b"")
         self._off = 0
         self._close_sent = False
+        self._reading = False
+        self._ka = None
         aio = _aio()
         self._lock = aio.Lock()
         self._done = aio.Event()
