@@ -47,7 +47,10 @@ class Rig:
     def __init__(self, tmp_path, *, model: str = "sscu", cp_id: str = CP,
                  clock: str = "virtual", sim_args: Optional[List[str]] = None,
                  settings: Optional[Dict[str, str]] = None, cs: Optional[CentralSystem] = None,
-                 scheme: str = "ws", ssl_context=None, **cs_kw: Any) -> None:
+                 scheme: str = "ws", ssl_context=None, heapsize: Optional[str] = None,
+                 runtime: str = "micropython", **cs_kw: Any) -> None:
+        self.heapsize = heapsize    # the Unix port's -X heapsize (None: its default)
+        self.runtime = runtime      # the simulator on "micropython" or "cpython"
         self.state_dir = str(tmp_path / "state")
         os.makedirs(self.state_dir, exist_ok=True)
         self.model = model
@@ -88,7 +91,8 @@ class Rig:
         if self.cs.port is None:
             await self.cs.start(ssl_context=self.ssl_context)
         n_boot = len(self.cs.calls("BootNotification", self.cp))
-        sim = Simulator(self.args(), state_dir=self.state_dir)
+        sim = Simulator(self.args(), state_dir=self.state_dir, heapsize=self.heapsize,
+                        runtime=self.runtime)
         self.sims.append(sim)
         await self._thread(sim.start)
         self.sim = sim

@@ -84,7 +84,47 @@ class Net:
         ssl errors (OSError/ValueError on MicroPython) when TLS fails."""
         aio = _aio()
         if not tls:
-            return await aio.open_connection(host, port)
-        ctx = self.tls_context(cadata)
-        return await aio.open_connection(host, port, ssl=ctx,
-                                         server_hostname=server_hostname or host)
+            rw = await aio.open_connection(host, port)
+        else:
+            ctx = self.tls_context(cadata)
+            rw = await aio.open_connection(host, port, ssl=ctx,
+                                           server_hostname=server_hostname or host)
+        _nodelay(rw[1])
+        return rw
+
+
+# TCP_NODELAY: OCPP frames are small and each waits for its answer; Nagle's
+# algorithm would hold a frame back until the previous one's ACK. Feature-
+# detected: MicroPython's socket module (the Unix port's included) may lack
+# IPPROTO_TCP/TCP_NODELAY, and its TLS stream wraps a socket without
+# setsockopt; then the option is simply not set.
+
+
+def _nodelay(writer) -> bool:
+    """Set TCP_NODELAY on the socket under an asyncio StreamWriter; False
+    when this platform cannot."""
+    try:
+        import socket
+    except ImportError:
+        return False
+    level = getattr(socket, "IPPROTO_TCP", None)
+    opt = getattr(socket, "TCP_NODELAY", None)
+    if level is None or opt is None:
+        return False
+    sock = None
+    get = getattr(writer, "get_extra_info", None)
+    if get is not None:
+        try:
+            sock = get("socket")     # CPython
+        except Exception:
+            sock = None
+    if sock is None:
+        sock = getattr(writer, "s", None)  # MicroPython's Stream
+    setopt = getattr(sock, "setsockopt", None)
+    if setopt is None:
+        return False
+    try:
+        setopt(level, opt, 1)
+        return True
+    except (OSError, AttributeError, TypeError, ValueError):
+        return False

@@ -14,6 +14,7 @@
 # connects), a reader task, a pump task (real clock) or settle_io() (virtual
 # clock: the simulator waits, in real time, for the Central System's answer
 # to an outstanding CALL before jumping virtual time).
+import gc
 import json
 
 TYPE_CHECKING = False
@@ -28,6 +29,10 @@ except ImportError:  # pragma: no cover
 from evse.clock import iso8601
 from evse.ocpp import rpc
 from evse.ocpp.journal import Journal, START, STOP, METER
+# imported with the client (at boot, before the journal is loaded), not at the
+# first connection attempt: on the Unix port the module is compiled then,
+# which needs heap a long offline queue may have fragmented by that time
+from evse.ocpp.ws import WSClient, Backoff, build_url
 from evse.ticks import ticks_add, ticks_diff
 
 # kinds of pending CALLs
@@ -80,7 +85,8 @@ class OcppClient:
         self.handlers = None        # type: Any  # evse.ocpp.handlers.Handlers
         self.log = []               # type: list  # recent protocol notes (bounded)
         self.stats = {"sent": 0, "received": 0, "errors_sent": 0, "timeouts": 0}
-        self.ws = None              # type: Any
+        self.ws = None              # type: Any  # the WSClient while connected
+        self._wsc = None            # type: Any  # the WSClient, reused (ws_client)
         self.running = False
         self._tasks = []            # type: list
         self._wake = None           # type: Any  # the pump loop's
@@ -449,57 +455,115 @@ class OcppClient:
                 pass
 
     def url(self) -> str:
-        from evse.ocpp.ws import build_url
         g = self.config.get
         return build_url(g("BESURL"), g("BESPortnumber"), g("BESPath"), g("NodeId"),
                          bool(g("UseWebsocketSecure")) or g("SecurityProfile") >= 2)
 
     async def _connection_loop(self) -> None:
-        from evse.ocpp.ws import WSClient, Backoff
+        # No exception may end this task: a station that stopped trying would
+        # never deliver what it queued (seen after hours offline and a power
+        # cut: a MemoryError near the heap limit killed it for good). Whatever
+        # fails in one attempt - connecting, the running link, the heap - is
+        # noted in last_error / the log, the heap is collected, and the next
+        # attempt comes after the backoff.
         backoff = Backoff(1, 300, self._jitter)
         while self.running:
-            if self.config.get("OfflineMode"):
-                await self._sleep_ms(1000)
-                continue
-            ws = WSClient(max_size=self.station.max_frame)
-            self.connecting = True
             try:
-                auth = self.station.basic_auth()
-                await ws.connect(self.url(), basic_auth=auth, cadata=self.station.cadata(),
-                                 net=self.board.net)
+                if self.config.get("OfflineMode"):
+                    await self._sleep_ms(1000)
+                    continue
+                await self._attempt(backoff)
             except Exception as e:
                 self.connecting = False
                 self.kick()
-                self.last_error = "connect: %r" % (e,)
-                self.note(self.last_error)
-                await self._backoff(backoff.next_ms())
-                continue
+                self._fault("link", e)
+                if self.running:
+                    await self._retry_wait(backoff)
+
+    def ws_client(self):
+        """The one WSClient of this client, built on first use and reused by
+        every connection attempt: its frame buffers (2 x max_frame) are
+        allocated once per station lifetime, not once per attempt (a
+        fragmented heap after a long outage may have no such block left)."""
+        w = self._wsc
+        if w is None or w.max_size != self.station.max_frame:
+            self._wsc = None
+            w = self._wsc = WSClient(max_size=self.station.max_frame)
+        return w
+
+    async def _attempt(self, backoff) -> None:
+        """One connection attempt, and the link's life if it connects."""
+        self.connecting = True
+        try:
+            ws = self.ws_client()
+            auth = self.station.basic_auth()
+            await ws.connect(self.url(), basic_auth=auth, cadata=self.station.cadata(),
+                             net=self.board.net)
+        except Exception as e:
             self.connecting = False
-            self.ws = ws
-            self.connected = True
             self.kick()
+            self._fault("connect", e)
+            await self._retry_wait(backoff)
+            return
+        self.connecting = False
+        self.ws = ws
+        self.connected = True
+        self.kick()
+        tasks = []  # type: list
+        try:
             self.note("connected " + self.url())
             backoff.reset()
             if self.boot_status == "Rejected":
                 self.boot_wait = True
-            reader = asyncio.create_task(self._reader(ws))
-            pinger = asyncio.create_task(ws.keepalive(self.config.get("WebSocketPingInterval"),
-                                                      self.clock.ticks_ms, self._sleep_ms))
+            tasks.append(asyncio.create_task(self._reader(ws)))
+            tasks.append(asyncio.create_task(ws.keepalive(self.config.get("WebSocketPingInterval"),
+                                                          self.clock.ticks_ms, self._sleep_ms)))
+            await self._pump_loop(ws)
+        finally:
+            self.connected = False
+            self.ws = None
+            for t in tasks:
+                try:
+                    t.cancel()
+                except Exception:
+                    pass
+            self._lost()
+            if tasks:
+                # let the cancelled reader leave recv() before the close
+                # handshake, which would otherwise wait for it to see the
+                # answer (and time out)
+                await asyncio.sleep(0)
+            await self._close(ws)
+        self.note("disconnected: %s" % (self.last_error,))
+        if self.running:
+            await self._retry_wait(backoff)
+
+    def _fault(self, where: str, e) -> None:
+        """Note a failure of the link task; never raises (even without heap
+        for the text)."""
+        try:
+            gc.collect()
+        except Exception:
+            pass
+        try:
+            self.last_error = "%s: %r" % (where, e)
+        except Exception:
+            self.last_error = where + ": out of memory"
+        try:
+            self.note(self.last_error)
+        except Exception:
+            pass
+
+    async def _retry_wait(self, backoff) -> None:
+        try:
+            await self._backoff(backoff.next_ms())
+        except Exception:
+            # not even the wait could be set up: yield a while, then retry
+            self.backoff_due = None
             try:
-                await self._pump_loop(ws)
-            finally:
-                self.connected = False
-                self.ws = None
-                for t in (reader, pinger):
-                    try:
-                        t.cancel()
-                    except Exception:
-                        pass
-                self._lost()
-                await self._close(ws)
-            self.note("disconnected: %s" % (self.last_error,))
-            if self.running:
-                await self._backoff(backoff.next_ms())
+                await asyncio.sleep(0.1)
+            except Exception:
+                pass
 
     async def _reader(self, ws) -> None:
         try:

@@ -60,6 +60,7 @@
 # - bounded queue: past `max_queued` messages, each push drops the oldest queued
 #   MeterValues (never Start/Stop, never the head in flight); `overflowed`
 #   counts them. Start/Stop are always accepted.
+import gc
 import json
 
 try:
@@ -96,10 +97,32 @@ _MAX_WAIT_MS = const(0x1FFFFFFF)  # longest wait ticks_diff handles (~6.2 days)
 _MAX_ERRORS = const(16)
 _MAX_REFS = const(32)             # closed-or-stale refs kept across compaction
 _CHUNK = const(512)               # bytes read at a time while loading
+_COLLECT_BYTES = const(16384)     # collect the heap after reading this much
 
 
 def _crc_line(body: str) -> str:
     return "%08x %s\n" % (crc32(body.encode()) & 0xFFFFFFFF, body)
+
+
+def _record(head: bytes, tail) -> bytes:
+    """One log line, <crc> head+tail, built with one copy of tail (a P
+    record's payload: the largest thing the journal handles; near the heap
+    limit every copy of it is a chance to fail)."""
+    crc = crc32(tail, crc32(head)) & 0xFFFFFFFF
+    return b"".join((b"%08x " % crc, head, tail, b"\n"))
+
+
+def _payload_at(b, start: int, end: int) -> int:
+    """Offset of the payload in the P line b[start:end] (without "\n";
+    b[start + 9:] = "P <seq> <fails> <action> <ref> <payload>"): after the
+    fifth blank; -1 if there is none."""
+    k = start + 9
+    for _ in range(5):
+        k = b.find(b" ", k, end)
+        if k < 0:
+            return -1
+        k += 1
+    return k
 
 
 def _ref_json(ref) -> str:
@@ -151,13 +174,13 @@ class Journal:
         if not action or " " in action:
             raise ValueError("bad action")
         rj = _ref_json(ref)
-        pj = json.dumps(payload)
+        pb = json.dumps(payload).encode()
         if len(self._q) >= self.max_queued:
             self._overflow()
         seq = self._next
         self._next = seq + 1
-        b = _crc_line("P %d 0 %s %s %s" % (seq, action, rj, pj)).encode()
-        del pj
+        b = _record(("P %d 0 %s %s " % (seq, action, rj)).encode(), pb)
+        del pb
         act = self._acts.get(action)
         if act is None:
             act = self._acts[action] = action
@@ -312,20 +335,26 @@ class Journal:
         pos = len(b)
         yield b
         for e in self._q:
-            pj = self._pjson(e)
-            if pj is None:
+            pv = self._pview(e)
+            if pv is None:
                 bad.append(e)
                 continue
-            b = _crc_line("P %d %d %s %s %s" % (
-                e[_SEQ], e[_FAILS], e[_ACT], _ref_json(e[_REF]), pj)).encode()
-            pj = None
-            offs.append((e, pos, len(b)))
-            pos += len(b)
+            # the payload goes from the old log to the new one as a view of
+            # the record read back: no copy of it is made here
+            head = ("P %d %d %s %s " % (e[_SEQ], e[_FAILS], e[_ACT], _ref_json(e[_REF]))).encode()
+            crc = crc32(pv, crc32(head)) & 0xFFFFFFFF
+            b = b"%08x " % crc + head
+            n = len(b) + len(pv) + 1
+            offs.append((e, pos, n))
+            pos += n
             yield b
+            yield pv
+            yield b"\n"
+            pv = None
 
-    def _pjson(self, e):
-        """Payload JSON text of e's P record, read back and verified; None
-        when it no longer matches (or cannot be read)."""
+    def _pview(self, e):
+        """Payload JSON (a memoryview of the bytes read back) of e's P record,
+        verified; None when it no longer matches (or cannot be read)."""
         if e[_OFF] < 0:
             b = self._pending.get(e[_SEQ])
         else:
@@ -337,11 +366,24 @@ class Journal:
             mv = memoryview(b)
             if crc32(mv[9:n - 1]) & 0xFFFFFFFF != int(bytes(mv[0:8]), 16):
                 return None
-            f = bytes(mv[9:n - 1]).decode().split(" ", 5)
-            if len(f) != 6 or f[0] != "P" or int(f[1]) != e[_SEQ]:
+            k = _payload_at(b, 0, n - 1)
+            if k < 0:
                 return None
-            return f[5]
+            f = bytes(mv[9:k - 1]).decode().split(" ")
+            if len(f) != 5 or f[0] != "P" or int(f[1]) != e[_SEQ]:
+                return None
+            return mv[k:n - 1]
         except (ValueError, UnicodeError):
+            return None
+
+    def _pjson(self, e):
+        """Payload JSON text of e's P record (see _pview), or None."""
+        pv = self._pview(e)
+        if pv is None:
+            return None
+        try:
+            return str(pv, "utf-8")
+        except UnicodeError:
             return None
 
     def _payload(self, e):
@@ -466,6 +508,8 @@ class Journal:
         buf = st.read_at(name, 0, _CHUNK)
         if not buf:
             return
+        mv = memoryview(buf)
+        nread = 0
         base = 0                  # file offset of buf[0]
         eof = False
         self._lastp = 0           # P records must have rising seqs
@@ -482,8 +526,18 @@ class Journal:
                     if not more:
                         eof = True
                     else:
+                        nread += len(more)
+                        if nread >= _COLLECT_BYTES:
+                            # what loading leaves behind (a few dozen bytes a
+                            # message) stays packed at the start of the heap
+                            # instead of strewn between the chunks' garbage:
+                            # a long queue must not leave a heap with no
+                            # block for the next large allocation
+                            nread = 0
+                            gc.collect()
                         base += pos
                         buf = buf[pos:] + more
+                        mv = memoryview(buf)
                         pos = 0
                         more = None
                     continue
@@ -494,7 +548,7 @@ class Journal:
                     break
             lineno += 1
             last = eof and end + 1 >= len(buf)
-            why = self._replay(memoryview(buf), pos, end, base + pos)
+            why = self._replay(buf, mv, pos, end, base + pos)
             if why is not None:
                 rewrite = True
                 if last:
@@ -504,15 +558,16 @@ class Journal:
             pos = end + 1
         self._size = base + len(buf)
         buf = None
+        del mv
         self._live = 0
         for e in self._q:
             self._live += e[_LEN]
         if rewrite:
             self.compact()
 
-    def _replay(self, mv, start: int, end: int, off: int):
-        """Apply one record (mv[start:end], at file offset off); returns None
-        or why it was rejected."""
+    def _replay(self, buf, mv, start: int, end: int, off: int):
+        """Apply one record (buf[start:end], mv a view of buf, at file offset
+        off); returns None or why it was rejected."""
         if end - start < 10 or mv[start + 8] != 0x20:
             return "malformed"
         try:
@@ -522,12 +577,16 @@ class Journal:
         if crc32(mv[start + 9:end]) & 0xFFFFFFFF != crc:
             return "bad checksum"
         try:
-            body = bytes(mv[start + 9:end]).decode()
-            kind = body[0]
+            kind = chr(mv[start + 9])
             if kind == "P":
-                f = body.split(" ", 5)
+                # only the header is decoded: the payload stays in the log
+                # (loading a long queue must not copy every payload around)
+                k = _payload_at(buf, start, end)
+                if k < 0:
+                    return "bad P record"
+                f = bytes(mv[start + 9:k - 1]).decode().split(" ")
                 seq = int(f[1])
-                if len(f) != 6 or seq <= self._lastp:
+                if len(f) != 5 or seq <= self._lastp:
                     return "bad P record"
                 self._lastp = seq
                 if seq >= self._next:
@@ -548,6 +607,7 @@ class Journal:
                         if r is not None:
                             r[_STOPPED] = True
                 return None
+            body = bytes(mv[start + 9:end]).decode()
             if kind == "H":
                 f = body.split(" ", 2)
                 self._next = int(f[1])

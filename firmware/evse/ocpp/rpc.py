@@ -31,6 +31,16 @@
 #   payload fields (see schema.py for the payload codes).
 # - Unknown action: NotImplemented; an OCPP 1.6 action this station does not
 #   handle (not in `supported`): NotSupported.
+# - Surrogate escapes (RFC 8259 7): a pair ("\ud834\udd1e") is the one
+#   character it encodes (U+1D11E) on both runtimes (MicroPython's json.loads
+#   leaves two surrogates; parse joins them). An unpaired one ("\ud800") is
+#   no Unicode text (RFC 8259 8.2; I-JSON, RFC 7493 2.1, forbids it): the
+#   frame is rejected, not repaired - a repaired idTag or key would be a
+#   different value than the Central System sent (two bad tags could even
+#   become the same one). A CALL gets FormationViolation (with id "-1" when
+#   the id itself is the bad string); a CALLRESULT/CALLERROR is malformed
+#   (not answered, its CALL failed). Nothing received is ever echoed back
+#   with a surrogate: outgoing text is strict UTF-8 (ws.utf8).
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -38,6 +48,8 @@ except ImportError:  # CPython
         return x
 
 import json
+
+from evse.ocpp.ws import clean_text, has_surrogates
 
 try:
     from random import getrandbits as _getrandbits
@@ -145,6 +157,15 @@ def parse(text: str, supported=None, validate: bool = True) -> Msg:
     mtype = m[0]
     n = len(m)
     msg_id = m[1] if n > 1 else None
+    # only an escape can put a surrogate into a string (the WebSocket layer
+    # refuses encoded ones): frames without "\u" skip the walk
+    lone = "\\u" in text and _join_surrogates(m)
+    if lone:
+        if type(msg_id) is str and has_surrogates(msg_id):
+            msg_id = None
+        answer = mtype == CALL or type(mtype) is not int
+        return _bad(mtype if type(mtype) is int else None, msg_id, FORMATION_VIOLATION,
+                    "string with an unpaired surrogate (not Unicode text)", answer)
     if type(mtype) is not int:
         return _bad(None, msg_id, FORMATION_VIOLATION, "bad message type", True)
     if mtype == CALL:
@@ -193,6 +214,52 @@ def parse(text: str, supported=None, validate: bool = True) -> Msg:
     return _bad(mtype, msg_id, FORMATION_VIOLATION, "unknown message type %d" % mtype, False)
 
 
+def _fix(s: str):
+    """s, surrogate pairs joined; None when s has an unpaired surrogate."""
+    if not has_surrogates(s):
+        return s
+    t, bad = clean_text(s)
+    return None if bad else t
+
+
+def _join_surrogates(m) -> bool:
+    """Join the surrogate pairs of every string in the parsed frame m, in
+    place (iteratively: nesting depth is the sender's choice). True when a
+    string holds an unpaired surrogate."""
+    stack = [m]
+    while stack:
+        c = stack.pop()
+        if type(c) is list:
+            for i in range(len(c)):
+                v = c[i]
+                if type(v) is str:
+                    f = _fix(v)
+                    if f is None:
+                        return True
+                    if f is not v:
+                        c[i] = f
+                elif type(v) is list or type(v) is dict:
+                    stack.append(v)
+        else:
+            for k in list(c.keys()):
+                v = c[k]
+                if type(v) is str:
+                    f = _fix(v)
+                    if f is None:
+                        return True
+                    if f is not v:
+                        c[k] = v = f
+                elif type(v) is list or type(v) is dict:
+                    stack.append(v)
+                fk = _fix(k)
+                if fk is None:
+                    return True
+                if fk is not k:
+                    del c[k]
+                    c[fk] = v
+    return False
+
+
 def validate_call(action: str, payload):
     """None or (code, description) for a CALL payload (schema.check_call)."""
     from evse.ocpp import schema
@@ -209,15 +276,33 @@ def validate_result(action: str, payload):
 
 # ---------------------------------------------------------------- builders
 
-_compact = [True]  # json.dumps(separators=) support; older MicroPython lacks it
+# json.dumps options this runtime takes: 2 = compact, non-ASCII as is
+# (CPython; MicroPython always writes it as is and rejects ensure_ascii),
+# 1 = compact (older MicroPython lacks separators=), 0 = neither. Non-ASCII
+# as is: CPython would write a lone surrogate as the escape "\ud800", which
+# is ASCII but no Unicode text either; written as is, ws.utf8 replaces it
+# on the way out, as on MicroPython.
+def _probe_mode() -> int:
+    try:
+        json.dumps([], separators=(",", ":"), ensure_ascii=False)  # type: ignore[call-overload]
+        return 2
+    except TypeError:
+        pass
+    try:
+        json.dumps([], separators=(",", ":"))
+        return 1
+    except TypeError:
+        return 0
+
+
+_DUMPS_MODE = _probe_mode()
 
 
 def dumps(obj) -> str:
-    if _compact[0]:
-        try:
-            return json.dumps(obj, separators=(",", ":"))
-        except TypeError:
-            _compact[0] = False
+    if _DUMPS_MODE == 2:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)  # type: ignore[call-overload]
+    if _DUMPS_MODE == 1:
+        return json.dumps(obj, separators=(",", ":"))
     return json.dumps(obj)
 
 

@@ -83,7 +83,105 @@ _READ_SIZE = const(2048)
 _LINGER_S = const(2)  # after failing the connection, wait this long for the server's FIN
 # CPython's transports may keep a reference to the buffer passed to write()
 # (the SSL transport does); MicroPython's StreamWriter copies or sends at once.
-_COPY_WRITES = sys.implementation.name != "micropython"
+_MICROPYTHON = sys.implementation.name == "micropython"
+_COPY_WRITES = not _MICROPYTHON
+
+
+# ---------------------------------------------------------------- UTF-8
+#
+# Text on the wire is strict UTF-8 (RFC 6455 5.6 / 8.1, RFC 3629): no
+# surrogates U+D800..U+DFFF, no overlong forms, nothing above U+10FFFF.
+# CPython's codec is strict both ways (str.encode raises on a lone
+# surrogate). MicroPython's only checks the byte structure: it accepts
+# overlong forms, encoded surrogates and leads F5-F7, and its json.loads
+# turns each \uXXXX escape into its own code point - a surrogate pair
+# "\ud834\udd1e" becomes two surrogates, encoded as 6 bytes of invalid UTF-8
+# that a Central System rightly refuses (1007) - so these checks are ours.
+_SURROGATE = b"\xed"
+
+
+def _mp_strict(b, n: int) -> bool:
+    """MicroPython: b[:n] (bytes/bytearray whose structure MicroPython has
+    already accepted) has none of the forms its codec lets through. Lead
+    bytes only occur as leads in valid structure, so C-speed find suffices."""
+    for lead in (b"\xc0", b"\xc1", b"\xf5", b"\xf6", b"\xf7"):
+        if b.find(lead, 0, n) >= 0:
+            return False
+    # (lead, lowest and highest allowed second byte)
+    for lead, lo, hi in ((b"\xe0", 0xA0, 0xBF), (_SURROGATE, 0x80, 0x9F),
+                         (b"\xf0", 0x90, 0xBF), (b"\xf4", 0x80, 0x8F)):
+        i = b.find(lead, 0, n)
+        while i >= 0:
+            c = b[i + 1] if i + 1 < n else 0
+            if c < lo or c > hi:
+                return False
+            i = b.find(lead, i + 1, n)
+    return True
+
+
+def utf8(text: str) -> bytes:
+    """text encoded as strict UTF-8. Surrogate pairs become the character
+    they encode; a lone surrogate (or anything else not a Unicode scalar
+    value) becomes U+FFFD. Outgoing text goes through here, so whatever a
+    string picked up (a JSON escape, a runtime's lax codec) the Central
+    System gets valid UTF-8."""
+    try:
+        b = text.encode()
+    except UnicodeError:        # CPython: a lone surrogate
+        return clean_text(text)[0].encode()
+    if _MICROPYTHON and not _mp_strict(b, len(b)):
+        return clean_text(text)[0].encode()
+    return b
+
+
+def has_surrogates(text: str) -> bool:
+    """text holds a surrogate code point (MicroPython: also a pair)."""
+    if not _MICROPYTHON:
+        try:
+            text.encode()
+            return False
+        except UnicodeError:
+            return True
+    b = text.encode()
+    n = len(b)
+    i = b.find(_SURROGATE)
+    while i >= 0:
+        if i + 1 < n and b[i + 1] >= 0xA0:
+            return True
+        i = b.find(_SURROGATE, i + 1)
+    return False
+
+
+def clean_text(text: str) -> tuple:
+    """-> (text with every surrogate pair joined into the character it
+    encodes and every other non-scalar code point replaced by U+FFFD,
+    number of replacements)."""
+    out = []
+    bad = 0
+    hi = 0                      # a high surrogate waiting for its low half
+    for ch in text:
+        c = ord(ch)
+        if 0xDC00 <= c <= 0xDFFF and hi:
+            out.append(chr(0x10000 + ((hi - 0xD800) << 10) + (c - 0xDC00)))
+            hi = 0
+            continue
+        if hi:
+            out.append("\ufffd")
+            bad += 1
+            hi = 0
+        if 0xD800 <= c <= 0xDBFF:
+            hi = c
+        elif 0xDC00 <= c <= 0xDFFF or c > 0x10FFFF:
+            out.append("\ufffd")
+            bad += 1
+        else:
+            # chr(): one canonical encoding (MicroPython may hold an
+            # overlong form it read from bytes)
+            out.append(ch if c < 0x80 else chr(c))
+    if hi:
+        out.append("\ufffd")
+        bad += 1
+    return "".join(out), bad
 
 
 class WSError(Exception):
@@ -177,7 +275,13 @@ class Encoder:
 def close_payload(code: int, reason: str = "") -> bytes:
     if code == CLOSE_NO_STATUS or code == CLOSE_ABNORMAL:
         return b""  # reserved codes, never sent on the wire
-    return struct.pack(">H", code) + reason.encode()[:123]
+    r = utf8(reason)
+    n = len(r)
+    if n > 123:
+        n = 123
+        while n and (r[n] & 0xC0) == 0x80:  # never cut a character in two
+            n -= 1
+    return struct.pack(">H", code) + r[:n]
 
 
 # ---------------------------------------------------------------- decoder
@@ -196,7 +300,8 @@ class Decoder:
 
     def __init__(self, max_size: int = DEFAULT_MAX_SIZE) -> None:
         self.max_size = max_size
-        self._msg = memoryview(bytearray(max_size))
+        self._mbuf = bytearray(max_size)
+        self._msg = memoryview(self._mbuf)
         self._ctl = memoryview(bytearray(_MAX_CTRL))
         self._hdr = bytearray(14)
         self.reset()
@@ -334,7 +439,10 @@ class Decoder:
                     if not _valid_close_code(code):
                         return self._fail(CLOSE_PROTOCOL_ERROR, "bad close code")
                     try:
-                        self.close_reason = str(self._ctl[2:n], "utf-8")
+                        rb = bytes(self._ctl[2:n])
+                        self.close_reason = str(rb, "utf-8")
+                        if _MICROPYTHON and not _mp_strict(rb, n - 2):
+                            raise UnicodeError()
                     except UnicodeError:
                         return self._fail(CLOSE_INVALID_DATA, "bad close reason")
                     self.close_code = code
@@ -579,6 +687,7 @@ class WSClient:
 
     def __init__(self, max_size: int = DEFAULT_MAX_SIZE, rand=None) -> None:
         aio = _aio()
+        self.max_size = max_size
         self._enc = Encoder(max_size)
         self._dec = Decoder(max_size)
         self._rand = rand or _default_rand  # rand(bits) -> int
@@ -611,6 +720,8 @@ class WSClient:
         self._in = memoryview(b"")
         self._off = 0
         self._close_sent = False
+        self._reading = False
+        self._ka = None
         aio = _aio()
         self._lock = aio.Lock()
         self._done = aio.Event()
@@ -682,9 +793,10 @@ class WSClient:
             await w.drain()
 
     async def send_text(self, text: str) -> None:
-        """One text message, one frame. ValueError when longer than max_size
-        bytes; WSClosed when the connection is closed or closing."""
-        await self._send(OP_TEXT, text.encode())
+        """One text message, one frame, always strict UTF-8 (see utf8()).
+        ValueError when longer than max_size bytes; WSClosed when the
+        connection is closed or closing."""
+        await self._send(OP_TEXT, utf8(text))
 
     async def ping(self, payload: bytes = b"") -> None:
         await self._send(OP_PING, payload)
@@ -722,8 +834,12 @@ class WSClient:
                 continue
             if ev == OP_TEXT:
                 try:
-                    return str(dec.payload, "utf-8")
+                    text = str(dec.payload, "utf-8")
+                    if _MICROPYTHON and not _mp_strict(dec._mbuf, len(dec.payload)):
+                        raise UnicodeError()
+                    return text
                 except UnicodeError:
+                    # RFC 6455 8.1: fail the connection with 1007
                     await self._fail(CLOSE_INVALID_DATA, "invalid UTF-8", True)
             elif ev == OP_PING:
                 if not self._close_sent:
