@@ -236,11 +236,13 @@ class Station:
         ref = self._next_ref * 4 + cid
         self.storage.write(TXREF_FILE, str(self._next_ref).encode())
         s.tx_ref = ref
+        self.conditions.clear(cid, "s0gap")
         # 5.13: the reservation ends when its transaction starts (not when
         # the card is presented: a ConnectionTimeOut gives it back)
         rid = self.reservations.consume(cid, s.id_tag, s.parent_id_tag)
         s.reservation_id = rid
         self.reservations.sync_sessions(self.sessions)
+        self._persist_meter(s.index)
         payload = {"connectorId": cid, "idTag": s.id_tag, "meterStart": int(s.meter_start),
                    "timestamp": iso8601(s.start_time)}
         if rid is not None:
@@ -258,6 +260,7 @@ class Station:
     def tx_stopped(self, s, reason: str) -> None:
         cid = s.index + 1
         meter_stop = int(self.meters[s.index].energy_wh())
+        self._persist_meter(s.index)
         now = self.clock.now()
         payload = {"meterStop": meter_stop, "timestamp": iso8601(now), "reason": reason,
                    "transactionData": [
@@ -295,12 +298,19 @@ class Station:
                 if type(info) is dict and info.get("status") != "Accepted":
                     s.start_rejected(info.get("status"))
 
+    def _persist_meter(self, i: int) -> None:
+        # a reading is about to be reported: the meter's stored register
+        # must not be below it after a power cut (docs/metering.md)
+        self.meters[i].persist(self.clock.ticks_ms())
+
     def tx_meter_values(self, i: int, values: list) -> None:
         s = self.sessions[i]
+        self._persist_meter(i)
         self.ocpp.push_tx("MeterValues", {"connectorId": i + 1, "meterValue": values}, s.tx_ref)
 
     def send_meter_values(self, i: int, values: list) -> None:
         if self.ocpp.online():
+            self._persist_meter(i)
             self.ocpp.send("MeterValues", {"connectorId": i + 1, "meterValue": values})
 
     def transaction_id(self, s):
@@ -330,6 +340,15 @@ class Station:
                        "reason": S.R_POWER_LOSS}
             self.journal.push("StopTransaction", payload, ref)
             self.log.add("tx ref %d interrupted: StopTransaction PowerLoss" % ref)
+        for i, m in enumerate(self.meters):
+            gap = getattr(m, "gap_wh", 0)
+            if gap > 0:
+                # an S0 register saved while pulses came, then a power cut:
+                # the pulses after that save are lost, never silently
+                # (docs/metering.md); reported until the next transaction
+                why = "power cut: <=%d Wh not counted" % gap
+                self.error_log.add("c%d S0 meter %s" % (i + 1, why))
+                self.conditions.set(i + 1, "s0gap", "OtherError", "S0EnergyGap", why)
 
     def _last_alive(self) -> int:
         raw = self.storage.read(ALIVE_FILE)
@@ -796,6 +815,7 @@ class Station:
             names = _csl(self.config.get("MeterValuesSampledData"))
             for c in ((cid,) if cid else range(1, self.n + 1)):
                 mv = self.metering.meter_value(c - 1, names, "Trigger")
+                self._persist_meter(c - 1)
                 p = {"connectorId": c, "meterValue": [mv]}
                 t = self.transaction_id(self.sessions[c - 1])
                 if t is not None and t > 0:
@@ -843,7 +863,7 @@ class Station:
     async def stop(self) -> None:
         self.running = False
         for m in self.meters:
-            m.save(self.clock.ticks_ms())
+            m.save(self.clock.ticks_ms(), True)      # a clean stop: nothing lost
         if self.web is not None:
             await self.web.stop()
             self.web = None

@@ -58,7 +58,10 @@ class RefusedMeter:
     def set_grid(self, volts: list) -> None:
         raise ValueError(self.reason)
 
-    def save(self, now: int) -> None:
+    def save(self, now: int, final: bool = False) -> None:
+        pass
+
+    def persist(self, now: int) -> None:
         pass
 
 

@@ -175,8 +175,11 @@ class ModbusMeter:
     def set_grid(self, volts: list) -> None:
         raise ValueError("grid: the meters are read from the Modbus peer (--modbus)")
 
-    def save(self, now: int) -> None:
+    def save(self, now: int, final: bool = False) -> None:
         pass                          # the meter keeps its own register
+
+    def persist(self, now: int) -> None:
+        pass
 
     def stats(self) -> dict:
         return {"unit": self.unit, "type": self.meter_type, "ok": self._good, "info": self.info(),
