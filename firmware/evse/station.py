@@ -522,8 +522,11 @@ class Station:
             return errors.ocpp(c.error)
         m = self.meters[cid - 1]
         if not m.ok():
-            # the meter says why (e.g. "Modbus 2: timeout", "MeterType 7: no register map")
-            return "PowerMeterFailure", "", (m.info() if hasattr(m, "info") else "") or "meter"
+            # the meter says why (e.g. "Modbus 2: timeout", "MeterType 7: no register map");
+            # a Modbus meter whose first poll is still under way says nothing: no failure yet
+            why = m.info() if hasattr(m, "info") else "meter"
+            if why:
+                return "PowerMeterFailure", "", why
         top = self.conditions.top(cid)
         if top is not None:
             return top
