@@ -85,6 +85,8 @@ class Station:
         # MCU-side conditions (grid voltage, temperature, overcurrent, warnings)
         from evse.services.conditions import Conditions
         self.conditions = Conditions(n)
+        from evse.services.gridvoltage import GridVoltage
+        self.grid = GridVoltage(self)   # OverVoltage / UnderVoltage from the meters
         # ---- availability (OCPP 5.2, persistent)
         self.avail = [True] * (n + 1)
         self.avail_scheduled = [None] * (n + 1)  # type: list
@@ -385,6 +387,7 @@ class Station:
         self._reservations()
         self.metering.step()
         self._keep_alive()
+        self.grid.step(now)
         wall = self.clock.now()
         self.diagnostics.poll(wall)
         self.firmware.poll(wall)
@@ -406,6 +409,7 @@ class Station:
             fold(s.next_deadline_ms(now))
         for m in self.meters:
             fold(m.next_deadline_ms(now))
+        fold(self.grid.next_deadline_ms(now))
         fold(self.indicators.next_deadline_ms(now))
         fold(self.ocpp.next_deadline_ms(now))
         if self.link is not None:
@@ -579,6 +583,16 @@ class Station:
             p["vendorErrorCode"] = vendor[:255]
         # a state report may replace an unsent older one; an event may not
         self.ocpp.send("StatusNotification", p, connector=cid if coalesce else -1)
+
+    def resend_status(self, cid: int, code: str) -> None:
+        """A condition that persists is reported again (a repeat of the
+        grid warning, manual VoltageLimitMaxSequentialStatusNotification),
+        if it is still what the connector's StatusNotification carries."""
+        ocpp_code, vendor, info = self._status_fields(cid)
+        if ocpp_code != code:
+            return
+        st = self.station_status() if cid == 0 else self.derive_status(cid - 1)
+        self._send_status(cid, cstatus.NAMES[st], ocpp_code, info, vendor, False)
 
     def sensor_status(self, cid: int, name: str, triggered: bool) -> None:
         """Sensor scenario action StatusNotification (manual 5.6)."""
@@ -978,12 +992,16 @@ class Station:
                 "id_tag": s.id_tag if s.state in (TX, AUTHORIZED) else None,
                 "energy_wh": round(m.energy_wh(), 1),
                 "current_a": [round(m.current_a(p), 1) for p in range(3)],
+                "voltage_v": [round(m.voltage_v(p), 1) for p in range(3)],
                 "led": self.indicators.led_state(i),
                 "session": S.STATE_NAMES[s.state],
             })
         oc = self.ocpp
+        ocpp_code, vendor, info = self._status_fields(0)
         out = {
             "time": iso8601(self.clock.now()), "model": self.model,
+            "station": {"status": cstatus.NAMES[self.station_status()], "error_code": ocpp_code,
+                        "vendor_error": vendor, "info": info},
             "ocpp": {"connected": oc.connected, "registered": oc.registered, "queued": oc.queued(),
                      "boot": oc.boot_status, "log": oc.log[-12:], "connecting": oc.connecting},
             "connectors": conns,
