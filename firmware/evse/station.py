@@ -87,6 +87,8 @@ class Station:
         self.conditions = Conditions(n)
         from evse.services.gridvoltage import GridVoltage
         self.grid = GridVoltage(self)   # OverVoltage / UnderVoltage from the meters
+        from evse.services.overcurrent import Overcurrent
+        self.overcurrent = Overcurrent(self)   # an EV drawing more than offered
         # ---- availability (OCPP 5.2, persistent)
         self.avail = [True] * (n + 1)
         self.avail_scheduled = [None] * (n + 1)  # type: list
@@ -383,6 +385,7 @@ class Station:
         if self._avail_due:
             self._apply_scheduled()
         self._drain_events()
+        self.overcurrent.step(now)
         self._energy(now)
         self._reservations()
         self.metering.step()
@@ -410,6 +413,7 @@ class Station:
         for m in self.meters:
             fold(m.next_deadline_ms(now))
         fold(self.grid.next_deadline_ms(now))
+        fold(self.overcurrent.next_deadline_ms(now))
         fold(self.indicators.next_deadline_ms(now))
         fold(self.ocpp.next_deadline_ms(now))
         if self.link is not None:
@@ -464,6 +468,9 @@ class Station:
         alloc = self.balancer.step(wall, self.config, active, demand, sc, station_sc, temp_c)
         for i, c in enumerate(self.connectors):
             da = alloc[i] if active[i] else c.max_da
+            cap = self.overcurrent.cap_da[i]
+            if 0 <= cap < da:
+                da = cap        # an EV that overdrew is offered the minimum
             if self.conditions.blocks(i + 1):
                 da = 0          # a blocking MCU-side condition: no energy (PWM below 6 A)
             if da != self._limits[i]:

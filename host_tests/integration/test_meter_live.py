@@ -60,3 +60,29 @@ def test_kill_9_never_leaves_a_reported_energy_above_meter_stop(tmp_path):
         # and the register goes on from there
         assert (await rig.connector(1))["energy_wh"] >= stop["meterStop"]
     rig_run(tmp_path, body, settings=dict(TAGLESS, MeterValueSampleInterval="5"))
+
+
+def test_ev_overcurrent_warned_reduced_then_cut_off(tmp_path):
+    async def body(rig):
+        await rig.start()
+        await rig.plug_ev(1, state="C")
+        await rig.advance(3)
+        assert (await rig.connector(1))["status"] == "Charging"
+        bad = await rig.request({"op": "ev", "connector": 1, "state": "C", "overdraw_a": -1})
+        assert bad["ok"] is False and "overdraw_a" in bad["error"]
+        await rig.op("ev", connector=1, state="C", max_current=16, phases=3, overdraw_a=4)
+        await rig.advance(3)
+        c = await rig.connector(1)
+        assert c["current_a"] == [20.0, 20.0, 20.0] and c["error_code"] == "NoError"
+        await rig.advance(3)
+        c = await rig.connector(1)
+        assert c["error_code"] == "OverCurrentFailure" and c["status"] == "Charging", c
+        assert c["offered_a"] == 6.0 and c["contactor"]
+        await rig.advance(6)
+        c = await rig.connector(1)
+        assert c["status"] == "Faulted" and not c["contactor"] and c["current_a"] == [0.0, 0.0, 0.0]
+        sn = [(p["status"], p["errorCode"], p.get("info")) for p in rig.payloads("StatusNotification")
+              if p["connectorId"] == 1]
+        assert ("Charging", "OverCurrentFailure", "EV 20.0 A > 16.0 A") in sn, sn
+        assert sn[-1] == ("Faulted", "OverCurrentFailure", "EV 10.0 A > 6.0 A"), sn
+    rig_run(tmp_path, body, settings=TAGLESS)
