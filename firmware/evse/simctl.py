@@ -114,7 +114,11 @@ class ControlServer:
             raise BadRequest("max_current must be 0..80")
         phases = _int(req, "phases", 1, 3, 3)
         diode = _bool(req, "diode", True)
-        self.board.connectors[i].set_ev(state, max_current, phases, diode)
+        # extension: a faulty EV that draws this much more than offered
+        overdraw = _num(req, "overdraw_a", 0)
+        if not (0 <= overdraw <= 80):
+            raise BadRequest("overdraw_a must be 0..80")
+        self.board.connectors[i].set_ev(state, max_current, phases, diode, overdraw)
         await self.station.settle()
         return {}
 

@@ -88,6 +88,10 @@ class Station:
         # MCU-side conditions (grid voltage, temperature, overcurrent, warnings)
         from evse.services.conditions import Conditions
         self.conditions = Conditions(n)
+        from evse.services.gridvoltage import GridVoltage
+        self.grid = GridVoltage(self)   # OverVoltage / UnderVoltage from the meters
+        from evse.services.overcurrent import Overcurrent
+        self.overcurrent = Overcurrent(self)   # an EV drawing more than offered
         # ---- availability (OCPP 5.2, persistent)
         self.avail = [True] * (n + 1)
         self.avail_scheduled = [None] * (n + 1)  # type: list
@@ -240,11 +244,13 @@ class Station:
         ref = self._next_ref * 4 + cid
         self.storage.write(TXREF_FILE, str(self._next_ref).encode())
         s.tx_ref = ref
+        self.conditions.clear(cid, "s0gap")
         # 5.13: the reservation ends when its transaction starts (not when
         # the card is presented: a ConnectionTimeOut gives it back)
         rid = self.reservations.consume(cid, s.id_tag, s.parent_id_tag)
         s.reservation_id = rid
         self.reservations.sync_sessions(self.sessions)
+        self._persist_meter(s.index)
         payload = {"connectorId": cid, "idTag": s.id_tag, "meterStart": int(s.meter_start),
                    "timestamp": iso8601(s.start_time)}
         if rid is not None:
@@ -262,6 +268,7 @@ class Station:
     def tx_stopped(self, s, reason: str) -> None:
         cid = s.index + 1
         meter_stop = int(self.meters[s.index].energy_wh())
+        self._persist_meter(s.index)
         now = self.clock.now()
         # transactionData: Begin, the StopTxnSampledData/StopTxnAlignedData
         # readings kept during the transaction (OCPP 1.6 9.1.25/9.1.27), End
@@ -302,12 +309,19 @@ class Station:
                 if type(info) is dict and info.get("status") != "Accepted":
                     s.start_rejected(info.get("status"))
 
+    def _persist_meter(self, i: int) -> None:
+        # a reading is about to be reported: the meter's stored register
+        # must not be below it after a power cut (docs/metering.md)
+        self.meters[i].persist(self.clock.ticks_ms())
+
     def tx_meter_values(self, i: int, values: list) -> None:
         s = self.sessions[i]
+        self._persist_meter(i)
         self.ocpp.push_tx("MeterValues", {"connectorId": i + 1, "meterValue": values}, s.tx_ref)
 
     def send_meter_values(self, i: int, values: list) -> None:
         if self.ocpp.online():
+            self._persist_meter(i)
             self.ocpp.send("MeterValues", {"connectorId": i + 1, "meterValue": values})
 
     def transaction_id(self, s):
@@ -337,6 +351,15 @@ class Station:
                        "reason": S.R_POWER_LOSS}
             self.journal.push("StopTransaction", payload, ref)
             self.log.add("tx ref %d interrupted: StopTransaction PowerLoss" % ref)
+        for i, m in enumerate(self.meters):
+            gap = getattr(m, "gap_wh", 0)
+            if gap > 0:
+                # an S0 register saved while pulses came, then a power cut:
+                # the pulses after that save are lost, never silently
+                # (docs/metering.md); reported until the next transaction
+                why = "power cut: <=%d Wh not counted" % gap
+                self.error_log.add("c%d S0 meter %s" % (i + 1, why))
+                self.conditions.set(i + 1, "s0gap", "OtherError", "S0EnergyGap", why)
 
     def _last_alive(self) -> int:
         raw = self.storage.read(ALIVE_FILE)
@@ -370,10 +393,12 @@ class Station:
         if self._avail_due:
             self._apply_scheduled()
         self._drain_events()
+        self.overcurrent.step(now)
         self._energy(now)
         self._reservations()
         self.metering.step()
         self._keep_alive()
+        self.grid.step(now)
         wall = self.clock.now()
         self.diagnostics.poll(wall)
         self.firmware.poll(wall)
@@ -398,6 +423,8 @@ class Station:
                 fold(max(0, ticks_diff(w[1], now)))
         for m in self.meters:
             fold(m.next_deadline_ms(now))
+        fold(self.grid.next_deadline_ms(now))
+        fold(self.overcurrent.next_deadline_ms(now))
         fold(self.indicators.next_deadline_ms(now))
         fold(self.ocpp.next_deadline_ms(now))
         if self.link is not None:
@@ -453,6 +480,9 @@ class Station:
         alloc = self.balancer.step(wall, self.config, active, demand, sc, station_sc, temp_c)
         for i, c in enumerate(self.connectors):
             da = alloc[i] if active[i] else c.max_da
+            cap = self.overcurrent.cap_da[i]
+            if 0 <= cap < da:
+                da = cap        # an EV that overdrew is offered the minimum
             if self.conditions.blocks(i + 1):
                 da = 0          # a blocking MCU-side condition: no energy (PWM below 6 A)
             elif self.sessions[i].suspended:
@@ -519,8 +549,11 @@ class Station:
             return errors.ocpp(c.error)
         m = self.meters[cid - 1]
         if not m.ok():
-            # the meter says why (e.g. "Modbus 2: timeout", "MeterType 7: no register map")
-            return "PowerMeterFailure", "", (m.info() if hasattr(m, "info") else "") or "meter"
+            # the meter says why (e.g. "Modbus 2: timeout", "MeterType 7: no register map");
+            # a Modbus meter whose first poll is still under way says nothing: no failure yet
+            why = m.info() if hasattr(m, "info") else "meter"
+            if why:
+                return "PowerMeterFailure", "", why
         top = self.conditions.top(cid)
         if top is not None:
             return top
@@ -573,6 +606,16 @@ class Station:
             p["vendorErrorCode"] = vendor[:255]
         # a state report may replace an unsent older one; an event may not
         self.ocpp.send("StatusNotification", p, connector=cid if coalesce else -1)
+
+    def resend_status(self, cid: int, code: str) -> None:
+        """A condition that persists is reported again (a repeat of the
+        grid warning, manual VoltageLimitMaxSequentialStatusNotification),
+        if it is still what the connector's StatusNotification carries."""
+        ocpp_code, vendor, info = self._status_fields(cid)
+        if ocpp_code != code:
+            return
+        st = self.station_status() if cid == 0 else self.derive_status(cid - 1)
+        self._send_status(cid, cstatus.NAMES[st], ocpp_code, info, vendor, False)
 
     def sensor_status(self, cid: int, name: str, triggered: bool) -> None:
         """Sensor scenario action StatusNotification (manual 5.6)."""
@@ -878,6 +921,7 @@ class Station:
             names = _csl(self.config.get("MeterValuesSampledData"))
             for c in ((cid,) if cid else range(1, self.n + 1)):
                 mv = self.metering.meter_value(c - 1, names, "Trigger")
+                self._persist_meter(c - 1)
                 p = {"connectorId": c, "meterValue": [mv]}
                 t = self.transaction_id(self.sessions[c - 1])
                 if t is not None and t > 0:
@@ -925,7 +969,7 @@ class Station:
     async def stop(self) -> None:
         self.running = False
         for m in self.meters:
-            m.save(self.clock.ticks_ms())
+            m.save(self.clock.ticks_ms(), True)      # a clean stop: nothing lost
         if self.web is not None:
             await self.web.stop()
             self.web = None
@@ -1050,12 +1094,16 @@ class Station:
                 "id_tag": s.id_tag if s.state in (TX, AUTHORIZED) else None,
                 "energy_wh": round(m.energy_wh(), 1),
                 "current_a": [round(m.current_a(p), 1) for p in range(3)],
+                "voltage_v": [round(m.voltage_v(p), 1) for p in range(3)],
                 "led": self.indicators.led_state(i),
                 "session": S.STATE_NAMES[s.state],
             })
         oc = self.ocpp
+        ocpp_code, vendor, info = self._status_fields(0)
         out = {
             "time": iso8601(self.clock.now()), "model": self.model,
+            "station": {"status": cstatus.NAMES[self.station_status()], "error_code": ocpp_code,
+                        "vendor_error": vendor, "info": info},
             "ocpp": {"connected": oc.connected, "registered": oc.registered, "queued": oc.queued(),
                      "boot": oc.boot_status, "log": oc.log[-12:], "connecting": oc.connecting},
             "connectors": conns,

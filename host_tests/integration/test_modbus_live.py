@@ -111,20 +111,20 @@ def test_meters_follow_a_modbus_rtu_peer(tmp_path):
             (start,) = await rig.wait_call("StartTransaction", 1)
             assert start["meterStart"] == 1500000 and start["connectorId"] == 1
             await rig.op("ev", connector=1, state="C", max_current=16, phases=3)
-            peer.set(1, 1511.0, 16.0)
+            peer.set(1, 1500.011, 16.0)   # plausible: 11 Wh in 2 s
             await rig.advance(2)
             c1 = await rig.connector(1)
             assert c1["status"] == "Charging"
-            assert c1["current_a"] == [16.0, 16.0, 16.0] and c1["energy_wh"] == 1511000.0
-            peer.set(1, 1513.5, 10.5)
+            assert c1["current_a"] == [16.0, 16.0, 16.0] and c1["energy_wh"] == 1500011
+            peer.set(1, 1500.013, 10.5)
             await rig.advance(2)
             c1 = await rig.connector(1)
-            assert c1["current_a"] == [10.5, 10.5, 10.5] and c1["energy_wh"] == 1513500.0
+            assert c1["current_a"] == [10.5, 10.5, 10.5] and c1["energy_wh"] == 1500013
 
             # the peer goes away: PowerMeterFailure, the last reading stays
             await peer.stop()
             c1 = await until(rig, lambda c: c["error_code"] == "PowerMeterFailure", "failure")
-            assert c1["energy_wh"] == 1513500.0
+            assert c1["energy_wh"] == 1500013
             await rig.advance(3)                     # connector 2's meter times out in turn
             assert (await rig.connector(2))["error_code"] == "PowerMeterFailure"
             fails = await rig.wait_call("StatusNotification", 1,
@@ -133,12 +133,12 @@ def test_meters_follow_a_modbus_rtu_peer(tmp_path):
             assert fails[-1]["info"].startswith("Modbus 1: ")
 
             # and comes back: the failure clears by itself
-            peer.set(1, 1520.5, 16.0)
+            peer.set(1, 1500.020, 16.0)
             await peer.start()
             c1 = await until(rig, lambda c: c["error_code"] == "NoError", "recovery")
             await rig.advance(1)
             c1 = await rig.connector(1)
-            assert c1["energy_wh"] == 1520500.0 and c1["status"] == "Charging"
+            assert c1["energy_wh"] == 1500020 and c1["status"] == "Charging"
             await rig.wait_call("StatusNotification", 1,
                                 pred=lambda p: p["connectorId"] == 1 and p["errorCode"] == "NoError"
                                 and p.get("info", "").startswith("cleared"))
@@ -157,13 +157,13 @@ def test_meters_follow_a_modbus_rtu_peer(tmp_path):
             await until(rig, lambda c: c["error_code"] == "NoError", "recovery from CRC errors")
 
             # the EV leaves: meterStop is the peer's register
-            peer.set(1, 1521.0, 0.0)
+            peer.set(1, 1500.021, 0.0)
             await rig.advance(2)
             await rig.op("ev", connector=1, state="B", max_current=16, phases=3)
             await rig.op("ev", connector=1, state="A", max_current=16, phases=3)
             await rig.advance(2)
             (stop,) = await rig.wait_call("StopTransaction")
-            assert stop["meterStop"] == 1521000 and stop["reason"] == "EVDisconnected"
+            assert stop["meterStop"] == 1500021 and stop["reason"] == "EVDisconnected"
         finally:
             await peer.stop()
 
@@ -171,6 +171,82 @@ def test_meters_follow_a_modbus_rtu_peer(tmp_path):
                   sim_args=["--modbus", "tcp:127.0.0.1:%d" % peer.port],
                   settings={"MeterType": "4", "TaglessCharging": "true",
                             "RFIDReader1Enabled": "false", "RFIDReader2Enabled": "false",
+                            "StopTransactionOnEVSideDisconnect": "true",
+                            "UnlockConnectorOnEVSideDisconnect": "true"})
+    assert rig.cs.violations == []
+
+
+def test_energy_glitches_are_rejected_and_no_failure_at_boot(tmp_path):
+    """Replies with -5000 Wh, 3e38, 0 or a lower register than before never
+    reach status, MeterValues or StopTransaction: PowerMeterFailure "energy
+    ... rejected" while they last. A meter that answers from its first poll
+    is never reported as PowerMeterFailure at boot."""
+    peer = MeterPeer(free_port())
+    peer.set(1, 1500.0, 0.0)
+    peer.set(2, 2500.0, 0.0)
+
+    async def until(rig, pred, what, seconds=8.0):
+        t_end = time.monotonic() + seconds
+        while True:
+            await rig.advance(1)
+            c = await rig.connector(1)
+            if pred(c):
+                return c
+            assert time.monotonic() < t_end, (what, c)
+            await asyncio.sleep(0.05)
+
+    async def body(rig):
+        await peer.start()
+        try:
+            await rig.start()
+            await rig.advance(2)
+            sn = rig.payloads("StatusNotification")
+            assert sn and all(p["errorCode"] == "NoError" for p in sn), sn
+            await rig.plug_ev(1)
+            await rig.advance(1)
+            await rig.wait_call("StartTransaction", 1)
+            await rig.op("ev", connector=1, state="C", max_current=16, phases=3)
+            peer.set(1, 1500.01, 16.0)
+            await rig.advance(3)
+            assert (await rig.connector(1))["energy_wh"] == 1500010
+            good = 1500010
+            for bad, why in ((-5.0, "Modbus 1: energy -5000 Wh rejected"),
+                             (3e38, "Modbus 1: energy >1e12 Wh rejected"),
+                             (0.0, "Modbus 1: energy 0 Wh rejected"),
+                             (1499.0, "Modbus 1: energy 1499000 Wh rejected")):
+                peer.set(1, bad, 16.0)
+                c1 = await until(rig, lambda c: c["error_code"] == "PowerMeterFailure", why)
+                assert c1["energy_wh"] == good
+                for _ in range(5):            # queued behind a MeterValues in flight
+                    if [p for p in rig.payloads("StatusNotification") if p["connectorId"] == 1
+                            and p["errorCode"] == "PowerMeterFailure" and p.get("info") == why]:
+                        break
+                    await rig.advance(1)
+                else:
+                    raise AssertionError(rig.payloads("StatusNotification")[-3:])
+                good += 5
+                peer.set(1, good / 1000, 16.0)
+                c1 = await until(rig, lambda c: c["error_code"] == "NoError", "recovery")
+                assert c1["energy_wh"] == good
+            await rig.op("ev", connector=1, state="B", max_current=16, phases=3)
+            await rig.op("ev", connector=1, state="A", max_current=16, phases=3)
+            await rig.advance(2)
+            (stop,) = await rig.wait_call("StopTransaction")
+            assert stop["meterStop"] == good == 1500030
+            energies = [int(sv["value"]) for p in rig.payloads("MeterValues")
+                        for mv in p["meterValue"] for sv in mv["sampledValue"]
+                        if sv["measurand"] == "Energy.Active.Import.Register"]
+            assert energies and energies == sorted(energies), energies
+            assert 1500000 <= energies[0] and energies[-1] <= stop["meterStop"], energies
+            assert (await rig.status())["modbus"]["meters"][0]["rejected"] >= 12
+        finally:
+            await peer.stop()
+
+    rig = rig_run(tmp_path, body, timeout=90, model="dscu",
+                  sim_args=["--modbus", "tcp:127.0.0.1:%d" % peer.port],
+                  settings={"MeterType": "4", "TaglessCharging": "true",
+                            "RFIDReader1Enabled": "false", "RFIDReader2Enabled": "false",
+                            "MeterValueSampleInterval": "1",
                             "StopTransactionOnEVSideDisconnect": "true",
                             "UnlockConnectorOnEVSideDisconnect": "true"})
     assert rig.cs.violations == []

@@ -160,7 +160,8 @@ class Config:
 
     def __init__(self, **kw) -> None:
         self.values = {"MeterType": 1, "MeterPulseCount": 100, "MainsVoltage": 230,
-                       "L2Active": True, "L3Active": True}
+                       "L2Active": True, "L3Active": True,
+                       "MaxCurrentConnection": 16, "OverVoltageLimit": 253}
         self.values.update(kw)
 
     def get(self, key):

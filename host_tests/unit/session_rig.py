@@ -181,7 +181,7 @@ class Rig:
     def reboot(self) -> "Rig":
         """Power cycle: a new station on the same state directory."""
         for m in self.st.meters:
-            m.save(self.clock.ticks_ms())
+            m.save(self.clock.ticks_ms(), True)
         return Rig(self.model, self.dir)
 
 

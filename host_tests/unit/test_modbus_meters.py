@@ -168,11 +168,20 @@ def test_polls_every_period_and_tells_its_deadline():
     assert len(s.requests) == 6 and close(m.energy_wh(), (KWH + 1.0) * 1000)
 
 
-def test_not_ok_before_the_first_answer():
+def test_not_ok_before_the_first_answer_but_not_failed():
     s = Slave()
     fill_eastron(s, 1)
     m, clock = meter_over(s, 4)
-    assert not m.ok() and m.info() == "Modbus 1: no answer yet"
+    # no reading yet (no MeterValues), but nothing failed: info() is empty,
+    # so the station reports no PowerMeterFailure before the first cycle ends
+    assert not m.ok() and m.info() == ""
+    run([m], clock, 100)
+    assert m.ok() and m.info() == ""
+    s2 = Slave()
+    s2.offline.add(1)                             # nobody answers at that address
+    m2, clock2 = meter_over(s2, 4)
+    run([m2], clock2, 2000)
+    assert not m2.ok() and m2.info() == "Modbus 1: timeout"
 
 
 def test_timeouts_make_it_fail_and_answers_recover_it():
@@ -258,9 +267,9 @@ def test_a_silent_meter_does_not_starve_the_others():
     m2 = ModbusMeter(master, 2, regmap.spec(4), clock)
     run([m1, m2], clock, 10000)
     assert not m1.ok() and m2.ok() and m2.cycles >= 3
-    s.put(2, 4, 0x48, "f32", 7.0)
+    s.put(2, 4, 0x48, "f32", KWH + 7.0)
     run([m1, m2], clock, 5000)
-    assert close(m2.energy_wh(), 7000.0)
+    assert close(m2.energy_wh(), (KWH + 7.0) * 1000)
 
 
 def test_simulator_controls_refused():

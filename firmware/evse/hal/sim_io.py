@@ -6,7 +6,9 @@
 # The HAL methods allocate nothing (the safety core's tick calls them).
 #
 # Per connector (SimConnectorIO):
-#   EV (SimEV): state "A".."F", max current, phases, diode. The pilot the
+#   EV (SimEV): state "A".."F", max current, phases, diode, overdraw (a
+#     faulty EV: while it draws at all it draws this much more than the
+#     duty offers and its max current allow; 0 = a well-behaved EV). The pilot the
 #     controller reads: high level A 12 V, B 9 V, C 6 V, D 3 V, E 0 V,
 #     F -12 V; low level -12 V while PWM runs and a diode is present; without
 #     the diode the EV's resistor pulls the low level to minus its high level.
@@ -79,6 +81,7 @@ class SimEV:
         self.max_da = 320
         self.phases = 3
         self.diode = True
+        self.overdraw_da = 0
 
 
 class SimConnectorIO:
@@ -138,7 +141,8 @@ class SimConnectorIO:
         self._changed()
         return True
 
-    def set_ev(self, state=None, max_current_a=None, phases=None, diode=None) -> None:
+    def set_ev(self, state=None, max_current_a=None, phases=None, diode=None,
+               overdraw_a=None) -> None:
         if state is not None:
             if state not in _LEVEL:
                 raise ValueError("EV state A..F")
@@ -151,6 +155,8 @@ class SimConnectorIO:
             self.ev.phases = phases
         if diode is not None:
             self.ev.diode = bool(diode)
+        if overdraw_a is not None:
+            self.ev.overdraw_da = int(overdraw_a * 10)
         self._changed()
 
     def set_fault(self, name, active=True) -> bool:
@@ -201,7 +207,9 @@ class SimConnectorIO:
         if st != "C" and st != "D":
             return 0
         da = duty_to_da(self.duty)
-        return da if da < self.ev.max_da else self.ev.max_da
+        if da > self.ev.max_da:
+            da = self.ev.max_da
+        return da + self.ev.overdraw_da if da > 0 else 0
 
     def locked_mechanically(self) -> bool:
         return self._pin_in()

@@ -1,18 +1,23 @@
 # Built-in simulated energy meter of one connector (replaces the RS485 Modbus
 # meter when the simulator runs without --modbus). The EV's draw comes from
 # the simulated connector I/O; energy integrates current x grid voltage over
-# time. The register persists in storage like a real meter's non-volatile
-# register, so a restart (power cycle) continues from the same reading.
+# time, in integers (deci-amps x deci-volts x ms, carried exactly into the
+# mWh register: no float rounding however long it counts). The register
+# persists in storage like a real meter's non-volatile register, so a
+# restart (power cycle) continues from the same reading.
 from evse.hal.register import StoredRegister
 from evse.ticks import ticks_diff
+
+UNITS_PER_MWH = 360000   # 1 mWh = 3.6 J = 360000 x (0.1 A x 0.1 V x 1 ms)
 
 
 class SimMeter(StoredRegister):
     def __init__(self, cio, clock, storage=None, index: int = 0) -> None:
         self.cio = cio
         self.clock = clock
-        self.volts = [230.0, 230.0, 230.0]
-        self.amps = [0.0, 0.0, 0.0]
+        self.dv = [2300, 2300, 2300]     # grid voltage per phase, 0.1 V
+        self.da = [0, 0, 0]              # current per phase, 0.1 A
+        self._acc = 0                    # energy below one mWh, UNITS_PER_MWH units
         self.offline = False
         self.crc = False
         self._last = clock.ticks_ms()
@@ -22,17 +27,18 @@ class SimMeter(StoredRegister):
     def ok(self) -> bool:
         return not (self.offline or self.crc)
 
-    def energy_wh(self) -> float:
-        return self.wh
-
     def current_a(self, phase: int) -> float:
-        return self.amps[phase]
+        return self.da[phase] / 10
 
     def voltage_v(self, phase: int) -> float:
-        return self.volts[phase]
+        return self.dv[phase] / 10
 
     def power_w(self) -> float:
-        return self.amps[0] * self.volts[0] + self.amps[1] * self.volts[1] + self.amps[2] * self.volts[2]
+        return self._p_units() / 100
+
+    def _p_units(self) -> int:
+        # power in 0.01 W
+        return self.da[0] * self.dv[0] + self.da[1] * self.dv[1] + self.da[2] * self.dv[2]
 
     # ---- simulation -------------------------------------------------------------
     def update(self, now: int) -> None:
@@ -41,11 +47,13 @@ class SimMeter(StoredRegister):
             return
         self._last = now
         # energy over the interval at the draw seen at its start
-        self.wh += self.power_w() * dt / 3600000.0
+        acc = self._acc + self._p_units() * dt
+        self.mwh += acc // UNITS_PER_MWH
+        self._acc = acc % UNITS_PER_MWH
         draw = self.cio.ev_current_da()
         phases = self.cio.ev.phases
         for p in range(3):
-            self.amps[p] = draw / 10.0 if p < phases else 0.0
+            self.da[p] = draw if p < phases else 0
         self._reg_maybe_save(now)
 
     def next_deadline_ms(self, now: int) -> int:
@@ -57,9 +65,9 @@ class SimMeter(StoredRegister):
         s = self.cio.settle_ms(now) if hasattr(self.cio, "settle_ms") else -1
         if s >= 0:
             return s + 1
-        if self.cio.ev_current_da() / 10.0 != self.amps[0]:
+        if self.cio.ev_current_da() != self.da[0]:
             return 0
-        return self._reg_deadline_ms(now, self.power_w() > 0)
+        return self._reg_deadline_ms(now, self._p_units() > 0)
 
     def set_fault(self, name: str, active: bool) -> None:
         if name == "meter_offline":
@@ -70,5 +78,6 @@ class SimMeter(StoredRegister):
             raise ValueError("unknown fault " + name)
 
     def set_grid(self, volts: list) -> None:
+        self.update(self.clock.ticks_ms())      # the energy so far at the old voltage
         for i in range(3):
-            self.volts[i] = float(volts[i]) if i < len(volts) else 0.0
+            self.dv[i] = int(round(volts[i] * 10)) if i < len(volts) else 0

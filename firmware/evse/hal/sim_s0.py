@@ -15,12 +15,12 @@ class SimS0:
         self.clock = clock
         self.ppk = pulses_per_kwh
         self.meter = SimMeter(cio, clock)
-        self._wh0 = self.meter.wh
+        self._mwh0 = self.meter.mwh
 
     def s0_pulses(self) -> int:
         m = self.meter
         m.update(self.clock.ticks_ms())
-        return int((m.wh - self._wh0) * self.ppk / 1000.0) & S0_MASK
+        return ((m.mwh - self._mwh0) * self.ppk // 1000000) & S0_MASK
 
     def set_grid(self, volts: list) -> None:
         self.meter.update(self.clock.ticks_ms())

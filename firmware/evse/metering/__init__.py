@@ -16,5 +16,7 @@
 # Every meter offers what the built-in simulated meter (evse.hal.sim_meter)
 # offers: ok(), energy_wh(), current_a(phase), voltage_v(phase), power_w(),
 # update(now_ms), next_deadline_ms(now_ms), set_fault(name, active),
-# set_grid(volts), save(now_ms); plus info() (why ok() is False, for the
-# StatusNotification info field) and has(measurand, phase).
+# set_grid(volts), save(now_ms, final=False), persist(now_ms) (a reading is
+# about to be reported: keep the register on storage at least that high);
+# plus info() (why ok() is False, for the StatusNotification info field; ""
+# while nothing failed yet) and has(measurand, phase).

@@ -58,7 +58,10 @@ class RefusedMeter:
     def set_grid(self, volts: list) -> None:
         raise ValueError(self.reason)
 
-    def save(self, now: int) -> None:
+    def save(self, now: int, final: bool = False) -> None:
+        pass
+
+    def persist(self, now: int) -> None:
         pass
 
 
@@ -95,7 +98,18 @@ def make_meters(station, port) -> list:
             return link is not None and link.busy()
         master.others_busy = link_busy
     entry = regmap.spec(mtype)
-    return [ModbusMeter(master, i + 1, entry, clock) for i in range(n)]
+    # the most the installation can deliver, bounding a register's jumps
+    # (docs/metering.md): MaxCurrentConnection (80 A when 0) on the active
+    # phases at the higher of OverVoltageLimit and 253 V
+    amps = cfg.get("MaxCurrentConnection") or 80
+    volts = max(cfg.get("OverVoltageLimit"), 253)
+    phases = 3 if (cfg.get("L2Active") or cfg.get("L3Active")) else 1
+    max_w = amps * volts * phases
+
+    def bound() -> int:
+        return max_w
+    return [ModbusMeter(master, i + 1, entry, clock, max_w=bound, storage=station.storage)
+            for i in range(n)]
 
 
 def _pulse_meter(station, i: int):

@@ -11,8 +11,24 @@
 # refuses (exception reply) ends the cycle and makes the meter not ok()
 # until a later cycle succeeds again: the station then reports
 # PowerMeterFailure with info() as the reason, and clears it by itself when
-# the answers return. Before its first good cycle a meter is not ok(): no
-# valid kWh reading is available yet (manual 8.2).
+# the answers return. Before its first cycle ended a meter is not ok() (no
+# valid kWh reading yet, no MeterValues) but not failed either: info() is
+# "" so a meter that answers its first poll is never reported as a
+# PowerMeterFailure at boot; a first cycle that fails is.
+#
+# Energy glitches (docs/metering.md): a register value that is negative,
+# absurd (above MAX_REGISTER_WH, e.g. 3e38 from a float register), lower
+# than the last accepted one (a register never goes backwards: -5000, 0),
+# or higher than the installation can have delivered since the last
+# accepted one (max_w() x elapsed x JUMP_MARGIN + the register's
+# resolution + JUMP_SLACK_WH) is rejected: the block is read again at once,
+# up to GLITCH_RETRIES times (as the master retries a CRC error); if it
+# stays implausible the cycle fails with info "energy N Wh rejected"
+# (PowerMeterFailure). Energy is kept in integer Wh (no float rounding of
+# integer registers). The last reported reading is kept on storage
+# (persist(), before it is reported): after a restart it is the floor the
+# meter's answers must reach and what energy_wh() says until the first
+# answer (a PowerLoss meterStop is then never below a reported value).
 #
 # Readings keep their last good value while the meter fails (a
 # StopTransaction then carries the last reading the meter gave). A value
@@ -26,10 +42,31 @@ except ImportError:  # CPython
 
 from evse.metering import decode
 from evse.metering import rtu
-from evse.metering.regmap import NQ, Q_E, Q_P, Q_HZ, Q_I1, Q_V1
+from evse.metering.regmap import NQ, Q_E, Q_P, Q_HZ, Q_I1, Q_V1, T_F32
 from evse.ticks import ticks_add, ticks_diff
 
 PERIOD_MS = const(1000)
+MAX_REGISTER_WH = 1000000000000     # 1 TWh: above it a reading is a glitch
+JUMP_MARGIN = 1.5                   # x the installation's maximum power
+JUMP_SLACK_WH = 20
+GLITCH_RETRIES = const(2)
+
+
+def energy_wh(buf, off: int, r: tuple):
+    """The energy register (quantity Q_E) in integer Wh; None when 'not
+    available'; above MAX_REGISTER_WH for a float too big to convert."""
+    raw = decode.raw_value(buf, off, r[2], r[3])
+    if raw is None:
+        return None
+    scale = r[4]
+    if type(raw) is int:
+        k = int(scale)
+        if k == scale:
+            return raw * k            # exact: integer register x integer scale
+    x = raw * scale
+    if not (-1e15 < x < 1e15):        # also inf after the multiplication
+        return 10 * MAX_REGISTER_WH
+    return int(x + 0.5) if x >= 0 else -int(0.5 - x)     # the nearest Wh
 
 
 def measurand_q(name: str, phase: int) -> int:
@@ -49,7 +86,10 @@ def measurand_q(name: str, phase: int) -> int:
 
 
 class ModbusMeter:
-    def __init__(self, master, unit: int, entry: tuple, clock, period_ms: int = PERIOD_MS) -> None:
+    def __init__(self, master, unit: int, entry: tuple, clock, period_ms: int = PERIOD_MS,
+                 max_w=None, storage=None) -> None:
+        # max_w: () -> the installation's maximum power (W) bounding register
+        # jumps, or None; storage: where the last reported reading is kept
         self.master = master
         self.unit = unit
         self.clock = clock
@@ -63,7 +103,27 @@ class ModbusMeter:
         for r in entry[4]:
             self.mapped[r[0]] = True
         self._good = False
-        self.error = "Modbus %d: no answer yet" % unit
+        self.error = ""              # why the last cycle failed ("" before the first)
+        self.max_w = max_w
+        self.storage = storage
+        self._fname = "mbfloor%d" % unit
+        self._e_t = 0                # ticks of the last accepted energy value
+        self._e_seen = False         # an energy value was accepted since boot
+        self._floor = -1             # the last reported reading on storage, -1 none
+        self._glitch = 0             # implausible energy values in a row
+        self.rejected = 0            # implausible energy values seen
+        self._e_res = 1              # Wh per step of an integer energy register
+        for r in entry[4]:
+            if r[0] == Q_E and r[2] != T_F32 and r[4] >= 1:
+                self._e_res = int(r[4])
+        if storage is not None:
+            raw = storage.read(self._fname)
+            try:
+                self._floor = int(raw.decode()) if raw else -1
+            except (ValueError, UnicodeError):
+                self._floor = -1
+            if self._floor > 0:
+                self.vals[Q_E] = self._floor
         self._block = -1             # next block of the cycle; -1 = between cycles
         self._waiting = False        # our request is in flight
         self._energy_seen = False
@@ -79,7 +139,7 @@ class ModbusMeter:
     def info(self) -> str:
         return "" if self._good else self.error
 
-    def energy_wh(self) -> float:
+    def energy_wh(self):
         return self.vals[Q_E]
 
     def current_a(self, phase: int) -> float:
@@ -131,16 +191,37 @@ class ModbusMeter:
         start, count, regs = self.blocks[self._block]
         buf = master.rx
         for r in regs:
+            if r[0] != Q_E:
+                continue
+            e = energy_wh(buf, rtu.DATA + 2 * (r[1] - start), r)
+            if e is None:
+                self.invalid += 1
+                self._fail("no energy value")
+                return
+            if not self._plausible(e):
+                self.rejected += 1
+                self._glitch += 1
+                if self._glitch > GLITCH_RETRIES:
+                    self._glitch = 0
+                    self._fail(("energy %d Wh rejected" % e) if e <= MAX_REGISTER_WH
+                               else "energy >1e12 Wh rejected")
+                # else: the same block is read again at the next update
+                return
+            self._glitch = 0
+            self._energy_seen = True
+            self._e_seen = True
+            self._e_t = self.clock.ticks_ms()
+        for r in regs:
+            if r[0] == Q_E:
+                continue
             v = decode.value(buf, rtu.DATA + 2 * (r[1] - start), r[2], r[3], r[4])
             if v is None:
                 self.invalid += 1
-                if r[0] == Q_E:
-                    self._fail("no energy value")
-                    return
                 continue
-            if r[0] == Q_E:
-                self._energy_seen = True
             self.vals[r[0]] = v
+        for r in regs:
+            if r[0] == Q_E:
+                self.vals[Q_E] = energy_wh(buf, rtu.DATA + 2 * (r[1] - start), r)
         self._block += 1
         if self._block >= len(self.blocks):
             self._block = -1
@@ -148,6 +229,26 @@ class ModbusMeter:
             if self._energy_seen:
                 self._good = True
                 self.error = ""
+
+    def _plausible(self, e: int) -> bool:
+        if e < 0 or e > MAX_REGISTER_WH:
+            return False
+        if self._e_seen:
+            last = self.vals[Q_E]
+        elif self._floor >= 0:
+            last = self._floor       # the last value reported before a restart
+        else:
+            return True              # the first reading ever: nothing to compare
+        if e < last:
+            return False             # a register never goes backwards
+        if self._e_seen and self.max_w is not None:
+            dt = ticks_diff(self.clock.ticks_ms(), self._e_t)
+            if dt >= 0:              # (ticks wrapped: no bound)
+                allowed = (self.max_w() * JUMP_MARGIN * dt // 3600000 + 2 * self._e_res
+                           + JUMP_SLACK_WH + last // 4194304)   # + float32 resolution
+                if e - last > allowed:
+                    return False
+        return True
 
     def _fail(self, why: str) -> None:
         self._block = -1              # the rest of this cycle waits for the next one
@@ -175,9 +276,17 @@ class ModbusMeter:
     def set_grid(self, volts: list) -> None:
         raise ValueError("grid: the meters are read from the Modbus peer (--modbus)")
 
-    def save(self, now: int) -> None:
+    def save(self, now: int, final: bool = False) -> None:
         pass                          # the meter keeps its own register
+
+    def persist(self, now: int) -> None:
+        """A reading is about to be reported: keep it as the floor."""
+        e = int(self.vals[Q_E])
+        if self.storage is not None and e > self._floor:
+            self.storage.write(self._fname, ("%d" % e).encode())
+            self._floor = e
 
     def stats(self) -> dict:
         return {"unit": self.unit, "type": self.meter_type, "ok": self._good, "info": self.info(),
-                "cycles": self.cycles, "failures": self.failures, "invalid": self.invalid}
+                "cycles": self.cycles, "failures": self.failures, "invalid": self.invalid,
+                "rejected": self.rejected}

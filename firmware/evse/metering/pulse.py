@@ -2,7 +2,18 @@
 # 1/MeterPulseCount kWh; the board counts those pulses on a HAL input
 # (an edge interrupt increments a counter: s0_pulses(), see evse/hal). The
 # controller holds the register: energy = stored reading + pulses seen x
-# Wh per pulse, saved to storage like a meter's non-volatile register.
+# Wh per pulse, in integer mWh (the fraction of a mWh a pulse leaves is
+# carried exactly: 1000000 / MeterPulseCount mWh per pulse), saved to
+# storage like a meter's non-volatile register (evse.hal.register).
+#
+# Power cut: the pulses counted after the last save are lost from the
+# register and the S0 line cannot tell how many there were. So while pulses
+# come the register is saved at least every SAVE_EVERY_MS (a step is asked
+# for then, also on the virtual clock) with the mark "open"; a clean stop or
+# an idle line saves it without. A register found "open" at boot lost at
+# most SAVE_EVERY_MS of the installation's maximum power plus one pulse:
+# gap_wh says how much at most, and the station reports it (manual 8.2
+# StatusNotification info; docs/metering.md), never silently.
 #
 # Nothing but energy is measured (manual 4.4 MainsVoltage: with an S0 meter
 # "the charging current is not measured but calculated"): power comes from
@@ -18,7 +29,7 @@ except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
 
-from evse.hal.register import StoredRegister
+from evse.hal.register import StoredRegister, SAVE_EVERY_MS
 from evse.ticks import ticks_diff
 
 S0_MASK = const(0x3FFFFFFF)  # the HAL counter wraps at 2**30
@@ -36,8 +47,17 @@ class PulseMeter(StoredRegister):
         self.config = config
         self.ppk = config.get("MeterPulseCount")
         self.wh_per_pulse = 1000.0 / self.ppk
+        self._rem = 0                 # mWh x ppk below one mWh (exact carry)
         now = clock.ticks_ms()
         self._reg_init(storage, "s0meter%d" % (index + 1), now)
+        self.gap_wh = 0
+        if self._reg_tail == "open":
+            # saved while pulses came, then no clean stop: a power cut
+            g = config.get
+            max_w = g("MaxCurrentConnection") * self._phases() * g("OverVoltageLimit")
+            self.gap_wh = max_w * SAVE_EVERY_MS // 3600000 + 1000 // self.ppk + 1
+        self._open = self._reg_tail == "open"   # what the file on storage says
+        self._flowing = False         # pulses came within IDLE_MS
         self._n = src.s0_pulses() & S0_MASK
         self.pulses = 0               # pulses counted since boot
         self._t_pulse = now
@@ -47,6 +67,8 @@ class PulseMeter(StoredRegister):
         self._t_win = now             # start of the averaging window (a pulse)
         self._n_win = 0               # pulses seen since then
         self._p = 0.0
+        if self._open:
+            self.save(now)            # the gap is reported once (the station), not again
 
     # ---- readings ---------------------------------------------------------------------------
     def ok(self) -> bool:
@@ -54,9 +76,6 @@ class PulseMeter(StoredRegister):
 
     def info(self) -> str:
         return ""
-
-    def energy_wh(self) -> float:
-        return self.wh
 
     def _phases(self) -> int:
         g = self.config.get
@@ -84,7 +103,9 @@ class PulseMeter(StoredRegister):
         if dp:
             self._n = n
             self.pulses += dp
-            self.wh += dp * self.wh_per_pulse
+            x = dp * 1000000 + self._rem
+            self.mwh += x // self.ppk
+            self._rem = x % self.ppk
             # the time per pulse since the last one seen; for the first
             # ones, since the last look (several at once: virtual time
             # jumped, they came evenly in between as far as we know)
@@ -110,21 +131,42 @@ class PulseMeter(StoredRegister):
                     self._n_win = 0
             self._pulse_seen = True
             self._t_pulse = now
+            self._flowing = True
+            if not self._open and self.storage is not None:
+                self.save(now)        # pulses come: mark the register "open" at once
         elif self._pulse_seen:
             since = ticks_diff(now, self._t_pulse)
             if since >= IDLE_MS:
                 self._p = 0.0
+                self._flowing = False
+                if self._open:
+                    self.save(now)    # the line is idle: nothing left to lose
             elif since > self._interval:
                 bound = self.wh_per_pulse * 3600000.0 / since
                 if bound < self._p:
                     self._p = bound
         self._t_look = now
-        self._reg_maybe_save(now)
+        if ticks_diff(now, self._saved) >= SAVE_EVERY_MS:
+            if self.mwh != self._saved_mwh:
+                self.save(now)
+            else:
+                self._saved = now     # nothing new: the next window starts
 
     def next_deadline_ms(self, now: int) -> int:
         # pulses are counted whenever the station steps; only the periodic
-        # save of the register while energy flows needs a step of its own
-        return self._reg_deadline_ms(now, self._p > 0)
+        # save of the register while energy flows needs a step of its own,
+        # every SAVE_EVERY_MS (the bound gap_wh relies on), and the idle
+        # save that clears the "open" mark
+        if self.storage is None:
+            return -1
+        if self._flowing:
+            d = SAVE_EVERY_MS - ticks_diff(now, self._saved)
+            return d if d > 0 else 0
+        return -1
+
+    def _reg_extra(self, final: bool) -> str:
+        self._open = not final and self._flowing
+        return "open" if self._open else ""
 
     # ---- simulator controls ---------------------------------------------------------------------
     def set_fault(self, name: str, active: bool) -> None:
