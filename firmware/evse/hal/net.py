@@ -96,8 +96,8 @@ class Net:
 # TCP_NODELAY: OCPP frames are small and each waits for its answer; Nagle's
 # algorithm would hold a frame back until the previous one's ACK. Feature-
 # detected: MicroPython's socket module (the Unix port's included) may lack
-# IPPROTO_TCP/TCP_NODELAY, and its TLS stream wraps a socket without
-# setsockopt; then the option is simply not set.
+# the names IPPROTO_TCP/TCP_NODELAY (their standard values are used then), and
+# its TLS stream wraps a socket without setsockopt; then the option is not set.
 
 
 def _nodelay(writer) -> bool:
@@ -107,10 +107,10 @@ def _nodelay(writer) -> bool:
         import socket
     except ImportError:
         return False
-    level = getattr(socket, "IPPROTO_TCP", None)
-    opt = getattr(socket, "TCP_NODELAY", None)
-    if level is None or opt is None:
-        return False
+    # the values are the same on Linux, the BSDs and lwIP (ESP32, STM32):
+    # MicroPython's socket modules that lack the names still take them
+    level = getattr(socket, "IPPROTO_TCP", 6)
+    opt = getattr(socket, "TCP_NODELAY", 1)
     sock = None
     get = getattr(writer, "get_extra_info", None)
     if get is not None:
