@@ -35,6 +35,21 @@ check beside a connector's error.
   `info` `cleared <errorCode>/<vendorErrorCode>`.
 - The error log (website, GetDiagnostics upload) keeps the last 32 errors with their
   time.
+- What else is reported, and when DetailedWarningMessages adds to it: see
+  `firmware/evse/services/warnings.py` (always: every IOCU error and warning,
+  temperature derating as HighTemperature; with DetailedWarningMessages true also a
+  charging limit the connector cannot deliver, OtherError/PROFILE_NOT_DELIVERABLE,
+  and the temperature in the HighTemperature info).
+
+## Decision: lock errors are ConnectorLockFailure
+
+The manual's chapter 8 shows, as an example of the message format, ERR_SERVO_EXPECTED_LOCK
+sent with errorCode EVCommunicationError. The station sends ConnectorLockFailure for
+every lock code instead: OCPP 1.6 defines ConnectorLockFailure as the failure to lock
+or unlock the connector, which is what these codes report, and EVCommunicationError
+would send an operator to look at the EV while the servo lock of the station is at
+fault. The manual's own example for the format (ERR_DIODE_FAILURE as
+EVCommunicationError) is followed.
 """
 
 

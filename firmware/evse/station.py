@@ -88,6 +88,8 @@ class Station:
         # MCU-side conditions (grid voltage, temperature, overcurrent, warnings)
         from evse.services.conditions import Conditions
         self.conditions = Conditions(n)
+        from evse.services.warnings import Warnings
+        self.warnings = Warnings(self.conditions, config, self.error_log, self._warning_event)
         from evse.services.gridvoltage import GridVoltage
         self.grid = GridVoltage(self)   # OverVoltage / UnderVoltage from the meters
         from evse.services.overcurrent import Overcurrent
@@ -447,10 +449,9 @@ class Station:
 
     def _drain_events(self) -> None:
         ev = self._ev3
+        w = self.warnings
         while self.events.pop_into(ev):
-            conn, code, arg = ev[0], ev[1], ev[2]
-            if code == 2:   # EV_ERROR_SET
-                self.error_log.add("c%d %s" % (conn, errors.name(arg)))
+            w.iocu_event(ev[0], ev[1], ev[2])
 
     def _tx_starts(self) -> dict:
         out = {}
@@ -478,7 +479,10 @@ class Station:
         station_sc = self.smart.limit_a(0, wall) if self.smart.enabled() else None
         temp_c = self.board.io.temperature_dc() / 10
         alloc = self.balancer.step(wall, self.config, active, demand, sc, station_sc, temp_c)
+        d = self.balancer.derating
+        self.warnings.derating(d.lower or d.upper, d.from_config(temp_c, self.config), temp_c)
         for i, c in enumerate(self.connectors):
+            self.warnings.limit(i + 1, active[i], sc[i] if self.smart.enabled() else None, c.max_da)
             da = alloc[i] if active[i] else c.max_da
             cap = self.overcurrent.cap_da[i]
             if 0 <= cap < da:
@@ -616,6 +620,11 @@ class Station:
             return
         st = self.station_status() if cid == 0 else self.derive_status(cid - 1)
         self._send_status(cid, cstatus.NAMES[st], ocpp_code, info, vendor, False)
+
+    def _warning_event(self, cid: int, code: str, vendor: str, info: str) -> None:
+        """A pulse warning: one StatusNotification with the current status."""
+        st = self.station_status() if cid == 0 else self.derive_status(cid - 1)
+        self._send_status(cid, cstatus.NAMES[st], code, info, vendor, False)
 
     def sensor_status(self, cid: int, name: str, triggered: bool) -> None:
         """Sensor scenario action StatusNotification (manual 5.6)."""

@@ -1,0 +1,82 @@
+# Warnings that reach the Central System (manual 8.2, 8.5; key
+# DetailedWarningMessages). Fed by Station from the safety core's events and
+# from the energy pipeline; reports through services/conditions.py (a state:
+# raised, then NoError "cleared ..." when it ends) or as one StatusNotification
+# event with the current status (a pulse).
+#
+# What is reported (decision, docs/troubleshooting.md):
+# - always: every IOCU error (blocking ones through the connector's/station's
+#   error, non-blocking ones with a state such as ERR_EXT_SENS1_BOUNCED as a
+#   condition here), the IOCU's pulse warnings (ERR_CHANGE_PWM_NOT_YET_ALLOWED,
+#   ERR_TX_BUFFER_OVERFLOW, ERR_REQ_CRC_WRONG, ...) as one StatusNotification
+#   each, and temperature derating as HighTemperature on connector 0 for as
+#   long as it lasts (the Central System otherwise sees a current it did not
+#   ask for without a reason);
+# - DetailedWarningMessages true adds the manual's example: a charging limit
+#   that the connector cannot deliver (below the 6 A Mode 3 minimum, so
+#   charging pauses; or above what the cable and MaxCurrentConnection allow),
+#   as OtherError / PROFILE_NOT_DELIVERABLE on that connector while it lasts,
+#   and the temperature in the HighTemperature info.
+# Every report is also a line in the error log.
+from evse.iocu import errors
+from evse.iocu.events import EV_ERROR_SET, EV_ERROR_CLEARED, EV_WARNING
+from evse.services.conditions import PRIO_WARNING
+
+_MIN_DA = 60            # IEC 61851-1: no PWM below 6 A
+
+
+class Warnings:
+    def __init__(self, conditions, config, error_log, send_event) -> None:
+        self.cond = conditions
+        self.config = config
+        self.log = error_log
+        self.send_event = send_event    # (cid, errorCode, vendorErrorCode, info)
+        self._derating = False
+
+    def _detailed(self) -> bool:
+        return bool(self.config.get("DetailedWarningMessages"))
+
+    # ---- the safety core's events ------------------------------------------
+    def iocu_event(self, conn: int, ev: int, code: int) -> None:
+        if ev == EV_ERROR_SET:
+            name = errors.name(code)
+            self.log.add("c%d %s" % (conn, name))
+            if not errors.BLOCKS[code]:     # blocking ones are the connector's error
+                ocpp_code, vendor, info = errors.ocpp(code)
+                self.cond.set(conn, name, ocpp_code, vendor, info, PRIO_WARNING)
+        elif ev == EV_ERROR_CLEARED:
+            self.cond.clear(conn, errors.name(code))
+        elif ev == EV_WARNING:
+            ocpp_code, vendor, info = errors.ocpp(code)
+            self.log.add("c%d warning %s" % (conn, vendor))
+            self.send_event(conn, ocpp_code, vendor, info)
+
+    # ---- the energy pipeline ---------------------------------------------------
+    def derating(self, active: bool, cap_da, temp_c) -> None:
+        """Temperature derating (TempLower/UpperOffset*) in force or not."""
+        if active and cap_da is not None:
+            info = "derating to %d A" % (cap_da // 10)
+            if self._detailed():
+                info += " at %d C" % int(temp_c)
+            if self.cond.set(0, "derating", "HighTemperature", "", info, PRIO_WARNING) \
+                    and not self._derating:
+                self.log.add("c0 HighTemperature " + info)
+            self._derating = True
+        elif self._derating:
+            self._derating = False
+            self.cond.clear(0, "derating")
+
+    def limit(self, cid: int, in_tx: bool, target_a, max_da: int) -> None:
+        """DetailedWarningMessages: a charging limit the connector cannot deliver."""
+        info = ""
+        if in_tx and target_a is not None and self._detailed():
+            da = int(target_a * 10 + 0.5)
+            if 0 < da < _MIN_DA:
+                info = "limit %.1f A below 6 A: paused" % target_a
+            elif da > max_da > 0:
+                info = "limit %.1f A above %.1f A offered" % (target_a, max_da / 10)
+        if info:
+            if self.cond.set(cid, "limit", "OtherError", "PROFILE_NOT_DELIVERABLE", info, PRIO_WARNING):
+                self.log.add("c%d %s" % (cid, info))
+        else:
+            self.cond.clear(cid, "limit")
