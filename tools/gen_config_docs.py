@@ -8,6 +8,9 @@
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from genfile import write_or_check  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEYS_PY = os.path.join(ROOT, "firmware", "evse", "config", "keys.py")
 OUT = os.path.join(ROOT, "docs", "configuration.md")
@@ -380,21 +383,7 @@ def main(argv):
             print(p, file=sys.stderr)
         return 1
     text = render()
-    if "--check" in argv:
-        try:
-            with open(OUT) as f:
-                cur = f.read()
-        except OSError:
-            cur = ""
-        if cur != text:
-            print("docs/configuration.md is stale: run tools/gen_config_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w") as f:
-        f.write(text)
-    print("wrote %s" % OUT)
-    return 0
+    return write_or_check(OUT, text, "--check" in argv, "tools/gen_config_docs.py")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from genfile import write_or_check  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "firmware", "evse", "config", "keys.py")
 DEFAULT_JSON = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data", "config_keys.json")
@@ -538,20 +541,7 @@ def main(argv):
         print("OCPP_ALIASES: %s must name a missing key as an existing one" % bad, file=sys.stderr)
         return 2
     text = render(data)
-    if check:
-        try:
-            with open(OUT) as f:
-                cur = f.read()
-        except OSError:
-            cur = ""
-        if cur != text:
-            print("keys.py is stale: run tools/gen_config_keys.py", file=sys.stderr)
-            return 1
-        return 0
-    with open(OUT, "w") as f:
-        f.write(text)
-    print("wrote %s (%d keys)" % (OUT, len(data)))
-    return 0
+    return write_or_check(OUT, text, check, "tools/gen_config_keys.py")
 
 
 if __name__ == "__main__":

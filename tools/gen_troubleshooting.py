@@ -7,6 +7,9 @@
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from genfile import write_or_check  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 OUT = os.path.join(ROOT, "docs", "troubleshooting.md")
@@ -98,20 +101,7 @@ def main(argv):
             print(p, file=sys.stderr)
         return 1
     text = render()
-    if "--check" in argv:
-        try:
-            with open(OUT) as f:
-                cur = f.read()
-        except OSError:
-            cur = ""
-        if cur != text:
-            print("docs/troubleshooting.md is stale: run tools/gen_troubleshooting.py", file=sys.stderr)
-            return 1
-        return 0
-    with open(OUT, "w") as f:
-        f.write(text)
-    print("wrote %s" % OUT)
-    return 0
+    return write_or_check(OUT, text, "--check" in argv, "tools/gen_troubleshooting.py")
 
 
 if __name__ == "__main__":
