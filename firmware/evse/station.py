@@ -27,7 +27,7 @@ from evse.iocu import lock as L
 from evse.iocu import pilot as P
 from evse.iocu import status as cstatus
 from evse.iocu.connector import Connector
-from evse.iocu.events import EventRing
+from evse.iocu.events import EventRing, EV_ERROR_SET
 from evse.iocu.station import Iocu
 from evse.services.session import Session, IDLE, TX, AUTHORIZED, FINISHING
 from evse.services import session as S
@@ -452,6 +452,13 @@ class Station:
         w = self.warnings
         while self.events.pop_into(ev):
             w.iocu_event(ev[0], ev[1], ev[2])
+            if ev[1] == EV_ERROR_SET and ev[2] == errors.ERR_HEARTBEAT:
+                # manual 8.5 ERR_HEARTBEAT: "any running charge session will be
+                # stopped" (the safety core has already cut the energy); OCPP
+                # has no closer reason than Other
+                for s in self.sessions:
+                    if s.state == TX:
+                        s.stop(S.R_OTHER)
 
     def _tx_starts(self) -> dict:
         out = {}

@@ -93,3 +93,20 @@ def test_detailed_warning_for_a_limit_the_connector_cannot_deliver():
     r2 = charging(SmartChargingEnabled=True, NominalPeriod=30)   # not detailed: nothing
     _low_profile(r2)
     assert [p for p in sn(r2, 1) if p.get("vendorErrorCode") == "PROFILE_NOT_DELIVERABLE"] == []
+
+
+def test_heartbeat_loss_stops_the_running_session():
+    # manual 8.5 ERR_HEARTBEAT: running sessions are stopped, the station is Faulted
+    r = Rig(TaglessCharging=True)
+    r.online(CS())
+    r.plug(1)
+    r.ev(1, "C")
+    r.run(5)
+    assert len(r.calls("StartTransaction")) == 1
+    r.st.sim_fault("heartbeat", True)
+    r.run(10)
+    stops = r.calls("StopTransaction")
+    assert len(stops) == 1 and stops[0]["reason"] == "Other"
+    assert sn(r, 0)[-1]["status"] == "Faulted"
+    assert sn(r, 0)[-1]["vendorErrorCode"] == "ERR_HEARTBEAT"
+    assert not r.board.connectors[0].contacts_closed()
