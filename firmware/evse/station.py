@@ -177,6 +177,15 @@ class Station:
                 si("FirmwareVersionMCU", VERSION)
         except ValueError:
             pass
+        # the board's own identity (HAL), for the read-only keys and BootNotification
+        for key, name in (("SerialNumber", "serial_number"), ("MACAddress", "mac_address")):
+            fn = getattr(self.board, name, None)
+            try:
+                v = fn() if fn is not None and not self.config.get(key) else ""
+                if v:
+                    si(key, v)
+            except (ValueError, OSError):
+                pass
 
     def _load_availability(self) -> None:
         raw = self.storage.read(AVAIL_FILE)

@@ -433,3 +433,33 @@ def test_connector_core_charges_through_board_io():
         run(500)
         assert M.levels[relay] == 0 and not conn.contactor_closed
         assert pwm.duty_u16() == 65535
+
+
+def test_board_identity_from_unique_id_and_network():
+    import sys
+    fm = sys.modules.get("machine")
+    old = getattr(fm, "unique_id", None) if fm is not None else None
+    from evse.hal import machine_hal as mh
+    m = mh.machine
+    m.unique_id = lambda: b"\x12\x34\xab\xcd"
+    class LAN:
+        def config(self, what):
+            assert what == "mac"
+            return b"\x00\x80\xe1\x01\x02\x03"
+
+    class FakeNetwork:          # a plain object stands in for the module
+        pass
+    net = FakeNetwork()
+    net.LAN = LAN
+    sys.modules["network"] = net
+    try:
+        B = mh.Board              # the methods read machine/network only
+        assert B.serial_number(None) == "1234ABCD"
+        assert B.mac_address(None) == "00:80:E1:01:02:03"
+    finally:
+        del sys.modules["network"]
+        if old is None:
+            del m.unique_id
+        else:
+            m.unique_id = old
+    assert B.mac_address(None) == ""

@@ -110,3 +110,12 @@ def test_heartbeat_loss_stops_the_running_session():
     assert sn(r, 0)[-1]["status"] == "Faulted"
     assert sn(r, 0)[-1]["vendorErrorCode"] == "ERR_HEARTBEAT"
     assert not r.board.connectors[0].contacts_closed()
+
+
+def test_serial_number_and_mac_come_from_the_board_into_boot_notification():
+    r = Rig()
+    b = r.board
+    assert r.st.config.get("SerialNumber") == b.serial_number() != ""
+    assert r.st.config.get("MACAddress") == b.mac_address() and b.mac_address().startswith("02:00:")
+    p = r.st.ocpp.boot_payload()
+    assert p["chargePointSerialNumber"] == p["chargeBoxSerialNumber"] == b.serial_number()

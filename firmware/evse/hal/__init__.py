@@ -14,6 +14,12 @@
 # Interfaces (method names are the contract; all values are small ints so that
 # the safety core's tick allocates nothing):
 #
+# Board identity (OPTIONAL, detected with getattr; "" when unknown):
+#   serial_number() -> str       the controller's serial (machine.unique_id() hex
+#                                on a board): read-only key SerialNumber and
+#                                BootNotification chargePoint/chargeBoxSerialNumber
+#   mac_address() -> str         "AA:BB:..." of the network interface: key MACAddress
+#
 # Clock (evse.clock.VirtualClock or a real clock):
 #   ticks_ms() -> int            wrapping ms (see evse.ticks)
 #   now() -> int                 UTC seconds since 1970

@@ -269,6 +269,34 @@ class Board:
         import os
         return os.urandom(n)
 
+    def serial_number(self) -> str:
+        """machine.unique_id() in hex (the MCU's factory id), "" without it."""
+        f = getattr(machine, "unique_id", None)
+        if f is None:
+            return ""
+        try:
+            return "".join("%02X" % b for b in f())
+        except Exception:
+            return ""
+
+    def mac_address(self) -> str:
+        """The MAC of the board's network interface (ESP32 WLAN, STM32 LAN),
+        "" when there is none or the network module is missing."""
+        try:
+            import network
+        except ImportError:
+            return ""
+        for name in ("LAN", "WLAN"):
+            cls = getattr(network, name, None)
+            if cls is None:
+                continue
+            try:
+                mac = (cls() if name == "LAN" else cls(network.STA_IF)).config("mac")
+                return ":".join("%02X" % b for b in mac)
+            except Exception:
+                continue
+        return ""
+
     def reset(self) -> None:
         """Restart the processor (OCPP Reset, firmware update)."""
         machine.reset()

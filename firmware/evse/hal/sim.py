@@ -52,6 +52,21 @@ class SimBoard:
         except ImportError:
             pass
 
+    def _id(self) -> int:
+        # stable per state directory (one simulated board), distinct in a fleet
+        from binascii import crc32
+        return crc32(self.storage.root.encode()) & 0xFFFFFFFF
+
+    def serial_number(self) -> str:
+        """The controller's serial number (read-only key SerialNumber)."""
+        return "SIM%08X" % self._id()
+
+    def mac_address(self) -> str:
+        """The network interface's MAC (read-only key MACAddress): a locally
+        administered one (02:...) for the simulated board."""
+        x = self._id()
+        return "02:00:%02X:%02X:%02X:%02X" % (x >> 24, (x >> 16) & 255, (x >> 8) & 255, x & 255)
+
     def s0_input(self, i: int, pulses_per_kwh: int):
         """S0 pulse input of connector i (MeterType 3): the simulated pulse
         meter's output, driven by the EV's draw (evse.hal.sim_s0)."""
