@@ -55,7 +55,7 @@ class SimBoard:
     def _id(self) -> int:
         # stable per state directory (one simulated board), distinct in a fleet
         from binascii import crc32
-        return crc32(self.storage.root.encode()) & 0xFFFFFFFF
+        return crc32(str(getattr(self.storage, "root", "")).encode()) & 0xFFFFFFFF
 
     def serial_number(self) -> str:
         """The controller's serial number (read-only key SerialNumber)."""
