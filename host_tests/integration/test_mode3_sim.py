@@ -121,7 +121,7 @@ def test_lock_stuck_before_charging_never_energises(tmp_path):
         assert c["error_code"] == "ConnectorLockFailure"
 
 
-def test_mcu_heartbeat_loss_stops_energy(tmp_path):
+def test_mcu_heartbeat_loss_stops_energy_and_the_session(tmp_path):
     with sim(tmp_path, "--set", "TaglessCharging=true", model="sscu") as s:
         assert charge(s)["status"] == "Charging"
         s.call("fault", name="heartbeat", active=True)
@@ -129,7 +129,9 @@ def test_mcu_heartbeat_loss_stops_energy(tmp_path):
         c = s.connector(1)
         assert c["contactor"] is False
         assert c["vendor_error"] == "ERR_HEARTBEAT" and c["error_code"] == "InternalError"
+        assert c["session"] != "Transaction"      # manual 8.5: the session is stopped
         s.call("fault", name="heartbeat", active=False)
         s.call("advance", seconds=5)
         c = s.connector(1)
-        assert c["status"] == "Charging" and c["vendor_error"] == ""
+        # the error clears; the stopped session waits for the EV to leave
+        assert c["vendor_error"] == "" and c["status"] == "Finishing"
