@@ -65,7 +65,17 @@ test-heap: $(STAMP)
 	MICROPYPATH=.frozen:$(FW) $(MP) -X heapsize=$(HEAP_SIZE) tools/board_selftest.py $(HEAP_BUDGET)
 
 # integration: the simulator on the Unix port against an `ocpp` Central System
-test-integration: $(STAMP)
+# node_modules: ocpp-rpc (strict OCPP 1.6 Central System, tools/csms_rpc.js),
+# pinned by package-lock.json; node/npm from the distribution if missing
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y nodejs npm; \
+	  else echo "node and npm are needed (apt-get install nodejs npm)"; exit 1; fi; fi
+	npm ci --no-audit --no-fund
+	touch $@
+
+test-integration: $(STAMP) $(NODE_STAMP)
 	PYTHONPATH=$(FW):host_tests/unit:tools $(BIN)/pytest -q -p no:cacheprovider host_tests/integration
 
 # ---- run ---------------------------------------------------------------------
