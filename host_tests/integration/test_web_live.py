@@ -51,7 +51,13 @@ class Browser:
             return e.code, e.headers, e.read().decode()
 
     def login(self, password=PW, user="admin"):
-        st, hdrs, text = self.fetch("/login", {"user": user, "password": password})
+        # the login form first: its token comes as a cookie and a hidden field
+        _, h0, page = self.fetch("/login")
+        pre = re.search(r'name="pre" value="([0-9a-f]+)"', page).group(1)
+        assert h0["Set-Cookie"].split(";")[0] == "evse_pre=" + pre
+        saved, self.cookie = self.cookie, "evse_pre=" + pre
+        st, hdrs, text = self.fetch("/login", {"user": user, "password": password, "pre": pre})
+        self.cookie = saved
         if st == 303:
             self.cookie = hdrs["Set-Cookie"].split(";")[0]
             page = self.fetch("/")[2]

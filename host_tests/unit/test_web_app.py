@@ -67,8 +67,18 @@ class Web:
         text = b if type(b) is str else (b.decode() if type(b) is bytes else "".join(list(b)))
         return resp, text
 
-    def login(self, pw: str = PW):
-        resp, text = self.send("POST", "/login", {"user": "admin", "password": pw})
+    def login_form(self):
+        """GET /login as a browser: -> the form's token (cookie and hidden field)."""
+        resp, text = self.send("GET", "/login")
+        pre = resp.headers.split("Set-Cookie: evse_pre=")[1].split(";")[0]
+        assert 'name="pre" value="%s"' % pre in text
+        return pre
+
+    def login(self, pw: str = PW, pre=None, headers=None):
+        pre = self.login_form() if pre is None else pre
+        h = {"Cookie": "evse_pre=" + pre}
+        h.update(headers or {})
+        resp, text = self.send("POST", "/login", {"user": "admin", "password": pw, "pre": pre}, h)
         if resp.status == 303:
             cookie = resp.headers.split("Set-Cookie: ")[1].split(";")[0]
             self.sid = cookie.split("=")[1]
@@ -265,3 +275,21 @@ def test_api_with_the_page_session():
     assert w.send("POST", "/api/config", body, {"X-CSRF-Token": "1"}, "application/json")[0].status == 403
     resp, text = w.send("POST", "/api/config", body, {"X-CSRF-Token": w.csrf}, "application/json")
     assert resp.status == 200 and json.loads(text)["status"] == "Accepted"
+
+
+def test_login_from_another_site_is_refused_without_a_lockout_count():
+    # login CSRF: a foreign page can post the form, but it cannot read or set
+    # the form's token cookie
+    w = Web()
+    resp, text = w.send("POST", "/login", {"user": "admin", "password": PW})
+    assert resp.status == 403 and "another site" in text and w.sid == ""
+    pre = w.login_form()
+    resp, _ = w.send("POST", "/login", {"user": "admin", "password": PW, "pre": pre})   # no cookie
+    assert resp.status == 403
+    resp, _ = w.login(pre="0" * 16, headers={"Cookie": "evse_pre=" + pre})          # wrong field
+    assert resp.status == 403
+    resp, _ = w.login(headers={"Origin": "http://evil.example"})
+    assert resp.status == 403 and w.sid == ""
+    assert w.app.auth.failures == 0
+    resp, _ = w.login(headers={"Origin": "http://evse.local"})
+    assert resp.status == 303 and w.sid

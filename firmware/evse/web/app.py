@@ -15,6 +15,8 @@ from evse.web.markup import head, TAIL
 HTML = "text/html; charset=utf-8"
 
 
+PRE_COOKIE = "evse_pre"         # the login form's token (login CSRF)
+
 class App:
     def __init__(self, station) -> None:
         self.st = station
@@ -84,7 +86,11 @@ class App:
     def login_page(self, status: int, msg: str, error: bool, headers: str = "") -> Response:
         if status == 401:
             headers += "WWW-Authenticate: Form realm=\"EVSE local management\"\r\n"
-        return Response(status, pages.login(msg, error), HTML, headers)
+        # login CSRF: a pre-session token in a cookie and in the form (double
+        # submit); a page of another site can neither read nor set it
+        pre = "".join("%02x" % b for b in self.st.board.random_bytes(8))
+        headers += "Set-Cookie: %s=%s; Path=/login; HttpOnly; SameSite=Strict\r\n" % (PRE_COOKIE, pre)
+        return Response(status, pages.login(msg, error, pre), HTML, headers)
 
     def attempt(self, req, user: str, password: str):
         """A login attempt: None when it succeeded, else the refusal."""
@@ -106,6 +112,11 @@ class App:
 
     def post_login(self, req) -> Response:
         f = req.form()
+        pre = req.cookie(PRE_COOKIE)
+        if not self.same_origin(req) or not pre or not A.same(f.get("pre", ""), pre):
+            # not a login attempt of this site's form: no lockout count
+            self.log("login refused from %s: form token missing or foreign" % (req.peer or "?"))
+            return self.login_page(403, "The login form expired or came from another site: log in again.", True)
         refused = self.attempt(req, f.get("user", ""), f.get("password", ""))
         if refused is not None:
             if refused[1]:

@@ -7,10 +7,11 @@ from evse.web.markup import esc, head, TAIL, message, hidden, form, row, header_
 LIST_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx")
 
 
-def login(msg: str = "", error: bool = False):
+def login(msg: str = "", error: bool = False, pre: str = ""):
     yield head("Local management login")
     yield message(msg, error)
     yield ("<form method=\"post\" action=\"/login\">"
+           "<input type=\"hidden\" name=\"pre\" value=\"%s\">" % pre +
            "<p><label>User <input type=\"text\" name=\"user\" value=\"admin\" autocomplete=\"username\"></label></p>"
            "<p><label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\"></label></p>"
            "<p><button>Log in</button></p></form>"
