@@ -8,7 +8,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from genfile import write_or_check  # noqa: E402
+from genfile import generate  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
@@ -95,13 +95,7 @@ def render():
 
 
 def main(argv):
-    problems = check_complete()
-    if problems:
-        for p in problems:
-            print(p, file=sys.stderr)
-        return 1
-    text = render()
-    return write_or_check(OUT, text, "--check" in argv, "tools/gen_troubleshooting.py")
+    return generate(OUT, check_complete(), render, argv, "tools/gen_troubleshooting.py")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,16 @@ import os
 import sys
 
 
+def generate(out: str, problems: list, render, argv: list, how: str) -> int:
+    """main() of a docs generator: refuse when the sources are incomplete,
+    else write (or with --check compare) render()'s text."""
+    if problems:
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1
+    return write_or_check(out, render(), "--check" in argv, how)
+
+
 def write_or_check(out: str, text: str, check: bool, how: str) -> int:
     """0 written / up to date; 1 stale (check), with a message naming `how`
     (the command that regenerates it)."""

@@ -495,8 +495,7 @@ class Station:
         station_sc = self.smart.limit_a(0, wall) if self.smart.enabled() else None
         temp_c = self.board.io.temperature_dc() / 10
         alloc = self.balancer.step(wall, self.config, active, demand, sc, station_sc, temp_c)
-        d = self.balancer.derating
-        self.warnings.derating(d.lower or d.upper, d.from_config(temp_c, self.config), temp_c)
+        self.warnings.derating(self.balancer.derating.cap, temp_c)
         for i, c in enumerate(self.connectors):
             self.warnings.limit(i + 1, active[i], sc[i] if self.smart.enabled() else None, c.max_da)
             da = alloc[i] if active[i] else c.max_da
@@ -915,12 +914,9 @@ class Station:
         cap = None
         if c.cable_in() and c.cable_da >= 0:
             cap = c.cable_da
-        d = self.balancer.derating
-        g = self.config.get
-        for on, key in ((d.lower, "TempLowerOffsetLimit"), (d.upper, "TempUpperOffsetLimit")):
-            if on:
-                v = int(round(g(key) * 10))
-                cap = v if cap is None or v < cap else cap
+        v = self.balancer.derating.cap     # the derating cap in force, or None
+        if v is not None:
+            cap = v if cap is None or v < cap else cap
         if self.sessions[i].state == TX:
             own = int(round(self.smart.target_a(i + 1, self.clock.now(), start) * 10))
             for x in (c.max_da, cap):

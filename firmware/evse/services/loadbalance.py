@@ -99,6 +99,7 @@ class Derating:
         self.hyst = hyst_c
         self.lower = False
         self.upper = False
+        self.cap = None     # the last cap_da() answer (deci-amps or None)
 
     def cap_da(self, temp_c, lower_deg, lower_limit_a, upper_deg, upper_limit_a):
         """Per-connector cap in deci-amps, or None when not derating."""
@@ -113,6 +114,7 @@ class Derating:
         if self.upper:
             u = deci(upper_limit_a)
             cap = u if cap is None or u < cap else cap
+        self.cap = cap
         return cap
 
     def from_config(self, temp_c, config):

@@ -31,7 +31,7 @@ class Warnings:
         self.config = config
         self.log = error_log
         self.send_event = send_event    # (cid, errorCode, vendorErrorCode, info)
-        self._derating = False
+        self._derating = None       # type: tuple | None  # (cap, whole degrees) reported; None: not derating
 
     def _detailed(self) -> bool:
         return bool(self.config.get("DetailedWarningMessages"))
@@ -52,19 +52,26 @@ class Warnings:
             self.send_event(conn, ocpp_code, vendor, info)
 
     # ---- the energy pipeline ---------------------------------------------------
-    def derating(self, active: bool, cap_da, temp_c) -> None:
-        """Temperature derating (TempLower/UpperOffset*) in force or not."""
-        if active and cap_da is not None:
-            info = "derating to %d A" % (cap_da // 10)
-            if self._detailed():
-                info += " at %d C" % int(temp_c)
-            if self.cond.set(0, "derating", "HighTemperature", "", info, PRIO_WARNING) \
-                    and not self._derating:
-                self.log.add("c0 HighTemperature " + info)
-            self._derating = True
-        elif self._derating:
-            self._derating = False
-            self.cond.clear(0, "derating")
+    def derating(self, cap_da, temp_c) -> None:
+        """Temperature derating (TempLower/UpperOffset*): cap_da is the cap in
+        force (None: not derating). Called every step: the report is built
+        only when the cap (or, detailed, the whole degree) changes."""
+        if cap_da is None:
+            if self._derating is not None:
+                self._derating = None
+                self.cond.clear(0, "derating")
+            return
+        detailed = self._detailed()
+        now = (cap_da, int(temp_c) if detailed else 0)
+        if now == self._derating:
+            return
+        info = "derating to %d A" % (cap_da // 10)
+        if detailed:
+            info += " at %d C" % now[1]
+        if self._derating is None:
+            self.log.add("c0 HighTemperature " + info)
+        self._derating = now
+        self.cond.set(0, "derating", "HighTemperature", "", info, PRIO_WARNING)
 
     def limit(self, cid: int, in_tx: bool, target_a, max_da: int) -> None:
         """DetailedWarningMessages: a charging limit the connector cannot deliver."""
