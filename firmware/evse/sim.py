@@ -140,6 +140,23 @@ def apply_settings(cfg, pairs: list) -> None:
             raise UsageError("invalid --set %s=%s: %s" % (key, value, r))
 
 
+def sensor_normal_level(cfg, n: int) -> int:
+    """The input level of external sensor n at rest: 1 (High/Open) for a
+    normally-open contact, 0 for a normally-closed one (manual 5.5)."""
+    try:
+        return 1 if cfg.get("ExternalSensor%dNormallyOpen" % n) else 0
+    except KeyError:   # a model without the sensor inputs
+        return 0
+
+
+def wire_sensors(board, cfg) -> None:
+    """The simulated sensors start at rest, as wired for their configuration
+    (a normally-open tilt sensor reads High), not at a raw 0 that a
+    normally-open sensor would read as triggered."""
+    for n in (1, 2):
+        board.io.set_input(n, sensor_normal_level(cfg, n))
+
+
 def main(argv: list) -> int:
     try:
         opts = parse_args(argv)
@@ -174,6 +191,7 @@ def main(argv: list) -> int:
         return 2
     from evse.station import Station
     from evse.simctl import ControlServer
+    wire_sensors(board, cfg)
     station = Station(board, cfg, opts["model"], modbus=meter_port)
 
     def power_cycle():

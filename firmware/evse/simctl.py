@@ -135,8 +135,16 @@ class ControlServer:
         name = req.get("name")
         if name not in ("ext1", "ext2"):
             raise BadRequest("name must be ext1 or ext2")
-        level = _int(req, "level", 0, 1)
-        self.board.io.set_input(1 if name == "ext1" else 2, level)
+        n = 1 if name == "ext1" else 2
+        if "triggered" in req:   # the sensor's state; the level follows its NormallyOpen
+            t = req["triggered"]
+            if type(t) is not bool:
+                raise BadRequest("triggered must be true or false")
+            from evse.sim import sensor_normal_level
+            level = sensor_normal_level(self.station.config, n) ^ (1 if t else 0)
+        else:
+            level = _int(req, "level", 0, 1)
+        self.board.io.set_input(n, level)
         await self.station.settle()
         return {}
 

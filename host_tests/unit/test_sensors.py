@@ -149,3 +149,40 @@ def test_sensor_hard_reset_stops_with_reason_reboot():
     assert st.reboot_request == "Hard"
     stops = [e for e in st.journal.entries() if e[1] == "StopTransaction"]
     assert stops[-1][4]["reason"] == "Reboot"
+
+
+def build_wired(settings, level):
+    """A station whose sensor input reads `level` from power-on (a real
+    board's input is at its level before the firmware starts)."""
+    board = SimBoard(1, tmpdir("sensors"), True)
+    board.io.set_input(1, level)
+    cfg = Config(board.storage, model="sscu")
+    for k, v in settings:
+        assert cfg.change(k, v) in ("Accepted", "RebootRequired"), k
+    st = Station(board, Config(board.storage, model="sscu"), "sscu")
+    return board, st
+
+
+MANUAL_TILT = [("ExternalSensor1Type", "1"), ("ExternalSensor1NormallyOpen", "true"),
+               ("ExternalSensor1TriggerActions", TILT_TRIGGER)]
+
+
+def test_normally_open_sensor_at_rest_does_not_trigger_at_boot():
+    # manual 5.9.1: the tilt sensor's contact is High/Open at rest; the first
+    # steps after boot come before the input's first debounced reading
+    board, st = build_wired(MANUAL_TILT, 1)
+    for _ in range(50):
+        st.step()
+        board.clock.advance_ms(5)
+    assert st.sensors.log == []
+    assert not [p for p in statuses(st) if p.get("info") == "TILT"]
+    assert st.status()["connectors"][0]["status"] == "Available"
+
+
+def test_sensor_already_triggered_at_boot_acts_after_its_first_reading():
+    board, st = build_wired(MANUAL_TILT, 0)      # tilted while powered off
+    st.step()
+    assert st.status()["connectors"][0]["status"] == "Available"   # not yet read
+    run(board, st, 500)
+    assert st.sensors.log[-1][:2] == ("TILT", "trigger")
+    assert st.status()["connectors"][0]["status"] == "Faulted"

@@ -22,7 +22,9 @@
 #
 # External inputs 1 and 2 (StationIO.ext_input(n)): debounced over
 # INPUT_DEBOUNCE_MS; ext_level[n] is the debounced level (EV_INPUT events on
-# change). More than BOUNCE_MAX changes within BOUNCE_WINDOW_MS freezes the
+# change), meaningful once ext_known[n] is 1 (the first debounced reading,
+# INPUT_DEBOUNCE_MS after boot: until then the level is not known, and a
+# sensor must not be taken as triggered from the initial 0). More than BOUNCE_MAX changes within BOUNCE_WINDOW_MS freezes the
 # input for BOUNCE_FREEZE_MS (60 s, manual ERR_EXT_SENSn_BOUNCED: a warning
 # that clears itself when checking resumes).
 #
@@ -69,6 +71,7 @@ class Iocu:
         self._rail = [Debounce(3, 100, R_OK), Debounce(3, 100, R_OK), Debounce(3, 100, R_OK)]
         self._in = [Debounce(3, INPUT_DEBOUNCE_MS, -1) for _ in range(3)]  # [1], [2] used
         self.ext_level = bytearray(3)  # [1], [2]: debounced, reported levels
+        self.ext_known = bytearray(3)  # [n] = 1 once input n has a debounced level
         self._ring = [[0] * (BOUNCE_MAX + 1), [0] * (BOUNCE_MAX + 1), [0] * (BOUNCE_MAX + 1)]
         self._ri = bytearray(3)
         self._rn = bytearray(3)
@@ -230,6 +233,7 @@ class Iocu:
                 self._set(code, True)
                 continue
             self.ext_level[n] = d.value
+            self.ext_known[n] = 1
             self.events.push(0, EV_INPUT, n * 2 + d.value)
 
     # ---------------------------------------------------------- the tick

@@ -11,7 +11,10 @@
 # - external sensor n (ExternalSensor<n>Type != 0): the IOCU's debounced input
 #   level (bounce-protected, manual ERR_EXT_SENSn_BOUNCED); NormallyOpen True:
 #   the normal state is contact High/Open, so the sensor is active at level 0;
-#   False: normal is Low/Closed, active at level 1 (manual 5.5).
+#   False: normal is Low/Closed, active at level 1 (manual 5.5). Until the
+#   first debounced reading (about 50 ms after boot) a sensor is inactive,
+#   so a normally-open sensor does not trigger at every boot (5.9.1's tilt
+#   configuration would otherwise come up Faulted).
 #   Type 8 (CCID, sensor 1 only, manual 7.2): active while the IOCU reports
 #   ERR_CCID_TRIPPED; the safety core itself opens the contactor.
 # - voltage sensor: active while the IOCU's supervisor sees its rail outside
@@ -62,7 +65,6 @@ class Sensors:
         self.st = station
         self.active = [False] * len(SENSORS)
         self.log = []  # type: list  # (sensor, "trigger"/"recover", [actions])
-        self._boot = True
 
     def sensor_name(self, i: int) -> str:
         name, kind, idx, prefix = SENSORS[i]
@@ -83,6 +85,8 @@ class Sensors:
             return False
         if t == 8:
             return idx == 1 and st.connectors[0].active(E.ERR_CCID_TRIPPED)
+        if not st.iocu.ext_known[idx]:
+            return False     # no debounced reading yet (boot): neither triggered nor recovered
         level = st.iocu.ext_level[idx]
         if st.config.get(prefix + "NormallyOpen"):
             return level == 0
