@@ -821,11 +821,21 @@ class Station:
                 fn(r)
 
     def reset_accepted(self, kind: str) -> str:
-        return "Accepted"
+        """Accepted, or Rejected with a StatusNotification ResetFailure on
+        connector 0 (manual 8.2) when the reset cannot be carried out now."""
+        why = self.firmware.reset_blocker()
+        if why is None:
+            return "Accepted"
+        self.log.add("reset %s refused: %s" % (kind, why))
+        self._warning_event(0, "ResetFailure", "", why)
+        return "Rejected"
 
-    def reset(self, kind: str, local: bool = False) -> None:
+    def reset(self, kind: str, local: bool = False) -> bool:
         """Reset.req from the Central System (reasons HardReset/SoftReset), or
-        a local reboot (website, sensor scenario HardReset): reason Reboot."""
+        a local reboot (website, sensor scenario HardReset): reason Reboot. A
+        local one is refused (False, ResetFailure) as reset_accepted says."""
+        if local and self.reset_accepted(kind) != "Accepted":
+            return False
         if local:
             reason = S.R_REBOOT
         else:
@@ -837,6 +847,7 @@ class Station:
                 s.cancel_authorization()
         self.log.add("reset " + kind)
         self.reboot_request = kind
+        return True
 
     def get_diagnostics(self, location, retries, interval, start, stop):
         return self.diagnostics.request(location, retries, interval, start, stop)

@@ -367,6 +367,19 @@ class FirmwareUpdater:
         if not changed:
             self._set_version(ptr.get("version") or self.builtin_version)
 
+    def reset_blocker(self):
+        """Why a reset cannot be carried out now, or None (manual 8.2
+        ResetFailure: "a remote reset request will be rejected during the time
+        the new software version is starting up and has evaluated correct
+        functioning of itself"): while a new firmware is on trial (not yet
+        confirmed) or being installed."""
+        if self._status != "Installing":
+            return None
+        ptr = self._pointer()
+        if ptr is not None and ptr.get("state") == "trial":
+            return "new firmware starting up"
+        return "firmware installing"
+
     def active_version(self) -> str:
         ptr = self._pointer()
         return (ptr.get("version") if ptr else "") or self.builtin_version

@@ -221,6 +221,10 @@ class App:
             if kind not in ("Soft", "Hard"):
                 raise HttpError(400, "kind must be Soft or Hard")
             self.log("reset " + kind)
+            if st.reset_accepted(kind) != "Accepted":
+                why = st.firmware.reset_blocker() or "not possible now"
+                return Response(200, self._actions_page(
+                    s[1], "%s reset: Rejected (%s). Try again in a minute." % (kind, why)))
             resp = Response(200, self._actions_page(
                 s[1], "%s reset: Accepted. The controller restarts; log in again." % kind))
 
