@@ -1113,7 +1113,7 @@ class Station:
                 "lock": self._lock_seen(c),
                 "transaction_id": self.transaction_id(s),
                 "id_tag": s.id_tag if s.state in (TX, AUTHORIZED) else None,
-                "energy_wh": round(m.energy_wh(), 1),
+                "energy_wh": int(m.energy_wh()),
                 "current_a": [round(m.current_a(p), 1) for p in range(3)],
                 "voltage_v": [round(m.voltage_v(p), 1) for p in range(3)],
                 "led": self.indicators.led_state(i),
