@@ -8,3 +8,5 @@ CONNECTORS = [
 STATION = {"ccid_test": 4, "ccid_fault": 5, "ext1": 32, "ext2": 33,
            "vmain_adc": 34, "v3v3_adc": 35, "temp_adc": 2, "buzzer": 19}
 STATE_ROOT = "/state"
+# OCPP journal byte budget (log + compaction copy) on the flash FS
+JOURNAL_BYTES = 131072

@@ -3,4 +3,7 @@ import pins
 from evse.hal.machine_hal import Board
 from evse import main
 
-main.run(Board(pins, pins.STATE_ROOT))
+board = Board(pins, pins.STATE_ROOT)
+# the OCPP journal's byte budget (log + compaction copy, evse/ocpp/journal.py)
+board.journal_bytes = getattr(pins, "JOURNAL_BYTES", 32768)
+main.run(board)

@@ -10,3 +10,5 @@ STATION = {"ccid_test": "D0", "ccid_fault": "D1", "ext1": "F13", "ext2": "F14",
            "vmain_adc": "C0", "v3v3_adc": "C3", "vbuff_adc": "A3", "temp_adc": "F3",
            "buzzer": "D14"}
 STATE_ROOT = "/flash/state"
+# OCPP journal byte budget (log + compaction copy) on the flash FS
+JOURNAL_BYTES = 32768

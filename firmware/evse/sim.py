@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover
 USAGE = """usage: evse.sim [--csms URL] [--id ID] [--model sscu|dscu] [--state-dir DIR]
                 [--control HOST:PORT] [--set KEY=VALUE]... [--modbus PEER]
                 [--clock real|virtual] [--rs485 listen:HOST:PORT|connect:HOST:PORT]
-                [--web HOST:PORT]"""
+                [--web HOST:PORT] [--journal-bytes N]"""
 
 
 class UsageError(Exception):
@@ -30,6 +30,7 @@ def parse_args(argv: list) -> dict:
             "control": "127.0.0.1:7001", "set": [], "modbus": None, "clock": "real"})
     opts["rs485"] = None   # extension (docs/simulator.md): RS485 bus over TCP
     opts["web"] = None     # extension (docs/simulator.md): local management website
+    opts["journal_bytes"] = None   # extension: the OCPP journal's byte budget
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -70,6 +71,9 @@ def parse_args(argv: list) -> dict:
             raise UsageError(str(e))
     if opts["web"] is not None:
         opts["web_addr"] = host_port(opts["web"], "--web")
+    jb = opts["journal_bytes"]
+    if jb is not None and (not jb.isdigit() or 0 < int(jb) < 4096):
+        raise UsageError("--journal-bytes must be 0 (no budget) or at least 4096")
     ctl = opts["control"]
     if ":" not in ctl:
         raise UsageError("--control must be HOST:PORT")
@@ -173,6 +177,8 @@ def main(argv: list) -> int:
             meter_port = TcpBus(opts["modbus_spec"])
         if opts["web"]:
             board.web_addr = opts["web_addr"]
+        if opts["journal_bytes"] is not None:
+            board.journal_bytes = int(opts["journal_bytes"])
         cfg = Config(board.storage, model=opts["model"])
         pairs = []
         if opts["csms"]:

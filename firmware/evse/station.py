@@ -124,12 +124,14 @@ class Station:
         # ---- OCPP
         from evse.ocpp.client import OcppClient
         from evse.ocpp.handlers import Handlers
-        from evse.ocpp.journal import Journal
+        from evse.ocpp.journal import Journal, BOARD_BUDGET
         # Flash bound: payloads stay on flash (RAM holds a few dozen bytes per
-        # queued message); past 1000 queued messages (~0.8 MB of log, twice
-        # that while compacting) the oldest MeterValues give way (Start/Stop
-        # never do); see journal.py
-        self.journal = Journal(self.storage, max_queued=1000)
+        # queued message); the log and its compaction copy stay within the
+        # board's byte budget (board.journal_bytes, pins.py JOURNAL_BYTES;
+        # 32 KiB by default), and past 1000 queued messages too, the oldest
+        # MeterValues give way (Start/Stop never do); see journal.py
+        self.journal = Journal(self.storage, max_queued=1000,
+                               budget=getattr(board, "journal_bytes", BOARD_BUDGET))
         for e in self.journal.errors:
             self.error_log.add("journal: " + e)
         self.ocpp = OcppClient(self, config, board, self.journal)
@@ -703,7 +705,8 @@ class Station:
             {"id": i + 1, "status": cstatus.NAMES[self.derive_status(i)],
              "error": errors.name(c.error) if c.error else ""} for i, c in enumerate(self.connectors)],
             "ocpp": {"connected": self.ocpp.connected, "registered": self.ocpp.registered,
-                     "queued": self.ocpp.queued(), "log": self.ocpp.log[-10:]}}
+                     "queued": self.ocpp.queued(), "log": self.ocpp.log[-10:],
+                     "journal": self.journal.stats()}}
 
     def _fw_reboot(self) -> None:
         # a new firmware is installed: restart once the queued messages
@@ -1124,7 +1127,7 @@ class Station:
                 "lock": self._lock_seen(c),
                 "transaction_id": self.transaction_id(s),
                 "id_tag": s.id_tag if s.state in (TX, AUTHORIZED) else None,
-                "energy_wh": round(m.energy_wh(), 1),
+                "energy_wh": int(m.energy_wh()),
                 "current_a": [round(m.current_a(p), 1) for p in range(3)],
                 "voltage_v": [round(m.voltage_v(p), 1) for p in range(3)],
                 "led": self.indicators.led_state(i),
@@ -1137,7 +1140,8 @@ class Station:
             "station": {"status": cstatus.NAMES[self.station_status()], "error_code": ocpp_code,
                         "vendor_error": vendor, "info": info},
             "ocpp": {"connected": oc.connected, "registered": oc.registered, "queued": oc.queued(),
-                     "boot": oc.boot_status, "log": oc.log[-12:], "connecting": oc.connecting},
+                     "boot": oc.boot_status, "log": oc.log[-12:], "connecting": oc.connecting,
+                     "journal": self.journal.stats()},
             "connectors": conns,
         }
         if self.link is not None:

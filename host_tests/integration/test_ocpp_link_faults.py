@@ -5,6 +5,7 @@
 #   the link stays up and every frame the station sends is strict UTF-8.
 import asyncio
 import json
+import os
 import re
 import time
 
@@ -70,7 +71,69 @@ def test_hours_offline_then_kill_9_on_a_small_heap_delivers_everything_in_order(
         assert stop["meterStop"] >= energy[0]
         # every CALL was answered (nothing lost in a dead connection)
         assert all(r.answer is not None and r.answer[0] == "result" for r in rig.tx_calls())
-    rig_run(tmp_path, body, timeout=180, heapsize=SMALL_HEAP,
+    # a long queue (~400 messages, ~70 KB): a board with a larger journal
+    # budget than the STM32F4's 32 KiB (32 KiB: test_journal_offline_budget)
+    rig_run(tmp_path, body, timeout=180, heapsize=SMALL_HEAP, sim_args=["--journal-bytes", "262144"],
+            settings={"MeterValueSampleInterval": str(SAMPLE_S),
+                      "MeterValuesSampledData": "Energy.Active.Import.Register"})
+
+
+
+def test_journal_offline_budget(tmp_path):
+    # the same hours offline with the default budget (32 KiB, an STM32F4
+    # board): the journal never passes it, the oldest sampled values give
+    # way, and after the kill the Central System still gets the Start, the
+    # newest values and the PowerLoss Stop, each once, in order
+    budget = 32768
+
+    def used():
+        d = tmp_path / "state"
+        return sum(os.path.getsize(d / n) for n in os.listdir(d) if n.startswith("txjournal"))
+
+    async def body(rig):
+        await rig.start()
+        txid = await rig.card_start(1)
+        rig.cs.reject_connections = True
+        await rig.cs.disconnect(rig.cp)
+        await rig.cs.wait_for(lambda rs: not rig.cs.connected(rig.cp))
+        n_online = len(rig.tx_calls())
+        peak = 0
+        for _ in range(11):                       # 3.3 h in 18 min steps
+            await rig.advance(OFFLINE_S // 11)
+            peak = max(peak, used())
+        st = await rig.status()
+        j = st["ocpp"]["journal"]
+        assert j["budget"] == budget and j["budget_dropped"] > 0 and j["over_budget"] == 0, j
+        assert peak <= budget and j["bytes"] <= budget, (peak, j)
+        queued = st["ocpp"]["queued"]
+        last = (await rig.connector(1))["energy_wh"]
+        await rig.kill()
+        rig.cs.reject_connections = False
+        await rig.start()
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            st = await rig.status()
+            if st["ocpp"]["queued"] == 0:
+                break
+            await rig.advance(0)
+        assert st["ocpp"]["queued"] == 0 and st["ocpp"]["connected"], st["ocpp"]
+        msgs = [(r.action, r.payload) for r in rig.tx_calls()]
+        acts = [a for a, _ in msgs]
+        assert acts.count("StartTransaction") == 1 and acts.count("StopTransaction") == 1
+        assert acts[0] == "StartTransaction" and acts[-1] == "StopTransaction", acts[:3]
+        later = msgs[n_online:]
+        assert len(later) == queued + 1, (len(later), queued)
+        mvs = [p for a, p in later if a == "MeterValues"]
+        stamps = [parse_iso(p["meterValue"][0]["timestamp"]) for p in mvs]
+        assert stamps == sorted(stamps) and len(stamps) > 10
+        energy = [int(p["meterValue"][0]["sampledValue"][0]["value"]) for p in mvs]
+        # the newest values are there: the last one within a sample of the end
+        assert last - 100 <= energy[-1] <= last, (energy[-1], last)
+        stop = msgs[-1][1]
+        assert stop["transactionId"] == txid and stop["reason"] == "PowerLoss"
+        assert stop["meterStop"] >= energy[-1]
+        assert used() <= budget
+    rig_run(tmp_path, body, timeout=180,
             settings={"MeterValueSampleInterval": str(SAMPLE_S),
                       "MeterValuesSampledData": "Energy.Active.Import.Register"})
 

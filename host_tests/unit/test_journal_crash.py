@@ -11,6 +11,10 @@
 #     interrupted (its message is then re-sent: at most one, the head);
 #   - order (rising seq), payloads, fail counts and the transactionId that
 #     later messages of a transaction carry are exactly as the log says.
+# With a byte budget (the second test) the journal drops MeterValues by
+# itself when full: then queued MeterValues may vanish (never a Start/Stop),
+# and the files of the state directory (the log plus a compaction copy a
+# kill left behind) never pass the budget.
 import os
 import random
 import shutil
@@ -40,10 +44,11 @@ import sys
 from evse.hal.fsstore import Storage
 from evse.ocpp.journal import Journal, START, STOP, METER
 import random
-d, k, seed, attempts, compact = sys.argv[-5], int(sys.argv[-4]), int(sys.argv[-3]), int(sys.argv[-2]), int(sys.argv[-1])
+d, k, seed, attempts, compact, budget = sys.argv[-6], int(sys.argv[-5]), int(sys.argv[-4]), int(sys.argv[-3]), int(sys.argv[-2]), int(sys.argv[-1])
 random.seed(seed)
 w = sys.stdout.write
-j = Journal(Storage(d), attempts=attempts, retry_interval_s=0, max_queued=100000, compact_bytes=compact)
+j = Journal(Storage(d), attempts=attempts, retry_interval_s=0, max_queued=100000, compact_bytes=compact,
+            budget=budget)
 w("L %d %d %s\n" % (len(j.errors), len(j), ",".join([str(e[0]) for e in j.entries()])))
 opens = j.open_refs()
 open_ref = opens[-1] if opens else None
@@ -71,8 +76,14 @@ while True:
     else:
         action, ref = METER, open_ref
     w("p %d %s %d\n" % (k, action, ref))
+    before = [e[0] for e in j._q]
     seq = j.push(action, {"k": k, "connectorId": 1, "pad": pad}, ref)
     w("P %d %d\n" % (k, seq))
+    if budget:
+        after = [e[0] for e in j._q]
+        gone = [s for s in before + [seq] if s not in after]
+        if gone:
+            w("X %s\n" % ",".join([str(s) for s in gone]))
     k += 1
 """
 
@@ -91,6 +102,7 @@ class Model:
         self.q = []        # [seq, k, action, ref, fails]
         self.refs = {}     # ref -> (start seq, txid or None); gone after Stop
         self.next_k = 1
+        self.budget_gone = 0
 
     def expect_txid(self, ref):
         r = self.refs.get(ref)
@@ -136,6 +148,12 @@ def _replay(model, out):
                 model.refs[ref] = (seq, None)
             model.next_k = k + 1
             inflight = None
+        elif t == "X":
+            # MeterValues the byte budget made give way during that push
+            gone = [int(x) for x in f[1].split(",")]
+            assert all(e[2] == METER for e in model.q if e[0] in gone), (line, model.q[:3])
+            model.budget_gone += len(gone)
+            model.q = [e for e in model.q if e[0] not in gone]
         elif t == "a":
             seq = int(f[1])
             head = model.q[0]
@@ -168,8 +186,15 @@ def _actual(j):
     return [[e[0], e[4]["k"], e[1], e[2], e[3]] for e in j.entries()]
 
 
-def _check_and_adopt(model, inflight, j):
+def _check_and_adopt(model, inflight, j, budget=0):
     got = _actual(j)
+    if budget:
+        # MeterValues the budget made give way: gone for good (never Start/Stop)
+        seqs = set([e[0] for e in got])
+        gone = [e for e in model.q if e[0] not in seqs and e[2] == METER
+                and not (inflight and inflight[0] in ("ack", "fail") and inflight[1] == e[0])]
+        model.budget_gone += len(gone)
+        model.q = [e for e in model.q if not any(e is g for g in gone)]
     base = [list(e) for e in model.q]
     if got == base:
         return "none"
@@ -201,6 +226,17 @@ def _check_and_adopt(model, inflight, j):
 
 
 def test_kill9_at_random_instants():
+    _kill9_rounds(0)
+
+
+def test_kill9_with_a_byte_budget_loses_no_start_stop_and_stays_within_it():
+    model, copies = _kill9_rounds(6144)
+    # the budget bit (MeterValues gave way) and kills landed in compactions
+    assert model.budget_gone > 0, model.budget_gone
+    print("budget: meter values gone=%d kills during a compaction=%d" % (model.budget_gone, copies))
+
+
+def _kill9_rounds(budget):
     work = tempfile.mkdtemp(prefix="evse-crash-")
     state = os.path.join(work, "state")
     check = os.path.join(work, "check")
@@ -214,6 +250,7 @@ def test_kill9_at_random_instants():
     torn = 0
     outcomes = {}
     max_len = 0
+    copies = 0
     try:
         t_max = time.time() + MAX_TIME_S
         while (rounds < MIN_ROUNDS or time.time() < t_end or model.next_k <= MIN_PUSHES) \
@@ -222,7 +259,7 @@ def test_kill9_at_random_instants():
             log = os.path.join(work, "out.txt")
             with open(log, "wb") as out:
                 p = subprocess.Popen(cmd + [state, str(model.next_k), str(rng.getrandbits(30)),
-                                            str(ATTEMPTS), str(COMPACT)],
+                                            str(ATTEMPTS), str(COMPACT), str(budget)],
                                      stdout=out, stderr=subprocess.PIPE, env=env)
                 # some kills land in start-up (load, repair rewrite), most
                 # in the push/ack/fail loop (about 0.5 ms an operation)
@@ -243,15 +280,21 @@ def test_kill9_at_random_instants():
                 assert loaded[0] == 0 and loaded[2] == before, (loaded, before[:5])
             # load a copy (loading rewrites a torn file; the child must meet
             # the torn file itself on its next start)
+            if budget and os.path.isdir(state):
+                names = os.listdir(state)
+                if "txjournal.tmp" in names:
+                    copies += 1
+                used = sum([os.path.getsize(os.path.join(state, n)) for n in names])
+                assert used <= budget, (used, names)
             shutil.rmtree(check, ignore_errors=True)
             os.makedirs(check)
             for name in os.listdir(state) if os.path.isdir(state) else []:
                 shutil.copy(os.path.join(state, name), os.path.join(check, name))
-            j = Journal(Storage(check), attempts=ATTEMPTS, compact_bytes=COMPACT)
+            j = Journal(Storage(check), attempts=ATTEMPTS, compact_bytes=COMPACT, budget=budget)
             assert j.errors == [], j.errors
             if j.tail_discarded:
                 torn += 1
-            how = _check_and_adopt(model, inflight, j)
+            how = _check_and_adopt(model, inflight, j, budget)
             outcomes[how] = outcomes.get(how, 0) + 1
             for ref, (sseq, txid) in model.refs.items():
                 assert j.tx_id(ref) == txid, (ref, sseq, txid, j.tx_id(ref))
@@ -263,5 +306,6 @@ def test_kill9_at_random_instants():
             rounds, torn, outcomes, max_len, model.next_k))
         assert rounds >= MIN_ROUNDS
         assert model.next_k > MIN_PUSHES, "the child made too little progress to mean anything"
+        return model, copies
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -4,6 +4,7 @@
 # PowerMeterFailure "energy N Wh rejected"); the last reported reading is
 # the floor after a restart; a meter answering its first poll is never a
 # PowerMeterFailure at boot. Fake RTU slave (modbus_rig), both runtimes.
+import struct
 from evse.hal.fsstore import Storage
 from evse.metering import regmap
 from evse.metering.modbus_meter import ModbusMeter, energy_wh
@@ -54,6 +55,41 @@ def test_energy_is_integer_wh():
     assert energy_wh(buf, 0, r) == 0x1234 * 10 and type(energy_wh(buf, 0, r)) is int
     big = bytes([0x7F, 0x7F, 0xFF, 0xFF])          # float32 3.4e38 (kWh x 1000 overflows)
     assert energy_wh(big, 0, (regmap.Q_E, 0, regmap.T_F32, regmap.ABCD, 1000.0)) > 10 ** 12
+
+
+def _f32(x, order=regmap.ABCD):
+    b = struct.pack(">f", x)
+    return b[2:4] + b[0:2] if order == regmap.CDAB else b
+
+
+def test_float32_kwh_register_converted_once_to_the_nearest_wh():
+    # from the register's bits, in integers: the nearest Wh of the float32
+    # value itself (float32 -> double and x 1000 are exact in double, the
+    # reference here; a board's single-precision raw x 1000.0 is not)
+    r = (regmap.Q_E, 0, regmap.T_F32, regmap.ABCD, 1000.0)
+    rc = (regmap.Q_E, 0, regmap.T_F32, regmap.CDAB, 1000.0)
+    for kwh in (0.0, 0.0004, 0.0005, 1.0, 1234.5678, 16777.216, 16777.217, 16384.0,
+                30000.0, 30000.001, 30000.002, 123456.789, 4194304.0):
+        f = struct.unpack(">f", _f32(kwh))[0]
+        want = int(f * 1000 + 0.5)
+        got = energy_wh(_f32(kwh), 0, r)
+        assert got == want and type(got) is int, (kwh, got, want)
+        assert energy_wh(_f32(kwh, regmap.CDAB), 0, rc) == want
+    # the precision note: a float32 kWh register steps 1.95 Wh at 30 MWh
+    b = bytearray(_f32(30000.0))
+    seen = []
+    for _ in range(4):
+        seen.append(energy_wh(b, 0, r))
+        v = int.from_bytes(bytes(b), "big") + 1            # the next float32
+        b = bytearray(v.to_bytes(4, "big"))
+    assert seen == [30000000, 30000002, 30000004, 30000006], seen
+    assert energy_wh(_f32(-2.0), 0, r) == -2000              # rejected later: negative
+    assert energy_wh(bytes([0x7F, 0xC0, 0, 0]), 0, r) is None        # NaN: not available
+    # an integer register of 0.1 Wh: divided with rounding, no float
+    r10 = (regmap.Q_E, 0, regmap.T_U32, regmap.ABCD, 0.1)
+    assert energy_wh(bytes([0x11, 0xE1, 0xA3, 0x05]), 0, r10) == 30000001  # 300000005 x 0.1 Wh, ties up
+    assert energy_wh(bytes([0x11, 0xE1, 0xA3, 0x04]), 0, r10) == 30000000
+    assert energy_wh(bytes([0x11, 0xE1, 0xA3, 0x0E]), 0, r10) == 30000001
 
 
 def test_each_glitch_once_is_read_again_and_never_reported():

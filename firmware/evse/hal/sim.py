@@ -45,6 +45,7 @@ class SimBoard:
         # RS485 port: evse.hal.sim_rs485.TcpBus (--rs485), a test bus, or None
         self.rs485 = None   # type: object
         self.web_addr = ()  # type: tuple  # (host, port) of the local management website (--web); () off
+        self.journal_bytes = 32768   # the OCPP journal's byte budget, as an STM32F4 board (--journal-bytes)
         self.net = None
         try:
             from evse.hal.net import Net

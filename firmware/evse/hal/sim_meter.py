@@ -67,7 +67,7 @@ class SimMeter(StoredRegister):
             return s + 1
         if self.cio.ev_current_da() != self.da[0]:
             return 0
-        return self._reg_deadline_ms(now, self._p_units() > 0)
+        return self._reg_deadline_ms(now, (self._p_units() + 99) // 100)   # W, rounded up
 
     def set_fault(self, name: str, active: bool) -> None:
         if name == "meter_offline":

@@ -31,8 +31,8 @@ class RefusedMeter:
     def info(self) -> str:
         return self.reason
 
-    def energy_wh(self) -> float:
-        return 0.0
+    def energy_wh(self) -> int:
+        return 0
 
     def current_a(self, phase: int) -> float:
         return 0.0

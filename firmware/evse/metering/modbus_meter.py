@@ -24,8 +24,9 @@
 # resolution + JUMP_SLACK_WH) is rejected: the block is read again at once,
 # up to GLITCH_RETRIES times (as the master retries a CRC error); if it
 # stays implausible the cycle fails with info "energy N Wh rejected"
-# (PowerMeterFailure). Energy is kept in integer Wh (no float rounding of
-# integer registers). The last reported reading is kept on storage
+# (PowerMeterFailure). Energy is kept in integer Wh, converted once at
+# decode and exactly (energy_wh(): no float rounding of integer registers,
+# a float32 kWh register converted from its bits). The last reported reading is kept on storage
 # (persist(), before it is reported): after a restart it is the floor the
 # meter's answers must reach and what energy_wh() says until the first
 # answer (a PowerLoss meterStop is then never below a reported value).
@@ -42,7 +43,7 @@ except ImportError:  # CPython
 
 from evse.metering import decode
 from evse.metering import rtu
-from evse.metering.regmap import NQ, Q_E, Q_P, Q_HZ, Q_I1, Q_V1, T_F32
+from evse.metering.regmap import NQ, Q_E, Q_P, Q_HZ, Q_I1, Q_V1, T_F32, CDAB
 from evse.ticks import ticks_add, ticks_diff
 
 PERIOD_MS = const(1000)
@@ -54,19 +55,64 @@ GLITCH_RETRIES = const(2)
 
 def energy_wh(buf, off: int, r: tuple):
     """The energy register (quantity Q_E) in integer Wh; None when 'not
-    available'; above MAX_REGISTER_WH for a float too big to convert."""
-    raw = decode.raw_value(buf, off, r[2], r[3])
+    available'; above MAX_REGISTER_WH for a value too big to convert.
+
+    Converted once, here, and exactly (no float arithmetic: a board's
+    single-precision float holds whole Wh only up to 16777216, and
+    raw x 1000.0 would round again there): an integer register times an
+    integer scale; an integer register of a fraction of a Wh divided with
+    rounding; a float32 kWh register from its bits (mantissa x 2^exponent x
+    scale, rounded to the nearest Wh). The precision left is the meter's:
+    a float32 register itself steps 2^(e-23) of its unit, i.e. in kWh
+    below 1 Wh up to 16384 kWh, 2 Wh up to 32768 kWh (at 30 MWh), 4 Wh up
+    to 65536 kWh; the register data (meter_registers.json) offers no
+    integer energy register for the float32 meters (SDM630, SDM230)."""
+    t = r[2]
+    scale = r[4]
+    k = int(scale)
+    if t == T_F32 and k == scale and k > 0:
+        return f32_wh(buf, off, r[3], k)
+    raw = decode.raw_value(buf, off, t, r[3])
     if raw is None:
         return None
-    scale = r[4]
     if type(raw) is int:
-        k = int(scale)
         if k == scale:
             return raw * k            # exact: integer register x integer scale
+        if 0 < scale < 1:
+            d = int(1 / scale + 0.5)  # e.g. 0.1 -> 10 steps per Wh
+            if abs(d * scale - 1) < 1e-4:
+                return (raw + d // 2) // d if raw >= 0 else -((d // 2 - raw) // d)
     x = raw * scale
     if not (-1e15 < x < 1e15):        # also inf after the multiplication
         return 10 * MAX_REGISTER_WH
     return int(x + 0.5) if x >= 0 else -int(0.5 - x)     # the nearest Wh
+
+
+def f32_wh(buf, off: int, order: int, k: int):
+    """A float32 register (k Wh per unit: 1000 for kWh) -> the nearest
+    integer Wh, computed from the bits in integers; None for NaN or an
+    infinity ('not available'), above MAX_REGISTER_WH when absurd."""
+    if order == CDAB:
+        hi = off + 2
+        lo = off
+    else:
+        hi = off
+        lo = off + 2
+    bits = (buf[hi] << 24) | (buf[hi + 1] << 16) | (buf[lo] << 8) | buf[lo + 1]
+    ex = (bits >> 23) & 0xFF
+    if ex == 0xFF:
+        return None
+    if ex == 0:
+        return 0                      # zero or subnormal: far below a Wh
+    if ex > 127 + 60:
+        return 10 * MAX_REGISTER_WH   # > 2^60 units: never a real register
+    n = ((bits & 0x7FFFFF) | 0x800000) * k
+    sh = ex - 150                     # value = mantissa x 2^(ex - 127 - 23)
+    if sh >= 0:
+        wh = n << sh
+    else:
+        wh = (n + (1 << (-sh - 1))) >> -sh   # to the nearest Wh (ties up)
+    return -wh if bits & 0x80000000 else wh
 
 
 def measurand_q(name: str, phase: int) -> int:
@@ -99,6 +145,7 @@ class ModbusMeter:
         self.fc = entry[2]
         self.blocks = decode.plan(entry[4], entry[3])
         self.vals = [0.0] * NQ
+        self.vals[Q_E] = 0           # energy: always an int (Wh)
         self.mapped = [False] * NQ
         for r in entry[4]:
             self.mapped[r[0]] = True

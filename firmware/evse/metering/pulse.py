@@ -8,12 +8,15 @@
 #
 # Power cut: the pulses counted after the last save are lost from the
 # register and the S0 line cannot tell how many there were. So while pulses
-# come the register is saved at least every SAVE_EVERY_MS (a step is asked
-# for then, also on the virtual clock) with the mark "open"; a clean stop or
-# an idle line saves it without. A register found "open" at boot lost at
-# most SAVE_EVERY_MS of the installation's maximum power plus one pulse:
-# gap_wh says how much at most, and the station reports it (manual 8.2
-# StatusNotification info; docs/metering.md), never silently.
+# come the register is saved by the rule of evse.hal.register (before every
+# report, and whenever it moved SAVE_WH since the last save or changed
+# SAVE_MAX_MS ago; a step is asked for before SAVE_WH can pass at the
+# installation's maximum power, also on the virtual clock) with the mark
+# "open"; a clean stop or an idle line saves it without. A register found
+# "open" at boot lost less than SAVE_WH (or SAVE_MAX_MS of the maximum
+# power, if that is less) plus one pulse: gap_wh says how much at most, and
+# the station reports it (manual 8.2 StatusNotification info;
+# docs/metering.md), never silently.
 #
 # Nothing but energy is measured (manual 4.4 MainsVoltage: with an S0 meter
 # "the charging current is not measured but calculated"): power comes from
@@ -29,13 +32,24 @@ except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
 
-from evse.hal.register import StoredRegister, SAVE_EVERY_MS
+from evse.hal.register import StoredRegister, SAVE_WH, SAVE_MAX_MS
 from evse.ticks import ticks_diff
 
 S0_MASK = const(0x3FFFFFFF)  # the HAL counter wraps at 2**30
 IDLE_MS = const(300000)
 WINDOW_MS = const(10000)   # the pulse rate is averaged over at least this long...
 WINDOW_PULSES = const(50)  # ...or this many pulses (2 % resolution)
+
+
+def gap_bound_wh(max_w: int, ppk: int) -> int:
+    """The most energy a power cut can take from an "open" register: less
+    than SAVE_WH (or SAVE_MAX_MS at max_w W, when that is less), one pulse
+    still in the meter's output, and the step the last pulses were seen in
+    (10 ms on a board: below 1 Wh up to 360 kW, the + 1)."""
+    b = max_w * SAVE_MAX_MS // 3600000
+    if b > SAVE_WH:
+        b = SAVE_WH
+    return b + 1000 // ppk + 1
 
 
 class PulseMeter(StoredRegister):
@@ -53,9 +67,7 @@ class PulseMeter(StoredRegister):
         self.gap_wh = 0
         if self._reg_tail == "open":
             # saved while pulses came, then no clean stop: a power cut
-            g = config.get
-            max_w = g("MaxCurrentConnection") * self._phases() * g("OverVoltageLimit")
-            self.gap_wh = max_w * SAVE_EVERY_MS // 3600000 + 1000 // self.ppk + 1
+            self.gap_wh = gap_bound_wh(self._max_w(), self.ppk)
         self._open = self._reg_tail == "open"   # what the file on storage says
         self._flowing = False         # pulses came within IDLE_MS
         self._n = src.s0_pulses() & S0_MASK
@@ -76,6 +88,11 @@ class PulseMeter(StoredRegister):
 
     def info(self) -> str:
         return ""
+
+    def _max_w(self) -> int:
+        # the most the installation can draw: what bounds the unsaved energy
+        g = self.config.get
+        return g("MaxCurrentConnection") * self._phases() * g("OverVoltageLimit")
 
     def _phases(self) -> int:
         g = self.config.get
@@ -146,23 +163,22 @@ class PulseMeter(StoredRegister):
                 if bound < self._p:
                     self._p = bound
         self._t_look = now
-        if ticks_diff(now, self._saved) >= SAVE_EVERY_MS:
-            if self.mwh != self._saved_mwh:
-                self.save(now)
-            else:
-                self._saved = now     # nothing new: the next window starts
+        if self.storage is not None and self._reg_due(now):
+            self.save(now)
 
     def next_deadline_ms(self, now: int) -> int:
-        # pulses are counted whenever the station steps; only the periodic
-        # save of the register while energy flows needs a step of its own,
-        # every SAVE_EVERY_MS (the bound gap_wh relies on), and the idle
-        # save that clears the "open" mark
-        if self.storage is None:
+        # pulses are counted whenever the station steps; only the save of
+        # the register while energy flows needs a step of its own: before
+        # SAVE_WH can have come at the installation's maximum power (the
+        # bound gap_wh relies on; the pulse rate may rise at any moment),
+        # at SAVE_MAX_MS, and the idle save that clears the "open" mark
+        if self.storage is None or not self._flowing:
             return -1
-        if self._flowing:
-            d = SAVE_EVERY_MS - ticks_diff(now, self._saved)
-            return d if d > 0 else 0
-        return -1
+        d = self._reg_deadline_ms(now, self._max_w())
+        idle = IDLE_MS - ticks_diff(now, self._t_pulse)
+        if 0 <= idle < d:
+            d = idle
+        return d if d > 0 else 0
 
     def _reg_extra(self, final: bool) -> str:
         self._open = not final and self._flowing

@@ -60,6 +60,29 @@
 # - bounded queue: past `max_queued` messages, each push drops the oldest queued
 #   MeterValues (never Start/Stop, never the head in flight); `overflowed`
 #   counts them. Start/Stop are always accepted.
+#
+# Byte budget (`budget`, 0 = none; the station passes the board's, 32 KiB on
+# an STM32F4 whose flash FS has 112 KiB): the log file plus the compaction
+# copy never exceed it. The log (S bytes) is rewritten as the compacted log
+# (C bytes: header + the queued P records) next to the old one, so S + C
+# must stay within the budget: every record is checked before it is
+# appended, and when it would not fit the log is compacted instead (the
+# compaction stores the change). When the compacted log itself would pass
+# half the budget, less MARGIN for the ack/fail records and the header's
+# growth, something gives way, in this order, until it fits with an eighth
+# of the budget to spare (so that a full journal is not rewritten at every
+# push):
+#   1. the oldest queued sampled MeterValues (Sample.Periodic);
+#   2. then the oldest other MeterValues (clock-aligned, triggered);
+#   3. then the transactionData of the StopTransaction being queued (its
+#      meterStop, timestamp, reason and idTag stay): `trimmed` counts them.
+# Never a StartTransaction or StopTransaction, never the head in flight:
+# when those alone pass the budget (about 100 offline transactions at
+# 32 KiB) they are kept anyway and `over_budget` counts the records stored
+# past it. `budget_dropped` counts the MeterValues that gave way; stats()
+# has every count (station status, diagnostics). A log found over the
+# budget at boot (a smaller budget than before) is brought within it by
+# the same rule, its first compaction excepted.
 import gc
 import json
 
@@ -80,7 +103,7 @@ START = "StartTransaction"
 STOP = "StopTransaction"
 METER = "MeterValues"
 
-# queue entry: [seq, action, ref, fails, record offset, record length]
+# queue entry: [seq, action, ref, fails, record offset, record length, kind]
 # (offset -1: the record is in _pending, not yet on flash)
 _SEQ = const(0)
 _ACT = const(1)
@@ -98,6 +121,20 @@ _MAX_ERRORS = const(16)
 _MAX_REFS = const(32)             # closed-or-stale refs kept across compaction
 _CHUNK = const(512)               # bytes read at a time while loading
 _COLLECT_BYTES = const(16384)     # collect the heap after reading this much
+_KIND = const(6)                  # what gives way first: 0 sampled MeterValues,
+_SAMPLED = const(0)               # 1 other MeterValues, 2 never (Start/Stop/other)
+_KEEP = const(2)
+MARGIN = const(256)               # kept free for ack/fail records and header growth
+_FAST = const(2048)               # a header longer than this is measured, not assumed
+BOARD_BUDGET = const(32768)       # the default byte budget on a board
+
+
+def _kind(action: str, b, start: int, end: int) -> int:
+    if action != METER:
+        return _KEEP
+    return _SAMPLED if b.find(b'"Sample.Periodic"', start, end) >= 0 else 1
+# (what gives way is in evse.ocpp.jbudget, imported only when the budget is
+# reached: a journal far from it carries none of that code in RAM)
 
 
 def _crc_line(body: str) -> str:
@@ -140,7 +177,7 @@ def _ref_json(ref) -> str:
 class Journal:
     def __init__(self, storage, name: str = "txjournal", attempts: int = 3,
                  retry_interval_s: int = 60, max_queued: int = 500,
-                 compact_bytes: int = 4096) -> None:
+                 compact_bytes: int = 4096, budget: int = 0) -> None:
         self._st = storage
         self._name = name
         # TransactionMessageAttempts / ...RetryInterval: the owner of those
@@ -149,6 +186,10 @@ class Journal:
         self.retry_interval_s = retry_interval_s
         self.max_queued = max_queued
         self.compact_bytes = compact_bytes
+        self.budget = budget
+        self.budget_dropped = 0   # MeterValues that gave way to the byte budget
+        self.trimmed = 0          # StopTransactions queued without their transactionData
+        self.over_budget = 0      # records stored past the budget (Start/Stop alone fill it)
         self.errors = []          # type: list
         self.tail_discarded = 0   # bytes of a torn last record dropped at load
         self.dropped = 0          # messages dropped after `attempts` failures
@@ -178,13 +219,17 @@ class Journal:
         if len(self._q) >= self.max_queued:
             self._overflow()
         seq = self._next
+        kind = _kind(action, pb, 0, len(pb))
+        if action == STOP and self.budget and not self._fits(2 * len(pb)):
+            from evse.ocpp.jbudget import trim
+            pb = trim(self, payload, pb)
         self._next = seq + 1
         b = _record(("P %d 0 %s %s " % (seq, action, rj)).encode(), pb)
         del pb
         act = self._acts.get(action)
         if act is None:
             act = self._acts[action] = action
-        e = [seq, act, ref, 0, -1, len(b)]
+        e = [seq, act, ref, 0, -1, len(b), kind]
         self._q.append(e)
         self._live += len(b)
         if ref is not None:
@@ -329,9 +374,27 @@ class Journal:
 
     # ---- internals ------------------------------------------------------
 
-    def _lines(self, offs: list, bad: list):
-        b = _crc_line("H %d %s" % (self._next, json.dumps(
+    def _header(self) -> bytes:
+        return _crc_line("H %d %s" % (self._next, json.dumps(
             [[k, r[_TXID], 1 if r[_STOPPED] else 0, r[_SSEQ]] for k, r in self._refs.items()]))).encode()
+
+    def stats(self) -> dict:
+        """What the journal holds and what gave way (status, diagnostics)."""
+        return {"queued": len(self._q), "bytes": self._size, "budget": self.budget,
+                "budget_dropped": self.budget_dropped, "trimmed": self.trimmed,
+                "over_budget": self.over_budget, "overflowed": self.overflowed,
+                "dropped": self.dropped, "errors": len(self.errors)}
+
+    def _fits(self, n: int) -> bool:
+        """The log with n more bytes appended and its compacted copy fit the
+        budget (with MARGIN to spare when a P record was just queued)."""
+        need = self._size + n + self._live + MARGIN
+        if need + _FAST <= self.budget:
+            return True
+        return need + len(self._header()) <= self.budget
+
+    def _lines(self, offs: list, bad: list):
+        b = self._header()
         pos = len(b)
         yield b
         for e in self._q:
@@ -412,6 +475,15 @@ class Journal:
             b = b.encode()
         if e is not None:
             self._pending[e[_SEQ]] = b
+        if self.budget and not self._dirty and not self._fits(len(b) if e is not None else len(b) - MARGIN):
+            # the record and a later compaction copy would not fit: compact
+            # now (it stores the change), after making room if needed
+            from evse.ocpp.jbudget import full
+            what = full(self, e)
+            if what == 1:             # NOTHING: the new MeterValues gave way
+                return
+            if what == 0:             # COMPACT
+                self._dirty = True
         if self._dirty:
             self.compact()
             return
@@ -562,6 +634,10 @@ class Journal:
         self._live = 0
         for e in self._q:
             self._live += e[_LEN]
+        if self.budget and not self._fits(0):
+            from evse.ocpp.jbudget import make_room
+            make_room(self, None)   # a log from a larger budget: brought within this one
+            rewrite = True
         if rewrite:
             self.compact()
 
@@ -595,7 +671,7 @@ class Journal:
                 act = self._acts.get(f[3])
                 if act is None:
                     act = self._acts[f[3]] = f[3]
-                e = [seq, act, ref, int(f[2]), off, end + 1 - start]
+                e = [seq, act, ref, int(f[2]), off, end + 1 - start, _kind(act, buf, k, end)]
                 self._q.append(e)
                 # a message kept by a compaction: the header's refs already
                 # hold its push and whatever was acked after it

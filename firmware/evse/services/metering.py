@@ -98,7 +98,7 @@ class Metering:
             unit, phased = spec
             vals = []  # type: list
             if name == "Energy.Active.Import.Register":
-                vals = [("%d" % int(m.energy_wh()), None)]
+                vals = [("%d" % m.energy_wh(), None)]   # an int (Wh): never a float
             elif name == "Current.Import":
                 vals = [("%.1f" % m.current_a(p), PHASES[p]) for p in range(self.st.phases())
                         if has is None or has(name, p)]

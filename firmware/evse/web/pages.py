@@ -42,7 +42,7 @@ def status(st: dict, info: dict, csrf: str):
     for c in st.get("connectors", ()):
         tx = c.get("transaction_id")
         yield row((c.get("id"), c.get("status"), c.get("error_code"), c.get("vendor_error") or "-",
-                   c.get("pilot"), _num(c.get("offered_a"), "%.1f"), _num(c.get("energy_wh"), "%.1f"),
+                   c.get("pilot"), _num(c.get("offered_a"), "%.1f"), _num(c.get("energy_wh"), "%d"),
                    "-" if tx is None else tx, c.get("id_tag") or "-"))
     yield "</table>"
     yield TAIL
