@@ -25,8 +25,8 @@
 # max_boots boots; the other slot's directory is never touched.
 #
 # This module itself is never shadowed: it stays in sys.modules, so the
-# application's `from evse import apploader` sees what this boot did
-# (attach(), failed()).
+# application sees what this boot did (FirmwareUpdater.start() looks up
+# booted(); evse.main and evse.sim call failed()).
 import sys
 
 _state = None     # type: dict | None  # after boot(): root, slot (storage name or None), dir, version
@@ -136,16 +136,6 @@ def boot(root: str, entry=("evse.main",), max_boots: int = 3, packages=("evse",)
 def booted():
     """What boot() chose in this process (None: no boot loader ran)."""
     return _state
-
-
-def attach(fw) -> None:
-    """The station's FirmwareUpdater at start-up: boot() counted this boot
-    already, so only take over what runs; without a boot loader (tests,
-    tools) the station counts the boot itself."""
-    if _state is None:
-        fw.boot_attempt()
-    else:
-        fw.booted()
 
 
 def failed(exc) -> bool:

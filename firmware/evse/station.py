@@ -146,8 +146,7 @@ class Station:
                                        log=self.log, errors=self.error_log, info=self._diag_info)
         self.firmware = FirmwareUpdater(self.storage, self.clock, board.net, config, self._notify,
                                         self._fw_reboot, busy=self.any_transaction, log=self.log)
-        from evse import apploader
-        apploader.attach(self.firmware)   # the boot loader counted this boot (or we do)
+        self.firmware.start()   # the boot loader's counted boot, or count it here
         self._set_facts()
         self.apply_config()
         config.subscribe(self._on_config)

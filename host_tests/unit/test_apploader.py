@@ -128,13 +128,13 @@ def test_station_takes_over_the_counted_boot():
         sent = []
         fw = FirmwareUpdater(Storage(st.root), None, None, None, lambda a, p: sent.append(p["status"]),
                              lambda: None)
-        apploader.attach(fw)
+        fw.start()
         assert fw.status() == "Installing" and st.pointer()["boots"] == 1   # not counted twice
         fw.confirm_boot()
         assert sent == ["Installed"] and st.pointer()["state"] == "ok"
         # without a boot loader in the process the station counts itself
         apploader._state = None
-        apploader.attach(fw)
+        fw.start()
         assert st.pointer()["boots"] == 0 and fw.status() == "Idle"
     run(t)
 
@@ -154,7 +154,7 @@ def test_slot_raising_at_import_falls_back_to_the_previous_slot():
         sent = []
         fw = FirmwareUpdater(Storage(st.root), None, None, None, lambda a, p: sent.append(p["status"]),
                              lambda: None)
-        apploader.attach(fw)
+        fw.start()
         fw.confirm_boot()
         assert sent == ["InstallationFailed"]
         assert st.boot()[1] == "a"

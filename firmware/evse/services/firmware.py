@@ -346,6 +346,18 @@ class FirmwareUpdater:
         self._set_version(ptr.get("version") or self.builtin_version)
         return slot_name(slot) if slot else None
 
+    def start(self) -> None:
+        """Station start-up: when the boot loader (evse.apploader.boot) ran
+        in this process it counted the boot already (booted()); without one
+        (tests, tools) count it here (boot_attempt()). The loader is looked
+        up, not imported: a station without it does not load it."""
+        import sys
+        loader = sys.modules.get("evse.apploader")
+        if loader is not None and loader.booted() is not None:  # type: ignore[attr-defined]
+            self.booted()
+        else:
+            self.boot_attempt()
+
     def booted(self) -> None:
         """The boot loader (evse.apploader) ran boot_attempt() in this boot
         already: take over what runs without counting again."""
