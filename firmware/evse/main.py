@@ -3,6 +3,8 @@
 # forever. A Reset (OCPP, website, sensor scenario, firmware update) is a
 # real restart of the processor: the queued transaction messages are in the
 # persistent journal, so they go out after the new BootNotification.
+# boards/*/main.py runs the boot loader (evse.apploader.boot) before importing
+# this module, so this may be the copy of an installed firmware slot.
 try:
     import asyncio
 except ImportError:  # pragma: no cover
@@ -16,10 +18,19 @@ FLUSH_MS = 3000   # before a reset: time for queued messages to leave
 
 async def serve(board, model: str, on_start=None) -> None:
     """Run one station until it asks for a reset, then reset the board."""
-    cfg = Config(board.storage, model=model)
-    # the Modbus energy meters are on the board's RS485 bus (evse.metering)
-    station = Station(board, cfg, model, modbus=getattr(board, "rs485", None))
-    await station.start()
+    try:
+        cfg = Config(board.storage, model=model)
+        # the Modbus energy meters are on the board's RS485 bus (evse.metering)
+        station = Station(board, cfg, model, modbus=getattr(board, "rs485", None))
+        await station.start()
+    except Exception as e:
+        # an installed firmware that cannot start: reset into the previous one
+        # (evse.apploader); the built-in firmware's own failure goes through
+        from evse import apploader
+        if not apploader.failed(e):
+            raise
+        board.reset()
+        return
     if on_start is not None:
         on_start(station)
     while not station.reboot_request:

@@ -161,9 +161,36 @@ def wire_sensors(board, cfg) -> None:
         board.io.set_input(n, sensor_normal_level(cfg, n))
 
 
+# imported by the boot loader to prove an installed slot runs (evse.apploader)
+BOOT_ENTRY = ("evse.station", "evse.simctl", "evse.hal.sim")
+
+
+def new_station(board, opts: dict, meter_port):
+    """A controller on the board: configuration and station from the
+    firmware the boot loader activated; one that fails to start gives way to
+    the previous firmware (evse.apploader.failed), as a board resets into it."""
+    from evse import apploader
+    while True:
+        from evse.config.store import Config
+        from evse.station import Station
+        try:
+            return Station(board, Config(board.storage, model=opts["model"]), opts["model"],
+                           modbus=meter_port)
+        except Exception as e:
+            if not apploader.failed(e):
+                raise
+            print("evse.sim: firmware fails to start: %r" % (e,))
+            # the simulated hardware (evse.hal) stays what it is
+            apploader.boot(opts["state_dir"], BOOT_ENTRY, keep=("evse.hal",))
+
+
 def main(argv: list) -> int:
     try:
         opts = parse_args(argv)
+        # the installed firmware (A/B slots in the state directory) or the
+        # built-in one, before anything of the application is imported
+        from evse import apploader
+        apploader.boot(opts["state_dir"], BOOT_ENTRY)
         from evse.hal.sim import SimBoard
         from evse.config.store import Config
         n = 1 if opts["model"] == "sscu" else 2
@@ -186,27 +213,24 @@ def main(argv: list) -> int:
         if opts["id"]:
             pairs.append(("NodeId", opts["id"]))
         pairs.extend(opts["set"])
-        apply_settings(cfg, pairs)
-        if pairs:  # boot with what was stored, as after a power cycle
-            cfg = Config(board.storage, model=opts["model"])
+        apply_settings(cfg, pairs)   # the station boots with what was stored, as after a power cycle
     except UsageError as e:
         msg = str(e)
         if msg:
             print("evse.sim: " + msg, file=sys.stderr)
         print(USAGE, file=sys.stderr)
         return 2
-    from evse.station import Station
     from evse.simctl import ControlServer
     wire_sensors(board, cfg)
-    station = Station(board, cfg, opts["model"], modbus=meter_port)
+    station = new_station(board, opts, meter_port)
 
     def power_cycle():
         # Reset.req and firmware installs end in Station.reboot_request: a new
         # controller (configuration, station) on the same simulated world,
-        # clock and state directory, as after a power cycle
-        from evse.config.store import Config
-        return Station(board, Config(board.storage, model=opts["model"]), opts["model"],
-                       modbus=meter_port)
+        # clock and state directory, as after a power cycle; the boot loader
+        # first, so an installed firmware runs from here on
+        apploader.boot(opts["state_dir"], BOOT_ENTRY, keep=("evse.hal",))
+        return new_station(board, opts, meter_port)
     server = ControlServer(station, board, opts["control_addr"], restart=power_cycle)
     return asyncio.run(server.run())
 

@@ -148,7 +148,7 @@ class Station:
                                        log=self.log, errors=self.error_log, info=self._diag_info)
         self.firmware = FirmwareUpdater(self.storage, self.clock, board.net, config, self._notify,
                                         self._fw_reboot, busy=self.any_transaction, log=self.log)
-        self.firmware.boot_attempt()
+        self.firmware.start()   # the boot loader's counted boot, or count it here
         self._set_facts()
         self.apply_config()
         config.subscribe(self._on_config)

@@ -1,13 +1,41 @@
 # Reset (Hard/Soft), GetDiagnostics and UpdateFirmware (OCPP 1.6 5.9, 5.14,
 # 5.19 with errata 3.36/3.47/3.49) on the simulator against the development
 # Central System, with a local HTTP server for the files.
+import functools
+import os
+
 import pytest
 
+import mkbundle
 from evse.services.firmware import encode_bundle
 from ocpp_rig import rig_run, until
 from test_transfer_live import HttpServer
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@functools.lru_cache(maxsize=None)
+def _app_files() -> tuple:
+    """The whole evse package as .mpy (what the Unix port imports; a bundle
+    of the sources would pass the 1 MB download limit)."""
+    return tuple(mkbundle.collect(mpy="bytecode"))
+
+
+def app_bundle(version: str, patches=None) -> bytes:
+    """A bundle of the application, with patched modules: {path: source}."""
+    files = list(_app_files())
+    for rel, src in (patches or {}).items():
+        path, data = mkbundle.compile_mpy(rel, src, "bytecode")
+        assert path in [f[0] for f in files], path
+        files = [(p, data if p == path else d) for p, d in files]
+    return encode_bundle(version, files)
+
+
+def patched(rel: str, old: str, new: str) -> bytes:
+    with open(os.path.join(mkbundle.FW, rel)) as f:
+        src = f.read()
+    assert old in src, (rel, old)
+    return src.replace(old, new, 1).encode()
 
 
 @pytest.mark.parametrize("kind", ["Hard", "Soft"])
@@ -89,7 +117,7 @@ def test_get_diagnostics_upload_over_http(tmp_path):
 
 def test_update_firmware_waits_for_the_transaction_then_installs(tmp_path):
     async def body(rig):
-        bundle = encode_bundle("9.9.9", [("evse/hello.py", b"print('hello')\n" * 100)])
+        bundle = app_bundle("9.9.9")
         with HttpServer() as srv:
             srv.files["fw.jsonl"] = bundle
             await rig.start()
@@ -138,4 +166,61 @@ def test_update_firmware_download_failed(tmp_path):
                         == ["Downloading", "DownloadFailed"], step=10)
             assert len(srv.requests) == 3
             assert len(rig.calls("BootNotification")) == 1
+    rig_run(tmp_path, body)
+
+
+# what the Central System sees of the code that runs: BootNotification's vendor
+VENDOR_SRC = 'p = {"chargePointVendor": g("ChargePointVendor")[:20],'
+VENDOR_NEW = 'p = {"chargePointVendor": "NewCode-2.0.0",'
+
+
+def test_update_firmware_runs_the_new_code_and_falls_back_from_a_broken_one(tmp_path):
+    client = patched("evse/ocpp/client.py", VENDOR_SRC, VENDOR_NEW)
+    # 2.0.0: the station says it is "NewCode-2.0.0" (a code change, not a setting)
+    good = app_bundle("2.0.0", {"evse/ocpp/client.py": client})
+    # 3.0.0: the same, but its station module raises when imported
+    broken = app_bundle("3.0.0", {"evse/ocpp/client.py": client, "evse/station.py": patched(
+        "evse/station.py", "import json\n", "import json\nraise ImportError('3.0.0 is broken')\n")})
+
+    async def body(rig):
+        with HttpServer() as srv:
+            srv.files["good.jsonl"] = good
+            srv.files["broken.jsonl"] = broken
+            url = "http://127.0.0.1:%d/files/" % srv.port
+            await rig.start()
+
+            def fw():
+                return [p["status"] for p in rig.payloads("FirmwareStatusNotification")]
+
+            def boot(i):
+                b = rig.payloads("BootNotification")[i]
+                return b["chargePointVendor"], b["firmwareVersion"]
+            builtin_vendor, builtin_version = boot(0)
+            assert builtin_vendor != "NewCode-2.0.0" and builtin_version != "2.0.0"
+            assert await rig.call("UpdateFirmware", location=url + "good.jsonl",
+                                  retrieveDate=rig.iso_now()) == {}
+            await until(rig, lambda: len(rig.calls("BootNotification")) >= 2, timeout=30, step=1)
+            await until(rig, lambda: "Installed" in fw(), step=1)
+            assert fw() == ["Downloading", "Downloaded", "Installing", "Installed"]
+            # the rebooted station runs the installed code
+            assert boot(1) == ("NewCode-2.0.0", "2.0.0")
+            assert await rig.config("FirmwareVersionMCU") == "2.0.0"
+            # and keeps running it after a Reset (confirmed, no more a trial)
+            assert await rig.call("Reset", type="Soft") == {"status": "Accepted"}
+            await until(rig, lambda: len(rig.calls("BootNotification")) >= 3, timeout=30, step=1)
+            assert boot(2) == ("NewCode-2.0.0", "2.0.0")
+            assert len(fw()) == 4
+            # a firmware that cannot even be imported: back to 2.0.0, reported
+            assert await rig.call("UpdateFirmware", location=url + "broken.jsonl",
+                                  retrieveDate=rig.iso_now()) == {}
+            await until(rig, lambda: len(rig.calls("BootNotification")) >= 4, timeout=30, step=1)
+            await until(rig, lambda: fw()[-1] == "InstallationFailed", step=1)
+            assert fw()[4:] == ["Downloading", "Downloaded", "Installing", "InstallationFailed"]
+            assert boot(3) == ("NewCode-2.0.0", "2.0.0")
+            assert await rig.config("FirmwareVersionMCU") == "2.0.0"
+            assert len(rig.calls("BootNotification")) == 4    # the broken one never got to boot
+            conf = await rig.call("TriggerMessage", requestedMessage="FirmwareStatusNotification")
+            assert conf == {"status": "Accepted"}
+            await rig.advance(0)
+            assert fw()[-1] == "Idle"
     rig_run(tmp_path, body)

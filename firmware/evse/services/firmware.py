@@ -30,7 +30,11 @@
 # firmware reached the Central System) marks it "ok" and sends Installed (errata
 # 3.47: reboot first, then Installed). A trial slot not confirmed within max_boots
 # boots is rolled back to the previous one, which sends InstallationFailed when
-# it confirms its own boot.
+# it confirms its own boot. The boot loader (evse.apploader) runs boot_attempt()
+# before the application is imported, extracts the slot and puts it first on
+# sys.path; a slot that fails there (slot_failed()) is rolled back the same way.
+# A bundle is a whole application: it replaces the package, it does not overlay
+# single modules. The pointer's "error" says why a slot was given up.
 try:
     import asyncio
 except ImportError:
@@ -341,6 +345,46 @@ class FirmwareUpdater:
             return None
         self._set_version(ptr.get("version") or self.builtin_version)
         return slot_name(slot) if slot else None
+
+    def start(self) -> None:
+        """Station start-up: when the boot loader (evse.apploader.boot) ran
+        in this process it counted the boot already (booted()); without one
+        (tests, tools) count it here (boot_attempt()). The loader is looked
+        up, not imported: a station without it does not load it."""
+        import sys
+        loader = sys.modules.get("evse.apploader")
+        if loader is not None and loader.booted() is not None:  # type: ignore[attr-defined]
+            self.booted()
+        else:
+            self.boot_attempt()
+
+    def booted(self) -> None:
+        """The boot loader (evse.apploader) ran boot_attempt() in this boot
+        already: take over what runs without counting again."""
+        ptr = self._pointer()
+        if ptr is not None and ptr.get("state") == "trial":
+            self._status = "Installing"
+        self._set_version(self.active_version())
+
+    def slot_failed(self, reason: str = ""):
+        """The slot the pointer selects cannot run (bundle invalid, not a whole
+        application, an exception at import or start-up): the boot loader goes
+        back to the previous slot, or the built-in firmware. A slot on trial
+        is reported InstallationFailed once the previous firmware confirms its
+        boot. -> storage name of the slot to run now, None for the built-in."""
+        ptr = self._pointer()
+        if ptr is None or not ptr.get("slot"):
+            return None
+        self._note("firmware %s fails: %s" % (ptr.get("version"), reason))
+        prev = ptr.get("prev") or ""
+        report = "InstallationFailed" if ptr.get("state") == "trial" else ptr.get("report") or ""
+        ptr = {"slot": prev, "version": (ptr.get("prev_version") if prev else "") or self.builtin_version,
+               "prev": "", "prev_version": "", "state": "ok", "boots": 0, "report": report,
+               "error": reason[:200]}
+        self._write_pointer(ptr)
+        self._status = "Idle"
+        self._set_version(ptr["version"])
+        return slot_name(prev) if prev else None
 
     def confirm_boot(self) -> None:
         """The running firmware works (call after BootNotification was Accepted):
