@@ -21,6 +21,18 @@ SAMPLE_S = 30
 OFFLINE_S = 3 * 3600 + 18 * 60          # 3.3 hours: ~400 MeterValues queued
 
 
+
+async def drain(rig):
+    """Let the queue drain at this virtual instant (advance(0) lets the link
+    work in real time); -> the last status."""
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        st = await rig.status()
+        if st["ocpp"]["queued"] == 0:
+            break
+        await rig.advance(0)
+    return st
+
 def test_hours_offline_then_kill_9_on_a_small_heap_delivers_everything_in_order(tmp_path):
     async def body(rig):
         await rig.start()
@@ -42,12 +54,7 @@ def test_hours_offline_then_kill_9_on_a_small_heap_delivers_everything_in_order(
         # the queue drains at this virtual instant (advance(0) lets the link
         # work in real time): virtual time never runs past an answer on its
         # way, however slow the machine, so nothing is sent twice
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            st = await rig.status()
-            if st["ocpp"]["queued"] == 0:
-                break
-            await rig.advance(0)
+        st = await drain(rig)
         assert st["ocpp"]["queued"] == 0 and st["ocpp"]["connected"], st["ocpp"]
         assert not any("Error" in n for n in st["ocpp"]["log"]), st["ocpp"]["log"]
         msgs = [(r.action, r.payload) for r in rig.tx_calls()]
@@ -110,12 +117,7 @@ def test_journal_offline_budget(tmp_path):
         await rig.kill()
         rig.cs.reject_connections = False
         await rig.start()
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            st = await rig.status()
-            if st["ocpp"]["queued"] == 0:
-                break
-            await rig.advance(0)
+        st = await drain(rig)
         assert st["ocpp"]["queued"] == 0 and st["ocpp"]["connected"], st["ocpp"]
         msgs = [(r.action, r.payload) for r in rig.tx_calls()]
         acts = [a for a, _ in msgs]
