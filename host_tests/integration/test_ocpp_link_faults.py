@@ -33,14 +33,19 @@ async def drain(rig):
         await rig.advance(0)
     return st
 
+
+async def unreachable(rig):
+    """The Central System drops the station and refuses it from now on."""
+    rig.cs.reject_connections = True
+    await rig.cs.disconnect(rig.cp)
+    await rig.cs.wait_for(lambda rs: not rig.cs.connected(rig.cp))
+
+
 def test_hours_offline_then_kill_9_on_a_small_heap_delivers_everything_in_order(tmp_path):
     async def body(rig):
         await rig.start()
         txid = await rig.card_start(1)
-        # the Central System becomes unreachable for hours
-        rig.cs.reject_connections = True
-        await rig.cs.disconnect(rig.cp)
-        await rig.cs.wait_for(lambda rs: not rig.cs.connected(rig.cp))
+        await unreachable(rig)                    # the Central System, for hours
         n_online = len(rig.tx_calls())
         await rig.advance(OFFLINE_S)
         st = await rig.status()
@@ -100,9 +105,7 @@ def test_journal_offline_budget(tmp_path):
     async def body(rig):
         await rig.start()
         txid = await rig.card_start(1)
-        rig.cs.reject_connections = True
-        await rig.cs.disconnect(rig.cp)
-        await rig.cs.wait_for(lambda rs: not rig.cs.connected(rig.cp))
+        await unreachable(rig)
         n_online = len(rig.tx_calls())
         peak = 0
         for _ in range(11):                       # 3.3 h in 18 min steps
