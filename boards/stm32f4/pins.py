@@ -10,3 +10,7 @@ STATION = {"ccid_test": "D0", "ccid_fault": "D1", "ext1": "F13", "ext2": "F14",
            "vmain_adc": "C0", "v3v3_adc": "C3", "vbuff_adc": "A3", "temp_adc": "F3",
            "buzzer": "D14"}
 STATE_ROOT = "/flash/state"
+# Network (evse.hal.netif): the on-board Ethernet PHY, connection 1
+# (PrimaryConnection / SecondaryConnection); network.LAN() takes no arguments.
+# No WLAN on this board: connection 0 (mobile) is skipped.
+LAN = {}

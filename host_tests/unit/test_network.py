@@ -219,3 +219,67 @@ def test_wlan_password_is_never_readable():
                 assert it.get("value") != "secret-pass"
     run(net, clock, 1000)
     assert "secret" not in repr(net.info())
+    from evse.web import cfgview
+    from evse.services.diagnostics import is_secret
+    assert cfgview.shown(cfg, "NetworkWLANPassword") == "(hidden)"    # the website
+    assert is_secret("NetworkWLANPassword")                           # diagnostics files
+
+
+# ---- the station: status, website, log, OCPP ----------------------------------------
+
+def station_on(board):
+    from evse.station import Station
+    return Station(board, Config(board.storage, "sscu"), "sscu")
+
+
+def test_the_simulator_has_an_always_up_sim_interface():
+    from evse.hal.sim import SimBoard
+    from support import tmpdir
+    st = station_on(SimBoard(1, tmpdir("net-sim"), True))
+    st.step()
+    n = st.status()["network"]
+    assert n["interface"] == "sim" and n["up"] and n["ip"] == "127.0.0.1" and n["role"] == "primary"
+    assert not st.ocpp._net_down()
+
+
+class FakeWS:
+    closed = False
+
+    async def close(self):
+        self.closed = True
+
+
+def test_station_shows_the_link_logs_changes_and_the_ocpp_client_follows():
+    try:
+        import asyncio
+    except ImportError:
+        import uasyncio as asyncio
+    from evse.hal.sim import SimBoard
+    from evse.web import pages
+    from support import tmpdir
+    board = SimBoard(1, tmpdir("net-lan"), True)
+    port = fake_network.Port(wlan=False, lan=True)     # the NUCLEO: wired only
+    netif.attach(board, Pins(lan={}, wlan=False), network=port)
+    st = station_on(board)
+    st.step()
+    assert st.status()["network"]["state"] == "connecting"
+    assert st.ocpp._net_down()                         # no connection attempt yet
+    port.lan.link(True)
+    board.clock.advance_ms(N.POLL_MS)
+    st.step()
+    n = st.status()["network"]
+    assert n["up"] and n["interface"] == "lan" and n["ip"] == "10.0.0.23" and n["rssi"] is None
+    assert not st.ocpp._net_down()
+    assert [ln for ln in st.log.lines() if "network up: lan 10.0.0.23" in ln]
+    page = "".join(list(pages.status(st.status(), {}, "x")))
+    assert "lan up 10.0.0.23 (secondary), since " + n["since"] in page
+    ws = st.ocpp.ws = FakeWS()                         # a WebSocket over the link
+    port.lan.link(False)                               # the cable is pulled
+    board.clock.advance_ms(N.POLL_MS)
+    st.step()
+    assert not st.status()["network"]["up"] and st.ocpp._net_down()
+    assert [ln for ln in st.log.lines() if "network down: lan link lost" in ln]
+    asyncio.run(st.ocpp.flush())                       # the client's next flush drops it
+    assert ws.closed and "network link changed" in st.ocpp.last_error
+    page = "".join(list(pages.status(st.status(), {}, "x")))
+    assert "lan connecting (secondary)" in page

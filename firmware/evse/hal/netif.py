@@ -20,6 +20,10 @@
 #   addr() -> str      IPv4 address in use ("" while down)
 #   rssi()             received signal strength, dBm (WLAN), else None
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only, never at run time
+    from typing import Any  # TYPE_CHECKING only
+
 # connection types of PrimaryConnection / SecondaryConnection (keys.py)
 MOBILE = 0      # on the boards: the ESP32's WLAN station (no modem)
 ETHERNET = 1
@@ -39,7 +43,7 @@ class _If:
 
     def __init__(self, network) -> None:
         self._net = network
-        self._nic = None
+        self._nic = None    # type: Any
 
     def _make(self):
         raise NotImplementedError
@@ -76,7 +80,7 @@ class _If:
         if not self.is_up():
             return ""
         try:
-            return self._nic.ifconfig()[0]   # type: ignore[union-attr]
+            return self._nic.ifconfig()[0]
         except (OSError, IndexError):
             return ""
 
@@ -107,7 +111,7 @@ class WlanIf(_If):
         if not self.is_up():
             return None
         try:
-            return self._nic.status("rssi")   # type: ignore[union-attr]
+            return self._nic.status("rssi")
         except (OSError, ValueError, TypeError):
             return None
 
@@ -136,7 +140,7 @@ def interfaces(network, pins) -> dict:
     """{connection type: interface} of this board: WLAN where the network
     module has it (pins.WLAN = False turns it off), LAN where pins.py sets
     LAN = {...network.LAN keyword arguments...}."""
-    out = {}
+    out = {}  # type: dict
     if hasattr(network, "WLAN") and getattr(pins, "WLAN", True):
         out[MOBILE] = WlanIf(network)
     kw = getattr(pins, "LAN", None)

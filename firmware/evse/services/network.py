@@ -67,12 +67,16 @@ class Network:
         s = g("SecondaryConnection")
         self.primary = p if self._usable(p) else -1
         self.secondary = s if s != p and self._usable(s) else -1
+        # no usable interface (a board without `network`, a test's board): not
+        # managed here; the OCPP client then does not wait for a link
+        self.managed = self.primary >= 0 or self.secondary >= 0
         self.cur = -1                 # connection type in use (or being started); -1 none
         self.phase = OFF
         self.up = False
         self.since = clock.now()      # UTC s of the last change
         self.changes = 0
         self.last = ""                # what the last change was (log text)
+        self.replaced = False         # the last change moved an up link to another interface
         self._t = 0                   # ticks: the current phase began
         self._poll = 0
         self._begun = False
@@ -112,8 +116,9 @@ class Network:
         except Exception:
             pass
 
-    def _changed(self, up: bool, what: str) -> None:
+    def _changed(self, up: bool, what: str, replaced: bool = False) -> None:
         self.up = up
+        self.replaced = replaced
         self.since = self.clock.now()
         self.changes += 1
         self.last = what
@@ -131,6 +136,9 @@ class Network:
             first = self.primary if self.primary >= 0 else self.secondary
             if first >= 0:
                 self._start(first, now)
+                if self._ifs[first].is_up():        # already there (the simulator's)
+                    self.phase = UP
+                    self._changed(True, "network up: " + self._describe())
             else:
                 self.last = "no usable network interface"
             return
@@ -164,7 +172,8 @@ class Network:
                 self._retry_due = None
                 self._retry_t = None
                 self._stop(old)
-                self._changed(True, "network up: " + self._describe() + ", back from the secondary")
+                self._changed(True, "network up: " + self._describe() + ", back from the secondary",
+                              True)
             elif ticks_diff(now, self._retry_t) >= UP_TIMEOUT_MS:
                 self._stop(self.primary)
                 self._retry_t = None
