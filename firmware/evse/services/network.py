@@ -26,6 +26,9 @@
 # - every change (up, down, another interface) calls on_change(self): the
 #   station logs it and tells the OCPP client, which drops a WebSocket on a
 #   dead or replaced link and reconnects at once when the link is up.
+#   No StatusNotification: a "down" cannot reach the Central System, and
+#   after an "up" the OCPP reconnect reports the station anyway (the log line
+#   is in GetDiagnostics' file and on the website).
 # - interfaces are polled at most every POLL_MS (the board steps every 10 ms).
 # Settings (Network* keys, PrimaryConnection, SecondaryConnection) are read
 # once: they are reboot keys.
