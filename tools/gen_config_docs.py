@@ -63,7 +63,8 @@ STORE_RULES = (
     ("Cross-key rules", "checked against the configured values whenever one of the keys "
      "changes: TaglessIdTag2 differs from TaglessIdTag1 ignoring case (both ways); "
      "MinCurrentConnection <= MaxCurrentConnection; on the DSCU, 2 x MinCurrentConnection <= "
-     "ChargePointCurrentLimit. The defaults satisfy every rule; on load, stored values breaking "
+     "ChargePointCurrentLimit; NetworkDHCP false needs NetworkIPAddress and NetworkNetmask. "
+     "The defaults satisfy every rule; on load, stored values breaking "
      "a rule fall back to their defaults."),
     ("GetConfiguration", "without keys: every key of the model in table order, each aliased key "
      "followed by its OCPP name with the same value and read-only flag (OCPP 1.6 5.8: the "
@@ -175,6 +176,10 @@ AS_MANUAL = {
                               "not configured remotely, ChangeConfiguration is Rejected",
 }
 
+# vendor keys of the boards' network interfaces (tools/gen_config_keys.py NETWORK_KEYS)
+NETWORK_KEYS = ("NetworkWLANSSID", "NetworkWLANPassword", "NetworkDHCP", "NetworkIPAddress",
+                "NetworkNetmask", "NetworkGateway", "NetworkDNS")
+
 # keys of the table that come from OCPP 1.6 chapter 9, not from the manual
 ADDED_OCPP = ("StopTxnAlignedData", "StopTxnAlignedDataMaxLength", "StopTxnSampledData",
               "StopTxnSampledDataMaxLength")
@@ -271,6 +276,8 @@ def _fmt_values(K, e, labels):
         s = "text"
         if e[K.FLAGS] & K.DIGITS:
             s = "digits"
+        if e[K.FLAGS] & K.IPV4:
+            s = "empty or IPv4 address"
         if lo is not None or hi is not None:
             s += " (%s..%s chars)" % (lo or 0, hi)
         return s
@@ -317,8 +324,10 @@ def render():
         "",
         "%d keys: the 149 of the controller manual (chapter 4), AuthorizationKey and "
         "SecurityProfile of the OCPP 1.6 security whitepaper, and the %d keys of OCPP 1.6 "
-        "chapter 9 the manual lacks (%s); served by `evse.config.store.Config`."
-        % (len(K.KEYS), len(ADDED_OCPP), ", ".join(ADDED_OCPP)),
+        "chapter 9 the manual lacks (%s), and %d vendor keys of the boards' network "
+        "interfaces (%s, evse.services.network); served by `evse.config.store.Config`."
+        % (len(K.KEYS), len(ADDED_OCPP), ", ".join(ADDED_OCPP), len(NETWORK_KEYS),
+           ", ".join(NETWORK_KEYS)),
         "",
         "## How the store behaves",
         "",

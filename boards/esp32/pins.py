@@ -10,3 +10,10 @@ STATION = {"ccid_test": 4, "ccid_fault": 5, "ext1": 32, "ext2": 33,
 STATE_ROOT = "/state"
 # OCPP journal byte budget (log + compaction copy) on the flash FS
 JOURNAL_BYTES = 131072
+# Network (evse.hal.netif): the WLAN station is connection 0 (PrimaryConnection,
+# NetworkWLANSSID / NetworkWLANPassword). A board with an Ethernet PHY adds it
+# as connection 1 with network.LAN's arguments, e.g. (Olimex ESP32-POE):
+#   import machine, network
+#   LAN = {"mdc": machine.Pin(23), "mdio": machine.Pin(18), "phy_type": network.PHY_LAN8720,
+#          "phy_addr": 0, "power": machine.Pin(12)}
+# WLAN = False turns the WLAN station off.

@@ -12,3 +12,7 @@ STATION = {"ccid_test": "D0", "ccid_fault": "D1", "ext1": "F13", "ext2": "F14",
 STATE_ROOT = "/flash/state"
 # OCPP journal byte budget (log + compaction copy) on the flash FS
 JOURNAL_BYTES = 32768
+# Network (evse.hal.netif): the on-board Ethernet PHY, connection 1
+# (PrimaryConnection / SecondaryConnection); network.LAN() takes no arguments.
+# No WLAN on this board: connection 0 (mobile) is skipped.
+LAN = {}

@@ -135,6 +135,9 @@ class Station:
         for e in self.journal.errors:
             self.error_log.add("journal: " + e)
         self.ocpp = OcppClient(self, config, board, self.journal)
+        from evse.services.network import Network
+        # the board's network interfaces (evse.hal.netif; the simulator's "sim")
+        self.network = Network(config, self.clock, getattr(board, "netifs", None), self._net_changed)
         self.handlers = Handlers(self, self.ocpp)
         self.ocpp.handlers = self.handlers
         self._start_seqs = {}          # type: dict  # journal seq of a StartTransaction -> session index
@@ -412,6 +415,7 @@ class Station:
         self.metering.step()
         self._keep_alive()
         self.grid.step(now)
+        self.network.step(now)
         wall = self.clock.now()
         self.diagnostics.poll(wall)
         self.firmware.poll(wall)
@@ -440,6 +444,7 @@ class Station:
         fold(self.overcurrent.next_deadline_ms(now))
         fold(self.indicators.next_deadline_ms(now))
         fold(self.ocpp.next_deadline_ms(now))
+        fold(self.network.next_deadline_ms(now))
         if self.link is not None:
             fold(self.link.next_deadline_ms(now))
         wall = self.clock.now()
@@ -699,6 +704,10 @@ class Station:
 
     def _notify(self, action: str, payload: dict) -> None:
         self.ocpp.send(action, payload)
+
+    def _net_changed(self, net) -> None:
+        self.log.add(net.last)
+        self.ocpp.network_changed(net.up, net.replaced)
 
     def _diag_info(self) -> dict:
         return {"model": self.model, "firmware": VERSION, "connectors": [
@@ -1143,6 +1152,7 @@ class Station:
                      "boot": oc.boot_status, "log": oc.log[-12:], "connecting": oc.connecting,
                      "journal": self.journal.stats()},
             "connectors": conns,
+            "network": self.network.info(),
         }
         if self.link is not None:
             out["rs485"] = self.link.info()

@@ -81,6 +81,9 @@ def relaxed(model="dscu", storage=None):
     assert c.change("MinCurrentConnection", "0") in OK
     assert c.change("MaxCurrentConnection", "80") in OK
     assert c.change("ChargePointCurrentLimit", "80") == ACC
+    # static addressing (NetworkDHCP false) needs an address and a netmask
+    assert c.change("NetworkIPAddress", "10.0.0.2") in OK
+    assert c.change("NetworkNetmask", "255.0.0.0") in OK
     # SecurityProfile 1/2 need a Basic password, 2 also TLS with a root certificate
     assert c.change("AuthorizationKey", "0123456789abcdef") == ACC
     assert c.change("UseWebsocketSecure", "true") in OK
@@ -93,6 +96,9 @@ SECURITY_KEYS = ("AuthorizationKey", "SecurityProfile")   # security whitepaper,
 # OCPP 1.6 9.1.25-9.1.28, not in the manual
 OCPP_KEYS = ("StopTxnAlignedData", "StopTxnAlignedDataMaxLength", "StopTxnSampledData",
              "StopTxnSampledDataMaxLength")
+# vendor keys of the boards' network interfaces (evse.services.network)
+NETWORK_KEYS = ("NetworkWLANSSID", "NetworkWLANPassword", "NetworkDHCP", "NetworkIPAddress",
+                "NetworkNetmask", "NetworkGateway", "NetworkDNS")
 
 
 def test_security_profile_only_rises_and_needs_its_prerequisites():
@@ -110,10 +116,32 @@ def test_security_profile_only_rises_and_needs_its_prerequisites():
     assert c.get("SecurityProfile") == 2
 
 
+def test_wlan_password_is_write_only_and_static_addressing_needs_address_and_netmask():
+    c = new("sscu")
+    assert c.change("NetworkWLANPassword", "short") == REJ              # WPA2: 8..63
+    assert c.change("NetworkWLANPassword", "correct horse battery") == RBR
+    items, unknown = c.get_configuration(["NetworkWLANPassword"], ocpp=True)
+    assert unknown == [] and items == [{"key": "NetworkWLANPassword", "readonly": False}]
+    full = [it for it in c.get_configuration(ocpp=True)[0] if it["key"] == "NetworkWLANPassword"]
+    assert full == [{"key": "NetworkWLANPassword", "readonly": False}]
+    assert "correct horse" not in repr(c.get_configuration(ocpp=True))
+    assert c.change("NetworkWLANPassword", "") in OK                   # an open network again
+    for bad in ("192.168.1", "192.168.1.256", "192.168.01.2", "a.b.c.d", " 10.0.0.1", "1.2.3.4.5"):
+        assert c.change("NetworkIPAddress", bad) == REJ, bad
+    assert c.change("NetworkDHCP", "false") == REJ                     # no address yet
+    assert c.change("NetworkIPAddress", "192.168.1.20") == RBR
+    assert c.change("NetworkDHCP", "false") == REJ                     # no netmask yet
+    assert c.change("NetworkNetmask", "255.255.255.0") == RBR
+    assert c.change("NetworkDHCP", "false") == RBR
+    assert c.change("NetworkIPAddress", "") == REJ                     # static needs it
+    assert c.change("NetworkGateway", "") in OK                        # optional
+    assert c.get_str("NetworkIPAddress", configured=True) == "192.168.1.20"
+
+
 def test_table_has_the_manuals_149_keys_plus_security_and_ocpp_keys():
     names = [e[K.NAME] for e in K.KEYS]
-    assert len(K.KEYS) == 149 + len(SECURITY_KEYS) + len(OCPP_KEYS)
-    assert all(n in names for n in SECURITY_KEYS + OCPP_KEYS)
+    assert len(K.KEYS) == 149 + len(SECURITY_KEYS) + len(OCPP_KEYS) + len(NETWORK_KEYS)
+    assert all(n in names for n in SECURITY_KEYS + OCPP_KEYS + NETWORK_KEYS)
     assert len(set(names)) == len(names)
     assert len(set(n.lower() for n in names)) == len(names)   # case-insensitive lookup is unambiguous
     for e in K.KEYS:
@@ -237,6 +265,9 @@ def samples(e):
             if e[K.FLAGS] & K.DIGITS:
                 good = [("0" * n, "0" * n), ("1234", "1234")]
                 bad += ["12a4", "12 4"]
+            elif e[K.FLAGS] & K.IPV4:
+                good = [("192.168.1.20", "192.168.1.20"), ("0.0.0.0", "0.0.0.0")]
+                bad += ["v", "1.2.3", "256.1.1.1", "1.2.3.04", "1.2.3.4 "]
             else:
                 sv = "Some value 1" + "x" * max(0, n - 12)
                 good = [("v" * n, "v" * n), (sv, sv)]
@@ -575,14 +606,14 @@ def test_get_configuration_all():
         assert [i["key"] for i in items] == expect and unknown == []
         assert c.get_configuration([]) == (items, [])
         for i in items:
-            if i["key"] == "AuthorizationKey":      # write-only: listed, never shown
+            if entry(i["key"])[K.FLAGS] & K.WRITEONLY:      # listed, never shown
                 assert "value" not in i
                 continue
             assert type(i["value"]) is str and type(i["readonly"]) is bool
             assert i["readonly"] == c.readonly(i["key"])
             assert len(i["value"]) <= 500
-    assert len(new("dscu").get_configuration()[0]) == 123 + 2 + 4
-    assert len(new("sscu").get_configuration()[0]) == 144 + 2 + 4
+    assert len(new("dscu").get_configuration()[0]) == 123 + 2 + 4 + len(NETWORK_KEYS)
+    assert len(new("sscu").get_configuration()[0]) == 144 + 2 + 4 + len(NETWORK_KEYS)
 
 
 # OCPP 1.6 chapter 9 keys of the profiles the station supports (Core, LocalAuthList-

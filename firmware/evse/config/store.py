@@ -26,8 +26,8 @@ import json
 
 from evse.config.keys import (KEYS, ALIASES, SENSOR_ACTIONS, INTEGER, FLOAT, BOOLEAN,
                               STRING, CSL, LIST, RO, REBOOT, SSCU, DSCU, VOLATILE, DIGITS,
-                              WRITEONLY)
-from evse.config.values import (BAD, printable, digits, parse_int, parse_float, fmt_float, match,
+                              WRITEONLY, IPV4)
+from evse.config.values import (BAD, printable, digits, ipv4, parse_int, parse_float, fmt_float, match,
                                 csl_item, action_index, actions_text, parse_actions,
                                 parse_actions_list, adler32)
 
@@ -67,6 +67,8 @@ _RULES = (
     ("TaglessIdTag1", "TaglessIdTag2"),
     ("MinCurrentConnection", "MaxCurrentConnection"),
     ("MinCurrentConnection", "ChargePointCurrentLimit"),
+    ("NetworkDHCP", "NetworkIPAddress"),    # static addressing needs an address
+    ("NetworkDHCP", "NetworkNetmask"),      # and a netmask
 )
 
 
@@ -216,6 +218,8 @@ class Config:
                 return BAD
             if e[_FLAGS] & DIGITS and not digits(text):
                 return BAD
+            if e[_FLAGS] & IPV4 and text and not ipv4(text):
+                return BAD
             return text
         elif t == CSL:
             return self._parse_csl(e, text)
@@ -259,6 +263,8 @@ class Config:
             if p >= 1 and len(get("AuthorizationKey")) < 16:
                 return False
             return p < 2 or (bool(get("UseWebsocketSecure")) and bool(get("RootCertificate")))
+        if a == "NetworkDHCP":
+            return bool(get(a)) or get(b) != ""
         if a == "TaglessIdTag1":  # IdTokens compare ignoring case
             return get(a).lower() != get(b).lower()
         if b == "MaxCurrentConnection":

@@ -31,6 +31,18 @@ def digits(s: str) -> bool:
     return True
 
 
+def ipv4(s: str) -> bool:
+    """A dotted-quad IPv4 address: four decimal parts 0..255, no leading
+    zeros (an "010" would read as octal elsewhere)."""
+    parts = s.split(".")
+    if len(parts) != 4:
+        return False
+    for p in parts:
+        if not p or len(p) > 3 or not digits(p) or (len(p) > 1 and p[0] == "0") or int(p) > 255:
+            return False
+    return True
+
+
 def parse_int(s: str):
     s = s.strip()
     if not s or len(s) > 12:

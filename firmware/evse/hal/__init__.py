@@ -9,7 +9,8 @@
 #   evse.hal.sim       Board for the simulator and tests (clock, net, storage, io)
 #   evse.hal.sim_rs485 the simulator's RS485 bus over TCP (two simulators share it)
 #   evse.hal.sim_s0    the simulator's S0 pulse meter output (MeterType 3)
-#   boards/<name>/hal_board.py   `machine`-based Board for a dev board
+#   evse.hal.machine_hal `machine`-based Board for a dev board (boards/<name>/pins.py)
+#   evse.hal.netif     the board's network interfaces over `network` (WLAN, LAN)
 #
 # Interfaces (method names are the contract; all values are small ints so that
 # the safety core's tick allocates nothing):
@@ -73,6 +74,15 @@
 # interface from the entry point (Station(..., modbus=port)): on a board the
 # RS485 UART, in the simulator a TcpBus "connect:HOST:PORT" of its own to an
 # RTU-over-TCP peer (--modbus tcp:HOST:PORT).
+#
+# Network interfaces (board.netifs, OPTIONAL): {connection type: interface},
+# type 0 = "mobile" (on the boards: the ESP32's WLAN station), 1 = ethernet
+# (a wired network.LAN), as PrimaryConnection / SecondaryConnection name them;
+# brought up by evse.services.network. Each interface (evse.hal.netif):
+#   kind "wlan" | "lan" | "sim", start(settings), stop(), is_up() -> bool,
+#   addr() -> str, rssi() -> int | None (dBm, WLAN only); never blocks.
+# Boards: evse.hal.netif.attach(board, pins) in main.py; the simulator: one
+# always-up "sim" interface for both types (evse.hal.sim.SimNetIf).
 #
 # Net (board.net):
 #   async open_connection(host, port, tls: bool, cadata) -> (reader, writer)

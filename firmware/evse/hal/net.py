@@ -87,30 +87,44 @@ class Net:
             rw = await aio.open_connection(host, port)
         else:
             ctx = self.tls_context(cadata)
+            if _MICROPYTHON:
+                # the TLS stream's socket has no setsockopt: the option goes
+                # on the TCP socket as open_connection wraps it
+                ctx = _NodelayTLS(ctx)
             rw = await aio.open_connection(host, port, ssl=ctx,
                                            server_hostname=server_hostname or host)
+            if _MICROPYTHON:
+                return rw
         _nodelay(rw[1])
         return rw
+
+
+class _NodelayTLS:
+    """An ssl context for MicroPython's asyncio.open_connection, which calls
+    ctx.wrap_socket(tcp_socket, server_hostname=..., ...): TCP_NODELAY is set
+    on the TCP socket before it is wrapped. .nodelay tells whether it was."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.nodelay = False
+
+    def wrap_socket(self, sock, **kw):
+        self.nodelay = _setopt(sock)
+        return self.ctx.wrap_socket(sock, **kw)
 
 
 # TCP_NODELAY: OCPP frames are small and each waits for its answer; Nagle's
 # algorithm would hold a frame back until the previous one's ACK. Feature-
 # detected: MicroPython's socket module (the Unix port's included) may lack
 # the names IPPROTO_TCP/TCP_NODELAY (their standard values are used then), and
-# its TLS stream wraps a socket without setsockopt; then the option is not set.
+# its TLS stream wraps a socket without setsockopt, so for TLS the option is
+# set on the TCP socket before it is wrapped (_NodelayTLS). CPython's TLS
+# transport reports its TCP socket (get_extra_info("socket")).
 
 
 def _nodelay(writer) -> bool:
     """Set TCP_NODELAY on the socket under an asyncio StreamWriter; False
     when this platform cannot."""
-    try:
-        import socket
-    except ImportError:
-        return False
-    # the values are the same on Linux, the BSDs and lwIP (ESP32, STM32):
-    # MicroPython's socket modules that lack the names still take them
-    level = getattr(socket, "IPPROTO_TCP", 6)
-    opt = getattr(socket, "TCP_NODELAY", 1)
     sock = None
     get = getattr(writer, "get_extra_info", None)
     if get is not None:
@@ -120,6 +134,19 @@ def _nodelay(writer) -> bool:
             sock = None
     if sock is None:
         sock = getattr(writer, "s", None)  # MicroPython's Stream
+    return _setopt(sock)
+
+
+def _setopt(sock) -> bool:
+    """TCP_NODELAY on a socket object; False when it has no setsockopt."""
+    try:
+        import socket
+    except ImportError:
+        return False
+    # the values are the same on Linux, the BSDs and lwIP (ESP32, STM32):
+    # MicroPython's socket modules that lack the names still take them
+    level = getattr(socket, "IPPROTO_TCP", 6)
+    opt = getattr(socket, "TCP_NODELAY", 1)
     setopt = getattr(sock, "setsockopt", None)
     if setopt is None:
         return False

@@ -32,6 +32,28 @@ class RealClock:
         raise ValueError("advance needs --clock virtual")
 
 
+class SimNetIf:
+    """The simulator's network interface: the host's, always up. Serves
+    both connection types (PrimaryConnection / SecondaryConnection), so the
+    station's network service (evse.services.network) runs unchanged."""
+    kind = "sim"
+
+    def start(self, settings) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def is_up(self) -> bool:
+        return True
+
+    def addr(self) -> str:
+        return "127.0.0.1"
+
+    def rssi(self):
+        return None
+
+
 class SimBoard:
     """Everything the firmware needs from the outside world, simulated."""
 
@@ -46,6 +68,8 @@ class SimBoard:
         self.rs485 = None   # type: object
         self.web_addr = ()  # type: tuple  # (host, port) of the local management website (--web); () off
         self.journal_bytes = 32768   # the OCPP journal's byte budget, as an STM32F4 board (--journal-bytes)
+        sim_if = SimNetIf()
+        self.netifs = {0: sim_if, 1: sim_if}   # evse.hal.netif contract
         self.net = None
         try:
             from evse.hal.net import Net

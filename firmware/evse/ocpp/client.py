@@ -91,6 +91,7 @@ class OcppClient:
         self._tasks = []            # type: list
         self._wake = None           # type: Any  # the pump loop's
         self._io = None             # type: Any  # settle_io's: something of the link's moved
+        self._net = None            # type: Any  # set when the network link comes up
         self.last_error = ""
         config.subscribe(self._on_config)
 
@@ -113,6 +114,31 @@ class OcppClient:
         if ws is not None and not ws.closed:
             self.last_error = "credentials changed: reconnecting"
             await self._close(ws)
+
+    def network_changed(self, up: bool, replaced: bool = False) -> None:
+        """evse.services.network: the station's link went down, came up or
+        moved to another interface. A WebSocket over a dead or replaced link
+        is dropped now (it would otherwise hang until its ping times out);
+        once up, the next connection attempt comes at once, not after the
+        backoff."""
+        if (not up or replaced) and self.ws is not None:
+            self.after.append(self._drop)
+        if up and self._net is not None:
+            self._net.set()
+        self.kick()
+
+    async def _drop(self) -> None:
+        ws = self.ws
+        if ws is not None and not ws.closed:
+            self.last_error = "network link changed: reconnecting"
+            await self._close(ws)
+
+    def _net_down(self) -> bool:
+        """The station's network link is down (a board that is still
+        connecting or has lost its link): no connection attempt then. A
+        station without managed interfaces never waits."""
+        net = getattr(self.station, "network", None)
+        return net is not None and net.managed and not net.up
 
     async def _close(self, ws) -> None:
         """Close handshake (bounded by the WebSocket layer); settle_io waits
@@ -430,6 +456,7 @@ class OcppClient:
         self.running = True
         self._wake = asyncio.Event()
         self._io = asyncio.Event()
+        self._net = asyncio.Event()
         self._tasks.append(asyncio.create_task(self._connection_loop()))
 
     async def stop(self) -> None:
@@ -472,6 +499,13 @@ class OcppClient:
                 if self.config.get("OfflineMode"):
                     await self._sleep_ms(1000)
                     continue
+                if self._net_down():
+                    self.last_error = "network link down"
+                    if not self.board.virtual:
+                        await self._wait(1000, self._net)
+                    else:
+                        await self._sleep_ms(1000)
+                    continue
                 await self._attempt(backoff)
             except Exception as e:
                 self.connecting = False
@@ -508,6 +542,8 @@ class OcppClient:
         self.connecting = False
         self.ws = ws
         self.connected = True
+        if self._net is not None:
+            self._net.clear()       # an earlier "link up" is used up by this connection
         self.kick()
         tasks = []  # type: list
         try:
@@ -681,7 +717,11 @@ class OcppClient:
         until this task has moved on once it has run out."""
         self.backoff_due = ticks_add(self.clock.ticks_ms(), ms)
         try:
-            await self._sleep_ms(ms)
+            ev = self._net
+            if ev is None or self.board.virtual:
+                await self._sleep_ms(ms)
+            elif await self._wait(ms, ev):
+                ev.clear()          # the network link came up: try now
         finally:
             self.backoff_due = None
             self.kick()

@@ -17,7 +17,7 @@ GROUPS = (
     ("Central System", ("BES", "NodeId", "HeartBeat", "WebSocket", "UseWebsocket", "OCPP",
                         "MessageResponse", "TransactionMessage", "Registered", "OfflineMode",
                         "GetConfiguration", "SupportedFeature", "ReserveConnector", "ResetRetries",
-                        "PrimaryConnection", "SecondaryConnection", "ClientCertificate",
+                        "PrimaryConnection", "SecondaryConnection", "Network", "ClientCertificate",
                         "ClientKey", "RootCertificate", "FTP")),
     ("Authorization", ("Authori", "LocalAuth", "LocalPre", "LocalManagement", "AllowOffline",
                        "Tagless", "RFID", "MaxEnergyOnInvalidId", "StopTransactionOnInvalidId",
@@ -42,6 +42,8 @@ RELATED = (
     ("MinCurrentConnection", "MaxCurrentConnection", "MinCurrentConnection <= MaxCurrentConnection"),
     ("MinCurrentConnection", "ChargePointCurrentLimit",
      "2 x MinCurrentConnection <= ChargePointCurrentLimit on a DSCU"),
+    ("NetworkDHCP", "NetworkIPAddress", "NetworkDHCP false needs NetworkIPAddress"),
+    ("NetworkDHCP", "NetworkNetmask", "NetworkDHCP false needs NetworkNetmask"),
 )
 
 
@@ -79,6 +81,8 @@ def describe(name: str, e=None) -> str:
     if t == K.STRING:
         if e[K.FLAGS] & K.DIGITS:
             s = "digits"
+        if e[K.FLAGS] & K.IPV4:
+            s = "empty or an IPv4 address (a.b.c.d)"
         if lo is not None or hi is not None:
             s += " (%s..%s characters)" % ("0" if lo is None else lo, "" if hi is None else hi)
     elif lo is not None or hi is not None:
@@ -108,7 +112,8 @@ def reason(config, name: str, result: str, errors_before: int) -> str:
 
 def shown(config, name: str, configured: bool = True) -> str:
     if is_secret(name):
-        return "(hidden)" if config.get_str(name) else "(not set)"
+        # the configured value: a reboot key's secret is set before it is active
+        return "(hidden)" if config.get_str(name, configured) else "(not set)"
     return config.get_str(name, configured)
 
 

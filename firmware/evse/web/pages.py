@@ -24,6 +24,20 @@ def _num(v, fmt: str) -> str:
     return "" if v is None else fmt % v
 
 
+def network_text(n: dict) -> str:
+    """The network state of Station.status() in one line: "wlan up
+    192.168.1.57 (primary), RSSI -61 dBm, since ..." / "lan connecting"."""
+    if not n:
+        return "-"
+    if not n.get("interface"):
+        return n.get("note") or n.get("state") or "-"
+    t = n["interface"] + " " + ("up " + (n.get("ip") or "") if n.get("up") else n.get("state", ""))
+    t += " (%s)" % n.get("role")
+    if n.get("rssi") is not None:
+        t += ", RSSI %d dBm" % n["rssi"]
+    return t + ", since " + str(n.get("since"))
+
+
 def status(st: dict, info: dict, csrf: str):
     """st: Station.status(); info: {"version", "station_status", "station_error"}."""
     yield head("Status", csrf, refresh=10)
@@ -32,6 +46,7 @@ def status(st: dict, info: dict, csrf: str):
     for k, v in (("Time (UTC)", st.get("time")), ("Model", st.get("model")),
                  ("Firmware", info.get("version")), ("Station", info.get("station_status")),
                  ("Station error", info.get("station_error")),
+                 ("Network", network_text(st.get("network", {}))),
                  ("Central System", "connected" if oc.get("connected") else "not connected"),
                  ("Registered", oc.get("boot") or ("yes" if oc.get("registered") else "no")),
                  ("Queued messages", oc.get("queued"))):
