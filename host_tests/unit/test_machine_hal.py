@@ -514,26 +514,22 @@ def test_board_misc():
 
 # ------------------------------------------------------------ the safety core on it
 class _EV:
-    """An EV on the fake pins: answers the CP PWM the connector sets with a
-    burst of ADC samples (high level of its state, -12 V low phase through
-    its diode), and moves the lock switch / helper contact after the motor
-    and the coil."""
+    """An EV on the fake pins: the CP ADC reads a fake_machine.Wave that
+    follows the PWM the connector sets (high level of the EV's state, -12 V
+    low phase through its diode), and the lock switch / helper contact move
+    after the motor and the coil."""
+
+    HIGH = {"A": 12000, "B": 9000, "C": 6000}
 
     def __init__(self, c):
         self.c = c
         self.state = "A"
-        self.i = 0
+        self.wave = M.Wave(M.pwms[c["cp_pwm"]], cp_raw(12000), cp_raw(-12000), 0, 2)
+        M.set_adc(c["cp_adc"], self.wave)
 
-    def cp(self):
-        duty = M.pwms[self.c["cp_pwm"]].duty_u16()
-        high = {"A": 12000, "B": 9000, "C": 6000}[self.state]
-        self.i += 1
-        if duty == 0:
-            return cp_raw(-12000)
-        if duty == 65535:
-            return cp_raw(high)
-        # the burst spans the PWM period: the high phase is duty of it
-        return cp_raw(high) if (self.i % 24) * 65535 < duty * 24 else cp_raw(-12000)
+    def set_state(self, st):
+        self.state = st
+        self.wave.high = cp_raw(self.HIGH[st])
 
     def mechanics(self):
         c = self.c
@@ -544,44 +540,75 @@ class _EV:
         M.set_level(c["relay_sense"], M.levels[c["relay"]])
 
 
-def test_connector_core_charges_through_board_io():
-    for name in BOARDS:
+class _Charge:
+    """A connector core on board `name`'s HAL with an _EV plugged in; run(ms)
+    ticks it every 10 ms, the virtual us clock jittering by up to a PWM
+    period between ticks (each tick's window starts at another phase)."""
+
+    def __init__(self, name):
+        import random
+        random.seed(7)
+        self.rand = random
         b, pm = board(name)
-        c = pm.CONNECTORS[0]
-        ev = _EV(c)
-        M.set_adc(c["cp_adc"], ev.cp)
+        c = self.c = pm.CONNECTORS[0]
+        self.ev = _EV(c)
         M.set_adc(c["pp_adc"], 65535)
         M.set_level(c["lock_sw"], 0)
         M.set_level(c["relay_sense"], 0)
-        ring = EventRing(128)
-        conn = Connector(1, b.connectors[0], ring, b.io)
-        assert conn.configure(max_current_a=32)
+        self.ring = EventRing(128)
+        self.events = []
+        self.conn = Connector(1, b.connectors[0], self.ring, b.io)
+        assert self.conn.configure(max_current_a=32)
+        self.io = b.connectors[0]
+        self.t = 0
+
+    def run(self, ms):
+        for _ in range(ms // 10):
+            self.conn.tick(self.t)
+            self.ev.mechanics()
+            self.t += 10
+            M.us[0] += 10000 + self.rand.randrange(1000)
+            while True:
+                e = self.ring.pop()
+                if e < 0:
+                    break
+                self.events.append(e)
+
+    def charge(self):
+        c = self.c
+        self.run(200)
+        M.set_adc(c["pp_adc"], pp_raw(220))
+        self.ev.set_state("B")
+        self.run(300)
+        self.conn.authorize(True)
+        self.run(1500)
+        self.ev.set_state("C")
+        self.run(500)
+        assert self.conn.contactor_closed and self.conn.error == 0
+
+
+def test_connector_core_charges_through_board_io():
+    for name in BOARDS:
+        r = _Charge(name)
+        conn, ev, c = r.conn, r.ev, r.c
+        run = r.run
         relay = c["relay"]
         pwm = M.pwms[c["cp_pwm"]]
-        t = [0]
-
-        def run(ms):
-            for _ in range(ms // 10):
-                conn.tick(t[0])
-                ev.mechanics()
-                t[0] += 10
-                while ring.pop() >= 0:
-                    pass
 
         run(200)
         assert conn.pilot == P.A and not conn.plug_present
         # plug a 32 A cable, EV in B: no authorization -> no PWM, no energy
         M.set_adc(c["pp_adc"], pp_raw(220))
-        ev.state = "B"
+        ev.set_state("B")
         run(300)
         assert conn.pilot == P.B and conn.plug_present and conn.cable_da == 320
         assert pwm.duty_u16() == 65535 and M.levels[relay] == 0
         # the EV asks for energy before authorization: still nothing
-        ev.state = "C"
+        ev.set_state("C")
         run(500)
         assert conn.pilot == P.C and M.levels[relay] == 0 and not conn.contactor_closed
         assert M.levels[c["lock_sw"]] == 0
-        ev.state = "B"
+        ev.set_state("B")
         run(300)
         # authorize: lock, then PWM 32 A (533 permille), diode test, EV to C, contactor
         conn.authorize(True)
@@ -590,7 +617,7 @@ def test_connector_core_charges_through_board_io():
         assert conn.duty_permille == W.duty_for_da(320)
         assert pwm.duty_u16() == W.duty_for_da(320) * 65535 // 1000
         assert conn.pilot == P.B and M.levels[relay] == 0        # B: no energy yet
-        ev.state = "C"
+        ev.set_state("C")
         run(500)
         assert conn.pilot == P.C and conn.error == 0
         assert conn.contactor_closed and M.levels[relay] == 1, (name, conn.error)
@@ -599,6 +626,59 @@ def test_connector_core_charges_through_board_io():
         run(500)
         assert M.levels[relay] == 0 and not conn.contactor_closed
         assert pwm.duty_u16() == 65535
+
+
+def test_charge_at_6a_and_80a_duty_through_board_io():
+    # 10 % (100 us high phase) and 96 % (40 us low phase): the pilot state
+    # and the diode test (the contactor closes, and 80 A passes the 40 A
+    # two-step, only after it) hold through the session on both boards;
+    # an EV without its diode is caught (ERR_DIODE_FAILURE, manual 8.5)
+    from evse.iocu import errors as E_
+    for name in BOARDS:
+        for amps, duty in ((6, 100), (80, 960)):
+            r = _Charge(name)
+            assert r.conn.configure(max_current_a=amps, flex_cable=False)   # tethered cable
+            r.charge()
+            r.run(6000)
+            assert r.conn.duty_permille == duty, (name, amps, r.conn.duty_permille)
+            assert r.conn.pilot == P.C and r.conn.contactor_closed and r.conn.error == 0
+            r.ev.wave.low = cp_raw(-6000)          # the diode fails: low = -high
+            r.run(100)
+            assert r.conn.error == E_.ERR_DIODE_FAILURE and not r.conn.contactor_closed, (name, amps)
+
+
+def test_glitch_or_blind_window_changes_no_pilot_state():
+    # The HAL reports each window's peak as it is: a 12 V spike in one read
+    # makes that tick read A, an interrupt that hides the whole high phase
+    # makes it read -12 V (F). The pilot debounce (evse.iocu.pilot: the same
+    # class in 3 ticks spanning >= 20 ms) keeps state C and the contactor:
+    # no event, no error. A real change (the EV goes to B) is taken after
+    # the debounce.
+    for name in BOARDS:
+        r = _Charge(name)
+        r.charge()
+        io, wave = r.io, r.ev.wave
+        n_events = len(r.events)
+        for v, reads, seen in ((cp_raw(12000), 1, P.A), (cp_raw(-12000), 60, P.F),
+                               (cp_raw(0), 1, P.C)):
+            wave.override(v, reads)
+            r.conn.tick(r.t)
+            assert P.classify(io.cp_high_mv()) in (P.C, seen)
+            r.t += 10
+            M.us[0] += 10000
+            r.run(100)
+            assert r.conn.pilot == P.C and r.conn.contactor_closed and r.conn.error == 0, (name, v)
+        # one glitch in every other window: still C
+        for _ in range(20):
+            wave.override(cp_raw(12000), 1)
+            r.run(20)
+        assert r.conn.pilot == P.C and r.conn.contactor_closed and r.conn.error == 0
+        assert len(r.events) == n_events, (name, r.events[n_events:])
+        r.ev.set_state("B")
+        r.run(20)
+        assert r.conn.pilot == P.C
+        r.run(40)
+        assert r.conn.pilot == P.B and not r.conn.contactor_closed
 
 
 def test_board_identity_from_unique_id_and_network():
