@@ -274,7 +274,12 @@ def main(argv: list) -> int:
     events = None
     if opts["events"]:
         from evse.simevents import EventLog
-        events = EventLog(opts["events"], board)
+        from evse.hal.sim_eventfile import open_events
+        try:
+            events = EventLog(open_events(opts["events"]), board)
+        except OSError as e:
+            print("evse.sim: --events %s: %r" % (opts["events"], e), file=sys.stderr)
+            return 2
     server = ControlServer(station, board, opts["control_addr"], restart=power_cycle,
                            events=events)
     return asyncio.run(server.run())

@@ -26,8 +26,8 @@ MAX_IDS = 16          # outstanding CALL ids remembered to name their answers
 
 
 class EventLog:
-    def __init__(self, path: str, board) -> None:
-        self.f = open(path, "w")
+    def __init__(self, f, board) -> None:
+        self.f = f            # a text file (evse.hal.sim_eventfile.open_events)
         self.board = board
         self.t0 = board.clock.ticks_ms()
         self.station = None
