@@ -154,8 +154,8 @@ async def demo(args: argparse.Namespace) -> int:
                 print("  %-26s %s" % (r.action, json.dumps(r.payload)[:100]))
         if cs.violations:
             print("\nOCPP violations:")
-            for v in cs.violations:
-                print("  ", v)
+            for bad in cs.violations:
+                print("  ", bad)
             rc = 1
         else:
             print("\nno OCPP schema violations")

@@ -341,15 +341,16 @@ class ControlServer:
                 continue
             al = []
             for a in args:
-                vals = a[3]
-                if vals == "connector":
+                kind = a[3]
+                vals = None  # type: Any
+                if kind == "connector":
                     vals = list(range(1, n + 1))
-                elif vals == "fault":
+                elif kind == "fault":
                     vals = list(_faults())
-                elif vals == "op":
+                elif kind == "op":
                     vals = op_names()
-                elif vals is not None:
-                    vals = list(vals)
+                elif kind is not None:
+                    vals = list(kind)
                 al.append({"name": a[0], "type": a[1], "required": a[2], "values": vals,
                            "help": a[4]})
             ops.append({"op": name, "doc": doc, "args": al})
