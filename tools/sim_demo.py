@@ -11,7 +11,7 @@ PNG (tools/plot_session.py), whose path is printed at the end.
 
 By default the station runs on the virtual clock (an hour of charging in a few
 seconds) and the demo ends by itself. With --keep it runs in real time with the
-local website on, goes through the same session in about 20 s, prints the
+local website on, goes through the same session in under a minute, prints the
 website's URL and the control port, and stays: the console
 (tools/console.py) takes over on a terminal, otherwise it says how to attach;
 Ctrl-C (or `shutdown`/`quit` in the console) ends it and draws the plot.
@@ -132,7 +132,11 @@ async def demo(args: argparse.Namespace) -> int:
                                         "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10.0}]}}
         conf = await cs.call(CP, "SetChargingProfile", {"connectorId": 1, "csChargingProfiles": profile})
         print("  Central System: SetChargingProfile TxProfile 10 A -> %s" % conf.get("status"))
-        await wait(900, 4)
+        await wait(900, 2)
+        for _ in range(0 if virtual else 80):     # real time: after NominalPeriod (30 s)
+            if (await run(sim.connector, 1))["offered_a"] <= 10:
+                break
+            await asyncio.sleep(0.5)
         await run(show, sim, "charging profile: 10 A")
         await op("input", name="ext1", triggered=True)
         await wait(120, 2)
