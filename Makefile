@@ -11,6 +11,7 @@ FW      := firmware
 FW_SRC  := $(shell find $(FW) -name '*.py' -not -path '*/__pycache__/*')
 BUILD   := build
 SIM_ARGS ?=
+ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -79,9 +80,11 @@ test-integration: $(STAMP) $(NODE_STAMP)
 	PYTHONPATH=$(FW):host_tests/unit:tools $(BIN)/pytest -q -p no:cacheprovider host_tests/integration
 
 # ---- run ---------------------------------------------------------------------
-# Simulator + bundled local Central System, showing one charging session.
+# Simulator + bundled local Central System, showing one charging session and
+# drawing it (build/sim/session.png); `make sim ARGS=--keep` stays running
+# with the website and the console (docs/simulator.md).
 sim: $(STAMP)
-	$(BIN)/python tools/sim_demo.py $(SIM_ARGS)
+	$(BIN)/python tools/sim_demo.py $(SIM_ARGS) $(ARGS)
 
 csms: $(STAMP)
 	$(BIN)/python tools/csms.py --port 9000
