@@ -222,12 +222,12 @@ def test_decode_protocol_errors():
 
 def test_decode_oversize_refused_from_header():
     # a header announcing 2**31 bytes: refused after 10 header bytes, 1009,
-    # and the decoder's buffers stay as allocated at construction
+    # and the decoder's buffer stays the one allocated at construction
     dec = ws.Decoder(16384)
     head = bytes([0x81, 127]) + struct.pack(">Q", 1 << 31)
     n = dec.feed(head + b"xxxx")
     assert n == 10 and dec.event == ws.ERROR and dec.error == 1009
-    assert len(dec._msg) == 16384
+    assert dec.msgbuf is dec._small and len(dec.msgbuf) == ws.FRAME_SIZE
     dec = ws.Decoder(16384)
     head = bytes([0x81, 127]) + struct.pack(">Q", 1 << 40)
     assert dec.feed(head) == 10 and dec.error == 1009
