@@ -127,6 +127,7 @@ _SAMPLED = const(0)               # 1 other MeterValues, 2 never (Start/Stop/oth
 _KEEP = const(2)
 MARGIN = const(256)               # kept free for ack/fail records and header growth
 _FAST = const(2048)               # a header longer than this is measured, not assumed
+_HEAD = const(96)                 # bytes read first of a P record: its head (see _pjson)
 BOARD_BUDGET = const(32768)       # the default byte budget on a board
 
 
@@ -462,13 +463,38 @@ class Journal:
             return None
 
     def _pjson(self, e):
-        """Payload JSON text of e's P record (see _pview), or None."""
-        pv = self._pview(e)
-        if pv is None:
-            return None
+        """Payload JSON text of e's P record, verified (see _pview), or None.
+        From flash, the head is read first and the payload (with its "\n",
+        which JSON allows) apart: the str is made from exactly the bytes
+        read, which MicroPython shares instead of copying, so the payload
+        is in RAM once before it is parsed, not twice."""
+        n = e[_LEN]
+        h = None
+        if e[_OFF] >= 0:
+            h = self._st.read_at(self._name, e[_OFF], n if n < _HEAD else _HEAD)
+        k = -1
+        if h is not None and len(h) >= 12 and h[8] == 0x20:
+            k = _payload_at(h, 0, len(h))
+        if k < 0:                       # in RAM, or a head longer than _HEAD
+            pv = self._pview(e)
+            if pv is None:
+                return None
+            try:
+                return str(pv, "utf-8")
+            except UnicodeError:
+                return None
         try:
-            return str(pv, "utf-8")
-        except UnicodeError:
+            hv = memoryview(h)
+            f = bytes(hv[9:k - 1]).decode().split(" ")
+            if len(f) != 5 or f[0] != "P" or int(f[1]) != e[_SEQ]:
+                return None
+            b = self._st.read_at(self._name, e[_OFF] + k, n - k)
+            if b is None or len(b) != n - k or b[n - k - 1] != 0x0A:
+                return None
+            if crc32(memoryview(b)[0:n - k - 1], crc32(hv[9:k])) & 0xFFFFFFFF != int(bytes(hv[0:8]), 16):
+                return None
+            return str(b, "utf-8")
+        except (ValueError, UnicodeError):
             return None
 
     def _payload(self, e):
