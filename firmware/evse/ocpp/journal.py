@@ -148,7 +148,7 @@ _MP = sys.implementation.name == "micropython"
 def text_bytes(s: str):
     """The UTF-8 bytes of s as a bytes-like object: on MicroPython a view of
     the str itself (its buffer is its UTF-8), no copy; len() is in bytes."""
-    return memoryview(s) if _MP else s.encode()
+    return memoryview(s) if _MP else s.encode()  # type: ignore[arg-type]
 
 
 def _line(body: bytes) -> bytes:
@@ -417,9 +417,10 @@ class Journal:
         return need + len(self._header()) <= self.budget
 
     def _lines(self, offs: list, bad: list):
-        b = self._header()
-        pos = len(b)
-        yield b
+        hb = self._header()
+        pos = len(hb)
+        yield hb
+        del hb
         for e in self._q:
             pv = self._pview(e)
             if pv is None:
