@@ -133,6 +133,8 @@ class Member:
         self.station = None  # type: object
         self.phase = "off"    # off, idle, plugged, charging, done
         self.sessions = 0     # transactions seen started
+        self.drops = 0        # connections lost (seen at the reports)
+        self._was_up = False
         self.error = ""
 
     def build(self) -> None:
@@ -164,6 +166,12 @@ class Member:
         await self.station.stop()
         self.station = self._new_station()
         await self.station.start()
+
+    def count_drops(self) -> None:
+        up = self.connected()
+        if self._was_up and not up:
+            self.drops += 1
+        self._was_up = up
 
     def connected(self) -> bool:
         st = self.station
@@ -302,13 +310,15 @@ class Fleet:
 
     def figures(self) -> dict:
         ms = self.members
-        sent = received = 0
+        sent = received = drops = 0
         for m in ms:
             st = m.station
             if st is not None:
                 s = st.ocpp.stats
                 sent += s["sent"]
                 received += s["received"]
+                m.count_drops()
+            drops += m.drops
         out = {"t": round(_since(self.t0) / 1000, 1), "stations": len(ms),
                "first": self.opts["first"], "started": self.started,
                "connected": sum(1 for m in ms if m.connected()),
@@ -317,7 +327,7 @@ class Fleet:
                "transaction": sum(1 for m in ms if m.in_transaction()),
                "sessions": sum(m.sessions for m in ms),
                "failed": sum(1 for m in ms if m.phase == "failed"),
-               "sent": sent, "received": received, "heap": heap_alloc()}
+               "drops": drops, "sent": sent, "received": received, "heap": heap_alloc()}
         return out
 
     def report(self, kind: str = "FLEET") -> None:
@@ -360,7 +370,22 @@ class Fleet:
                 except Exception as e:
                     m.error = "stop: %r" % (e,)
         self.report("FLEET-END")
+        self.report_errors()
         return 0
+
+    def report_errors(self) -> None:
+        """FLEET-ERRORS {reason: stations}: each station's last link error
+        (what made it disconnect or fail to connect), if any."""
+        tally = {}  # type: dict
+        for m in self.members:
+            why = m.error
+            st = m.station
+            if not why and st is not None and st.ocpp.last_error:
+                why = st.ocpp.last_error
+            if why:
+                why = why[:80]
+                tally[why] = tally.get(why, 0) + 1
+        print("FLEET-ERRORS " + json.dumps(tally))
 
 
 def main(argv: list) -> int:
