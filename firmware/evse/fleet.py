@@ -168,6 +168,8 @@ class Member:
         await self.station.start()
 
     def count_drops(self) -> None:
+        if self.fleet.stopping:
+            return          # the fleet's own stop is not a lost connection
         up = self.connected()
         if self._was_up and not up:
             self.drops += 1
@@ -232,6 +234,8 @@ class Member:
         await self.station.start()
         self.phase = "idle"
         f.started += 1
+        if f.started == 1:
+            f.heap1 = heap_alloc()    # code and one station: the base of heap per station
         t = o["plug_at"] + k * o["plug_spread"]
         for n in range(o["sessions"]):
             if not await self._session(t):
@@ -301,6 +305,7 @@ class Fleet:
         self.t0 = _ms()
         self.stopping = False
         self.started = 0
+        self.heap1 = -1
         first = opts["first"]
         self.members = [Member(self, first + i) for i in range(opts["count"])]
 
@@ -327,7 +332,7 @@ class Fleet:
                "transaction": sum(1 for m in ms if m.in_transaction()),
                "sessions": sum(m.sessions for m in ms),
                "failed": sum(1 for m in ms if m.phase == "failed"),
-               "drops": drops, "sent": sent, "received": received, "heap": heap_alloc()}
+               "drops": drops, "heap1": self.heap1, "sent": sent, "received": received, "heap": heap_alloc()}
         return out
 
     def report(self, kind: str = "FLEET") -> None:
