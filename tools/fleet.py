@@ -197,7 +197,7 @@ def run_fleet(n: int, csms: Optional[str], *, duration: float = 0, procs: int = 
     t0 = time.monotonic()
     say(HEADER)
     prev_t, prev_sent, prev_recv = t0, 0, 0
-    peak = {"connected": 0, "registered": 0, "charging": 0}
+    peak: Dict[str, int] = {"connected": 0, "registered": 0, "charging": 0, "msgs_per_s": 0}
     try:
         while any(w.proc.poll() is None for w in workers):
             time.sleep(min(report, 1.0) if report > 1 else report)
@@ -208,8 +208,9 @@ def run_fleet(n: int, csms: Optional[str], *, duration: float = 0, procs: int = 
                 continue
             sent, recv = _sum(workers, "sent"), _sum(workers, "received")
             dt = max(1e-6, now - prev_t)
+            peak["msgs_per_s"] = max(peak["msgs_per_s"], int((sent + recv - prev_sent - prev_recv) / dt))
             cpu = sum(w.cpu_s for w in workers)
-            for k in peak:
+            for k in ("connected", "registered", "charging"):
                 peak[k] = max(peak[k], _sum(workers, k))
             say("%7.0f %7d %9d %10d %8d %8d %6d %9.1f %9.1f %8.1f %7.0f" % (
                 now - t0, _sum(workers, "started"), _sum(workers, "connected"),
@@ -251,6 +252,7 @@ def run_fleet(n: int, csms: Optional[str], *, duration: float = 0, procs: int = 
         "peak_charging": peak["charging"],
         "sent": end["sent"], "received": end["received"],
         "msgs_per_s": round(msgs / wall, 1) if wall else 0.0,
+        "peak_msgs_per_s": peak["msgs_per_s"],
         "cpu_s": round(cpu, 1),
         "cpu_ms_per_station_s": round(1000 * cpu / n / wall, 2) if wall else 0.0,
         "cpu_cores": round(cpu / wall, 2) if wall else 0.0,
@@ -265,13 +267,14 @@ def run_fleet(n: int, csms: Optional[str], *, duration: float = 0, procs: int = 
         "%d drops, %d failed" % (summary["started"], n, summary["peak_connected"],
                                  summary["peak_registered"], summary["peak_charging"],
                                  summary["sessions"], summary["drops"], summary["failed"]))
-    say("         %d CALLs sent, %d frames received in %.0f s: %.1f messages/s" %
-        (summary["sent"], summary["received"], wall, summary["msgs_per_s"]))
+    say("         %d CALLs sent, %d frames received in %.0f s: %.1f messages/s (peak %d/s over %g s)" %
+        (summary["sent"], summary["received"], wall, summary["msgs_per_s"],
+         summary["peak_msgs_per_s"], report))
     say("         CPU %.1f s (%.2f cores): %.2f ms per station per second; RSS %.1f MiB: %d KiB "
-        "per station;\n         heap %d bytes per station with the code, %d bytes per further station" % (
-            cpu, summary["cpu_cores"], summary["cpu_ms_per_station_s"], rss_peak / 1024,
-            summary["rss_kb_per_station"], summary["heap_per_station"],
-            summary["heap_marginal_per_station"]))
+        "per station" % (cpu, summary["cpu_cores"], summary["cpu_ms_per_station_s"], rss_peak / 1024,
+                         summary["rss_kb_per_station"]))
+    say("         heap %d bytes per station with the code, %d bytes per further station" % (
+        summary["heap_per_station"], summary["heap_marginal_per_station"]))
     if errors:
         say("         last link errors: " + json.dumps(errors))
     return summary

@@ -21,6 +21,10 @@ try:
 except ImportError:  # pragma: no cover
     import uasyncio as asyncio  # type: ignore
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only, never at run time
+    from typing import Any  # TYPE_CHECKING only
+
 from evse.sim import UsageError, apply_settings, csms_settings, wire_sensors
 
 USAGE = """usage: evse.fleet --csms URL --count N [--first I] [--total T] [--prefix P]
@@ -129,8 +133,8 @@ class Member:
         self.id = station_id(o["prefix"], index, o["total"])
         self.tag = self.id[-20:]     # the card: IdToken is at most 20 characters
         self.dir = o["state_root"] + "/" + self.id
-        self.board = None   # type: object
-        self.station = None  # type: object
+        self.board = None   # type: Any
+        self.station = None  # type: Any
         self.phase = "off"    # off, idle, plugged, charging, done
         self.sessions = 0     # transactions seen started
         self.drops = 0        # connections lost (seen at the reports)
@@ -174,6 +178,12 @@ class Member:
         if self._was_up and not up:
             self.drops += 1
         self._was_up = up
+
+    async def stop(self) -> None:
+        try:
+            await self.station.stop()
+        except Exception as e:
+            self.error = "stop: %r" % (e,)
 
     def connected(self) -> bool:
         st = self.station
@@ -368,12 +378,10 @@ class Fleet:
                 t.cancel()
             except Exception:
                 pass
-        for m in self.members:
-            if m.station is not None:
-                try:
-                    await m.station.stop()
-                except Exception as e:
-                    m.error = "stop: %r" % (e,)
+        # all stations stop at once (each closes its WebSocket, bounded)
+        stops = [asyncio.create_task(m.stop()) for m in self.members if m.station is not None]
+        for t in stops:
+            await t
         self.report("FLEET-END")
         self.report_errors()
         return 0
