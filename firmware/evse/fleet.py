@@ -14,7 +14,6 @@ if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
 
 import gc
 import json
-import time
 
 try:
     import asyncio
@@ -105,16 +104,21 @@ def station_id(prefix: str, index: int, total: int) -> str:
     return prefix + "-" + "0" * (w - len(s)) + s
 
 
+_CLOCK = None   # type: Any
+
+
 def _ms() -> int:
-    if hasattr(time, "ticks_ms"):
-        return time.ticks_ms()  # type: ignore[attr-defined]
-    return int(time.monotonic() * 1000)
+    """The host's monotonic ms (the simulated boards' real clock, evse.hal.sim)."""
+    global _CLOCK
+    if _CLOCK is None:
+        from evse.hal.sim import RealClock
+        _CLOCK = RealClock()
+    return _CLOCK.ticks_ms()
 
 
 def _since(t0: int) -> int:
-    if hasattr(time, "ticks_diff"):
-        return time.ticks_diff(_ms(), t0)  # type: ignore[attr-defined]
-    return _ms() - t0
+    from evse.ticks import ticks_diff
+    return ticks_diff(_ms(), t0)
 
 
 def heap_alloc() -> int:
@@ -146,7 +150,6 @@ class Member:
         from evse.hal.sim import SimBoard
         from evse.station import Station
         o = self.fleet.opts
-        _mkdirs(self.dir)
         n = 1 if o["model"] == "sscu" else 2
         board = SimBoard(n, self.dir, False)
         cfg = Config(board.storage, model=o["model"])
@@ -293,20 +296,6 @@ class Member:
             cio.unplug(True)
         self.phase = "idle"
         return True
-
-
-def _mkdirs(path: str) -> None:
-    import os
-    parts = path.split("/")
-    cur = ""
-    for p in parts:
-        cur = p if not cur else cur + "/" + p
-        if not p or p == ".":
-            continue
-        try:
-            os.mkdir(cur)
-        except OSError:
-            pass
 
 
 class Fleet:
