@@ -43,7 +43,7 @@ HEAP_BASE_KB = 4 * 1024      # -X heapsize of a fleet process: the code ...
 HEAP_PER_STATION_KB = 192    # ... plus this per station (about 70 KB are used, docs/simulator.md)
 
 COUNTS = ("started", "connected", "registered", "charging", "transaction", "sessions",
-          "failed", "drops", "sent", "received", "heap")
+          "failed", "drops", "reboots", "sent", "received", "heap")
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -247,6 +247,7 @@ def run_fleet(n: int, csms: Optional[str], *, duration: float = 0, procs: int = 
     summary: Dict[str, Any] = {
         "stations": n, "processes": procs, "wall_s": round(wall, 1),
         "started": end["started"], "failed": end["failed"], "drops": end["drops"],
+        "reboots": end["reboots"],
         "sessions": end["sessions"],
         "peak_connected": peak["connected"], "peak_registered": peak["registered"],
         "peak_charging": peak["charging"],
@@ -264,17 +265,22 @@ def run_fleet(n: int, csms: Optional[str], *, duration: float = 0, procs: int = 
         "output": [line for w in workers for line in w.output[-20:]],
     }
     say("summary: %d/%d started, peak %d connected, %d registered, %d charging; %d sessions; "
-        "%d drops, %d failed" % (summary["started"], n, summary["peak_connected"],
-                                 summary["peak_registered"], summary["peak_charging"],
-                                 summary["sessions"], summary["drops"], summary["failed"]))
+        "%d drops, %d reboots, %d failed" % (summary["started"], n, summary["peak_connected"],
+                                             summary["peak_registered"], summary["peak_charging"],
+                                             summary["sessions"], summary["drops"], summary["reboots"],
+                                             summary["failed"]))
     say("         %d CALLs sent, %d frames received in %.0f s: %.1f messages/s (peak %d/s over %g s)" %
         (summary["sent"], summary["received"], wall, summary["msgs_per_s"],
          summary["peak_msgs_per_s"], report))
     say("         CPU %.1f s (%.2f cores): %.2f ms per station per second; RSS %.1f MiB: %d KiB "
         "per station" % (cpu, summary["cpu_cores"], summary["cpu_ms_per_station_s"], rss_peak / 1024,
                          summary["rss_kb_per_station"]))
-    say("         heap %d bytes per station with the code, %d bytes per further station" % (
-        summary["heap_per_station"], summary["heap_marginal_per_station"]))
+    if runtime != "micropython":      # CPython has no gc.mem_alloc
+        summary["heap_per_station"] = summary["heap_marginal_per_station"] = -1
+        say("         heap: not measured on CPython")
+    else:
+        say("         heap %d bytes per station with the code, %d bytes per further station" % (
+            summary["heap_per_station"], summary["heap_marginal_per_station"]))
     if errors:
         say("         last link errors: " + json.dumps(errors))
     return summary

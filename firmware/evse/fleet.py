@@ -142,13 +142,15 @@ class Member:
         self.phase = "off"    # off, idle, plugged, charging, done
         self.sessions = 0     # transactions seen started
         self.drops = 0        # connections lost (seen at the reports)
+        self.reboots = 0      # Reset.req served (a power cycle of this station)
+        self.sent0 = 0        # CALLs sent / frames received by its earlier stations
+        self.received0 = 0
         self._was_up = False
         self.error = ""
 
     def build(self) -> None:
         from evse.config.store import Config
         from evse.hal.sim import SimBoard
-        from evse.station import Station
         o = self.fleet.opts
         n = 1 if o["model"] == "sscu" else 2
         board = SimBoard(n, self.dir, False)
@@ -160,7 +162,7 @@ class Member:
         apply_settings(cfg, pairs)
         wire_sensors(board, cfg)
         self.board = board
-        self.station = Station(board, Config(board.storage, model=o["model"]), o["model"])
+        self.station = self._new_station()   # boots with what was stored, as after a power cycle
 
     def _new_station(self):
         from evse.config.store import Config
@@ -171,6 +173,10 @@ class Member:
     async def reboot(self) -> None:
         """Reset.req: a power cycle of this station only (same board)."""
         await self.station.stop()
+        st = self.station.ocpp.stats
+        self.sent0 += st["sent"]           # the counts go on across the reboot
+        self.received0 += st["received"]
+        self.reboots += 1
         self.station = self._new_station()
         await self.station.start()
 
@@ -314,7 +320,7 @@ class Fleet:
 
     def figures(self) -> dict:
         ms = self.members
-        sent = received = drops = 0
+        sent = received = drops = reboots = 0
         for m in ms:
             st = m.station
             if st is not None:
@@ -322,7 +328,10 @@ class Fleet:
                 sent += s["sent"]
                 received += s["received"]
                 m.count_drops()
+            sent += m.sent0
+            received += m.received0
             drops += m.drops
+            reboots += m.reboots
         out = {"t": round(_since(self.t0) / 1000, 1), "stations": len(ms),
                "first": self.opts["first"], "started": self.started,
                "connected": sum(1 for m in ms if m.connected()),
@@ -331,7 +340,7 @@ class Fleet:
                "transaction": sum(1 for m in ms if m.in_transaction()),
                "sessions": sum(m.sessions for m in ms),
                "failed": sum(1 for m in ms if m.phase == "failed"),
-               "drops": drops, "heap1": self.heap1, "sent": sent, "received": received, "heap": heap_alloc()}
+               "drops": drops, "reboots": reboots, "heap1": self.heap1, "sent": sent, "received": received, "heap": heap_alloc()}
         return out
 
     def report(self, kind: str = "FLEET") -> None:

@@ -1,8 +1,8 @@
 """A fleet of 20 simulated stations (`make fleet`, tools/fleet.py running
 evse.fleet in MicroPython processes) against the development Central System:
 every station boots with its own id, connects, charges on its staggered
-schedule with MeterValues, and stops; what the launcher reports is what the
-Central System saw."""
+schedule with MeterValues, and stops; a Reset reboots one station alone;
+what the launcher reports is what the Central System saw."""
 from __future__ import annotations
 
 import asyncio
@@ -21,15 +21,20 @@ def test_fleet_of_20_boots_charges_meters_and_stops(tmp_path):
         port = await cs.start()
         loop = asyncio.get_running_loop()
         try:
-            summary = await loop.run_in_executor(None, lambda: run_fleet(
+            fut = loop.run_in_executor(None, lambda: run_fleet(
                 N, "ws://127.0.0.1:%d/ocpp" % port, procs=2, prefix="FT",
                 state_root=str(tmp_path), connect_spread=3, plug_spread=4, charge=14,
-                meter_interval=5, report=2, out=lines.append))
+                meter_interval=5, report=2, duration=36, out=lines.append))
+            # after the sessions, a Reset of one station: a power cycle of it alone
+            await cs.wait_for(lambda rs: len(cs.calls("StopTransaction")) == N, timeout=45)
+            reset = await cs.call("FT-007", "Reset", type="Soft")
+            await cs.wait_for(lambda rs: len(cs.calls("BootNotification", "FT-007")) == 2, timeout=10)
+            summary = await fut
         finally:
             await cs.stop()
-        return cs, summary
+        return cs, summary, reset
 
-    cs, s = asyncio.run(main())
+    cs, s, reset = asyncio.run(main())
     out = "\n".join(lines + s["output"])
     ids = ["FT-%03d" % i for i in range(1, N + 1)]
     assert cs.violations == [], cs.violations
@@ -37,9 +42,11 @@ def test_fleet_of_20_boots_charges_meters_and_stops(tmp_path):
     # every station, by its own id and state directory
     assert sorted({r.cp_id for r in cs.records}) == ids
     assert sorted(p.name for p in tmp_path.iterdir()) == ids
+    assert reset == {"status": "Accepted"}
     for cp in ids:
         boots = cs.calls("BootNotification", cp)
-        assert len(boots) == 1 and boots[0].answer[1]["status"] == "Accepted", (cp, out)
+        assert len(boots) == (2 if cp == "FT-007" else 1), (cp, out)
+        assert all(b.answer[1]["status"] == "Accepted" for b in boots), (cp, out)
         starts = cs.calls("StartTransaction", cp)
         assert len(starts) == 1 and starts[0].payload["idTag"] == cp, (cp, out)
         tx = starts[0].answer[1]["transactionId"]
@@ -54,13 +61,15 @@ def test_fleet_of_20_boots_charges_meters_and_stops(tmp_path):
     t_start = sorted(r.time for r in cs.calls("StartTransaction"))
     assert t_start[-1] - t_start[0] >= 2.0
     # the launcher's figures are the Central System's
-    assert s["started"] == N and s["failed"] == 0 and s["drops"] == 0, out
+    assert s["started"] == N and s["failed"] == 0 and s["drops"] == 0 and s["reboots"] == 1, out
     assert s["peak_connected"] == N and s["peak_registered"] == N, out
     assert s["peak_charging"] == N and s["sessions"] == N, out
-    cps_calls = [f for f in cs.frames if f[1] == "in"]
-    cs_answers = [f for f in cs.frames if f[1] == "out"]
-    assert s["sent"] == len(cps_calls) == len(cs.calls()), out
-    assert s["received"] == len(cs_answers), out
+    # sent: the stations' CALLs (not their one reply, to the Reset); received:
+    # every frame from the Central System (its answers and the Reset)
+    frames_in = [f for f in cs.frames if f[1] == "in"]
+    frames_out = [f for f in cs.frames if f[1] == "out"]
+    assert s["sent"] == len(cs.calls()) == len(frames_in) - 1, out
+    assert s["received"] == len(frames_out), out
     assert s["msgs_per_s"] > 0 and s["cpu_ms_per_station_s"] > 0 and s["heap_per_station"] > 0
     assert "connected" in lines[1] and "charging" in lines[1]      # the table's header
     assert any(line.startswith("summary: 20/20 started, peak 20 connected") for line in lines), out
