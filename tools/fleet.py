@@ -163,6 +163,7 @@ def run_fleet(n: int, csms: Optional[str], *, duration: float = 0, procs: int = 
               prefix: str = "FLEET", state_root: Optional[str] = None, model: str = "sscu",
               connect_spread: float = 10, plug_at: Optional[float] = None, plug_spread: float = 20,
               charge: float = 70, pause: float = 30, sessions: int = 1, meter_interval: int = 60,
+              current: float = 16,
               report: float = 5, settings: Optional[List[str]] = None, runtime: str = "micropython",
               out: Optional[Callable[[str], None]] = print) -> Dict[str, Any]:
     """Run the fleet to its end and return the summary (see main)."""
@@ -181,6 +182,7 @@ def run_fleet(n: int, csms: Optional[str], *, duration: float = 0, procs: int = 
             "--connect-spread", str(connect_spread), "--plug-at", str(plug_at),
             "--plug-spread", str(plug_spread), "--charge", str(charge), "--pause", str(pause),
             "--sessions", str(sessions), "--meter-interval", str(meter_interval),
+            "--current", str(current),
             "--report", str(report), "--duration", str(duration),
             "--set", "WebSocketPingInterval=0"]
     for s in settings or []:
@@ -304,6 +306,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--pause", type=float, default=30)
     p.add_argument("--sessions", type=int, default=1)
     p.add_argument("--meter-interval", type=int, default=60)
+    p.add_argument("--current", type=float, default=16, help="the EVs' max current, A")
     p.add_argument("--report", type=float, default=5)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--runtime", default="micropython", choices=["micropython", "cpython"])
@@ -314,7 +317,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     s = run_fleet(a.n, a.csms or None, duration=a.duration, procs=a.procs, prefix=a.prefix,
                   state_root=a.state_root, model=a.model, connect_spread=a.connect_spread,
                   plug_at=a.plug_at, plug_spread=a.plug_spread, charge=a.charge, pause=a.pause,
-                  sessions=a.sessions, meter_interval=a.meter_interval, report=a.report,
+                  sessions=a.sessions, meter_interval=a.meter_interval, current=a.current, report=a.report,
                   settings=a.set, runtime=a.runtime)
     if a.json:
         s.pop("output", None)
