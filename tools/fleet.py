@@ -281,8 +281,9 @@ def run_fleet(n: int, csms: Optional[str], *, duration: float = 0, procs: int = 
         summary["heap_per_station"] = summary["heap_marginal_per_station"] = -1
         say("         heap: not measured on CPython")
     else:
-        say("         heap %d bytes per station with the code, %d bytes per further station" % (
-            summary["heap_per_station"], summary["heap_marginal_per_station"]))
+        mg = summary["heap_marginal_per_station"]
+        say("         heap %d bytes per station with the code, %s bytes per further station" % (
+            summary["heap_per_station"], mg if mg >= 0 else "n/a (one station a process)"))
     if errors:
         say("         last link errors: " + json.dumps(errors))
     return summary
