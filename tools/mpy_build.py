@@ -51,6 +51,25 @@ def build(arch: str, out: str) -> tuple[int, int, list[str]]:
     return len(srcs), total, errors
 
 
+def frozen_size(arch: str, files: list[tuple[str, str, int | None]]) -> tuple[int, list[str]]:
+    """Total .mpy bytes of (source path, frozen name, opt level or None)
+    compiled for arch, as a manifest freezes them; and the errors."""
+    total = 0
+    errors = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (src, name, opt) in enumerate(files):
+            dst = os.path.join(tmp, "%d.mpy" % k)
+            cmd = [mpy_cross(), "-march=" + arch, "-s", name, "-o", dst, os.path.abspath(src)]
+            if opt is not None:
+                cmd.insert(2, "-O%d" % opt)
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                errors.append("%s [%s]: %s" % (name, arch, (r.stderr or r.stdout).strip()))
+                continue
+            total += os.path.getsize(dst)
+    return total, errors
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--arch", action="append", required=True)

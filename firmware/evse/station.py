@@ -44,6 +44,13 @@ CONNECTOR_KEYS = ("MaxCurrentConnection", "Connector1FlexCable", "Connector2Flex
 TXREF_FILE = "txref"
 ALIVE_FILE = "alive"
 ALIVE_EVERY_S = 300
+# What a service left unloaded would find in storage (docs/memory.md, lazy
+# services): these names are their modules' own (reservations.FILE,
+# smartcharging.FILE, firmware.POINTER / JOB), spelled here so that looking
+# does not load the module.
+RESERVATIONS_FILE = "reservations.json"
+PROFILES_FILE = "profiles.json"
+FW_FILES = ("app-active", "fw-job")
 # UnlockConnector waits for the lock's own verdict: a full series of attempts
 UNLOCK_WAIT_MS = L.ATTEMPTS * (L.DRIVE_MS + L.PAUSE_MS) + 1000
 
@@ -69,7 +76,18 @@ class Station:
         self.iocu = Iocu(board.io, self.connectors, self.events)
         self._ev3 = [0, 0, 0]
         # ---- logs for diagnostics
-        from evse.services.diagnostics import Log, Diagnostics
+        # Services a configuration may not use are loaded when first needed
+        # (docs/memory.md, lazy services): diagnostics, firmware update,
+        # reservations, smart charging while disabled, sensors, RS485
+        # master/slave. Their properties below load them; the hot paths
+        # (step, next_deadline_ms, status) look at the private slot and do
+        # what the service would do with nothing to do.
+        self._diag = None               # type: Any
+        self._fw = None                 # type: Any
+        self._resv = None               # type: Any
+        self._smart = None              # type: Any
+        self._sensors = None            # type: Any
+        from evse.services.log import Log
         self.log = Log(self.clock, 64)
         self.error_log = Log(self.clock, 32)
         for e in config.errors:
@@ -102,19 +120,22 @@ class Station:
         # ---- authorization
         from evse.services.authlist import LocalList, AuthCache
         from evse.services.auth import Authorizer
-        from evse.services.reservations import Reservations
         from evse.services.cards import CardRouter
         self.authlist = LocalList(self.storage, config, self.clock)
         self.cache = AuthCache(self.storage, config, self.clock, self.authlist)
         self.authorizer = Authorizer(config, self.authlist, self.cache, self.clock)
-        self.reservations = Reservations(self.storage, config, self.clock, n)
-        self.cards = CardRouter(config, self.authorizer, self.sessions, self.reservations,
+        self.cards = CardRouter(config, self.authorizer, self.sessions, None,
                                 self._ask_cs, self._online, self.connector_status_name, self._card_result)
+        if self._stored(RESERVATIONS_FILE):
+            self._load_reservations()   # reservations survive a reboot (OCPP 5.13)
         self.auth = self.cards
         # ---- energy management
-        from evse.services.smartcharging import SmartCharging
         from evse.services.loadbalance import LoadBalancer
-        self.smart = SmartCharging(config, self.storage, self.clock, n)
+        # SmartChargingEnabled takes effect at once (manual): _on_config
+        # loads the service when it becomes True; stored profiles (kept
+        # while disabled) load it at boot
+        if self._smart_enabled() or self._stored(PROFILES_FILE):
+            self._load_smart()
         self.balancer = LoadBalancer(n)
         self._limits = [-1] * n
         self._unlocks = [None] * n      # type: list  # [callbacks, deadline] of an UnlockConnector
@@ -145,22 +166,41 @@ class Station:
         self._alive_saved = 0
         # ---- metering, diagnostics, firmware
         from evse.services.metering import Metering
-        from evse.services.firmware import FirmwareUpdater
         self.metering = Metering(self)
-        self.diagnostics = Diagnostics(self.storage, self.clock, board.net, config, self._notify,
-                                       log=self.log, errors=self.error_log, info=self._diag_info)
-        self.firmware = FirmwareUpdater(self.storage, self.clock, board.net, config, self._notify,
-                                        self._fw_reboot, busy=self.any_transaction, log=self.log)
-        self.firmware.start()   # the boot loader's counted boot, or count it here
+        self._up_ms = 0                 # uptime for a diagnostics file, until that service loads
+        self._up_t = self.clock.ticks_ms()
+        # firmware update: a slot pointer or a pending job needs the service
+        # at boot (the boot loader's counted boot, or count it here); without
+        # them it would only note the built-in version (FirmwareVersionMCU)
+        if self._stored(FW_FILES[0]) or self._stored(FW_FILES[1]):
+            self.firmware.start()
+        else:
+            try:
+                config.set_internal("FirmwareVersionMCU", VERSION)
+            except (KeyError, ValueError):
+                pass
         self._set_facts()
         self.apply_config()
         config.subscribe(self._on_config)
-        from evse.services.sensors import Sensors
-        self.sensors = Sensors(self)
+        # sensor scenarios (manual 5): external sensors are configured per
+        # boot (ExternalSensor<n>Type, reboot required); the board's voltage
+        # sensors load the service when a rail first leaves its range (step)
+        g = config.get
+        if g("ExternalSensor1Type") or g("ExternalSensor2Type"):
+            self._load_sensors()
         self._recover_interrupted()
-        # ---- RFID master/slave over RS485 (RFIDMasterSlaveEnabled/ID), or None
-        from evse.services import mswiring
-        self.link = mswiring.attach(self)
+        # ---- RFID master/slave over RS485 (RFIDMasterSlaveEnabled/ID, reboot
+        # required), or None
+        self.link = None                # type: Any
+        try:
+            ms = g("RFIDMasterSlaveEnabled")
+        except (KeyError, ValueError):
+            ms = False
+        if ms:
+            from evse.services import mswiring
+            self.link = mswiring.attach(self)
+        from evse.metering.factory import master_of
+        self._rtu = master_of(self)     # the Modbus meters' RtuMaster, or None
         self.log.add("boot %s %s, %d connector(s)" % (VERSION, model, n))
 
     # ---- construction helpers ----------------------------------------------------
@@ -169,6 +209,92 @@ class Station:
         # Modbus RTU meters (HAL RS485 port interface); MeterType 3 = S0
         from evse.metering.factory import make_meters
         return make_meters(self, modbus)
+
+    def _stored(self, name: str) -> bool:
+        try:
+            return self.storage.read(name) is not None
+        except OSError:
+            return True                 # the service reports the read failure
+
+    # ---- services loaded on first use (docs/memory.md) -----------------------------
+    @property
+    def diagnostics(self):
+        d = self._diag
+        if d is None:
+            from evse.services.diagnostics import Diagnostics
+            d = self._diag = Diagnostics(self.storage, self.clock, self.board.net, self.config,
+                                         self._notify, log=self.log, errors=self.error_log,
+                                         info=self._diag_info, up_ms=self._up_ms, since=self._up_t)
+        return d
+
+    @property
+    def firmware(self):
+        f = self._fw
+        if f is None:
+            from evse.services.firmware import FirmwareUpdater
+            f = self._fw = FirmwareUpdater(self.storage, self.clock, self.board.net, self.config,
+                                           self._notify, self._fw_reboot,
+                                           busy=self.any_transaction, log=self.log)
+        return f
+
+    def _load_reservations(self):
+        from evse.services.reservations import Reservations
+        r = self._resv = Reservations(self.storage, self.config, self.clock, self.n)
+        self.cards.reservations = r
+        return r
+
+    @property
+    def reservations(self):
+        r = self._resv
+        return r if r is not None else self._load_reservations()
+
+    def _sync_reservations(self) -> None:
+        r = self._resv
+        if r is not None:
+            r.sync_sessions(self.sessions)
+            return
+        for s in self.sessions:         # no reservation: what sync_sessions mirrors
+            if s.state == IDLE:
+                s.reservation_id = None
+
+    def _smart_enabled(self) -> bool:
+        try:
+            return self.config.get("SmartChargingEnabled") is True
+        except (KeyError, ValueError):
+            return False
+
+    def _load_smart(self):
+        from evse.services.smartcharging import SmartCharging
+        sc = self._smart = SmartCharging(self.config, self.storage, self.clock, self.n)
+        return sc
+
+    @property
+    def smart(self):
+        sc = self._smart
+        return sc if sc is not None else self._load_smart()
+
+    def _nominal_a(self) -> float:
+        # SmartCharging.target_a while disabled: NominalAmperage (manual
+        # SmartChargingEnabled False: "charging will be done at nominal amperage")
+        try:
+            v = self.config.get("NominalAmperage")
+        except (KeyError, ValueError):
+            v = None
+        return int(round((16.0 if v is None else v) * 10)) / 10
+
+    def _target_a(self, cid: int, wall: int, start) -> float:
+        sc = self._smart
+        return sc.target_a(cid, wall, start) if sc is not None else self._nominal_a()
+
+    def _load_sensors(self):
+        from evse.services.sensors import Sensors
+        se = self._sensors = Sensors(self)
+        return se
+
+    @property
+    def sensors(self):
+        se = self._sensors
+        return se if se is not None else self._load_sensors()
 
     def _set_facts(self) -> None:
         si = self.config.set_internal
@@ -244,6 +370,8 @@ class Station:
         # required, so their active value does not change until a reboot)
         if key in CONNECTOR_KEYS:
             self.apply_config()
+        elif key == "SmartChargingEnabled" and self._smart is None and self._smart_enabled():
+            self._load_smart()          # takes effect at once (manual)
         self._limits = [-1] * self.n
 
     def _apply_operative(self) -> None:
@@ -263,9 +391,10 @@ class Station:
         self.conditions.clear(cid, "s0gap")
         # 5.13: the reservation ends when its transaction starts (not when
         # the card is presented: a ConnectionTimeOut gives it back)
-        rid = self.reservations.consume(cid, s.id_tag, s.parent_id_tag)
+        r = self._resv
+        rid = r.consume(cid, s.id_tag, s.parent_id_tag) if r is not None else None
         s.reservation_id = rid
-        self.reservations.sync_sessions(self.sessions)
+        self._sync_reservations()
         self._persist_meter(s.index)
         payload = {"connectorId": cid, "idTag": s.id_tag, "meterStart": int(s.meter_start),
                    "timestamp": iso8601(s.start_time)}
@@ -302,7 +431,8 @@ class Station:
             payload["idTag"] = tag
         self.ocpp.push_tx("StopTransaction", payload, s.tx_ref)
         self.metering.tx_stopped(s.index)
-        self.smart.tx_ended(cid)
+        if self._smart is not None:
+            self._smart.tx_ended(cid)
         self.log.add("tx stop c%d %s %d Wh" % (cid, reason, meter_stop - s.meter_start))
         self._limits[s.index] = -1
         self._avail_due = True          # applied at the next step, once the session left TX
@@ -398,7 +528,12 @@ class Station:
         if not self._hb_fault:
             self.iocu.heartbeat(now)
         self.iocu.tick(now)
-        self.sensors.step()
+        se = self._sensors
+        if se is None and (self.iocu.rail_state(0) or self.iocu.rail_state(1)
+                           or self.iocu.rail_state(2)):
+            se = self._load_sensors()   # a voltage sensor became active
+        if se is not None:
+            se.step()
         for m in self.meters:
             m.update(now)
         if self.link is not None:
@@ -417,8 +552,13 @@ class Station:
         self.grid.step(now)
         self.network.step(now)
         wall = self.clock.now()
-        self.diagnostics.poll(wall)
-        self.firmware.poll(wall)
+        if self._diag is not None:
+            self._diag.poll(wall)
+        else:
+            self._up_ms += max(0, ticks_diff(now, self._up_t))
+            self._up_t = now
+        if self._fw is not None:
+            self._fw.poll(wall)
         self._update_status()
         self.indicators.tick(now)
 
@@ -448,17 +588,20 @@ class Station:
         if self.link is not None:
             fold(self.link.next_deadline_ms(now))
         wall = self.clock.now()
-        for d in (self.metering.next_deadline_s(), self.diagnostics.next_deadline_s(wall),
-                  self.firmware.next_deadline_s(wall)):
+        for svc in (self._diag, self._fw):
+            d = svc.next_deadline_s(wall) if svc is not None else None
             if d is not None and d >= 0:
                 fold(d * 1000)
-        x = self.smart.next_change_s(wall, self._tx_starts())
+        d = self.metering.next_deadline_s()
+        if d is not None and d >= 0:
+            fold(d * 1000)
+        x = self._smart.next_change_s(wall, self._tx_starts()) if self._smart is not None else None
         if x is not None:
             fold(max(0, int(x)) * 1000)
         x = self.balancer.next_change_s(wall)
         if x is not None:
             fold(max(0, int(x)) * 1000)
-        x = self.reservations.next_expiry()
+        x = self._resv.next_expiry() if self._resv is not None else None
         if x is not None:
             fold(max(0, x - wall) * 1000)
         return best
@@ -498,13 +641,15 @@ class Station:
             start = s.start_time if s.state == TX else None
             # NominalAmperage also when smart charging is disabled (manual
             # SmartChargingEnabled False: "charging will be done at nominal amperage")
-            sc.append(self.smart.target_a(i + 1, wall, start))
-        station_sc = self.smart.limit_a(0, wall) if self.smart.enabled() else None
+            sc.append(self._target_a(i + 1, wall, start))
+        smart = self._smart
+        on = smart is not None and smart.enabled()
+        station_sc = smart.limit_a(0, wall) if on else None
         temp_c = self.board.io.temperature_dc() / 10
         alloc = self.balancer.step(wall, self.config, active, demand, sc, station_sc, temp_c)
         self.warnings.derating(self.balancer.derating.cap, temp_c)
         for i, c in enumerate(self.connectors):
-            self.warnings.limit(i + 1, active[i], sc[i] if self.smart.enabled() else None, c.max_da)
+            self.warnings.limit(i + 1, active[i], sc[i] if on else None, c.max_da)
             da = alloc[i] if active[i] else c.max_da
             cap = self.overcurrent.cap_da[i]
             if 0 <= cap < da:
@@ -518,19 +663,22 @@ class Station:
                 c.set_limit_da(int(da))
 
     def _reservations(self) -> None:
-        for cid in self.reservations.expire(self.clock.now()):
-            self.log.add("reservation on c%d expired" % cid)
-        for i in range(self.n):
-            st = self.status_codes[i + 1]
-            if st == cstatus.FAULTED or st == cstatus.UNAVAILABLE:
-                self.reservations.terminate(i + 1)
-        self.reservations.sync_sessions(self.sessions)
+        r = self._resv
+        if r is not None:
+            for cid in r.expire(self.clock.now()):
+                self.log.add("reservation on c%d expired" % cid)
+            for i in range(self.n):
+                st = self.status_codes[i + 1]
+                if st == cstatus.FAULTED or st == cstatus.UNAVAILABLE:
+                    r.terminate(i + 1)
+        self._sync_reservations()
 
     # ---- status ---------------------------------------------------------------------------
     def derive_status(self, i: int) -> int:
         c = self.connectors[i]
         s = self.sessions[i]
-        reserved = self.reservations.on_connector(i + 1) is not None and s.state == IDLE
+        r = self._resv
+        reserved = r is not None and r.on_connector(i + 1) is not None and s.state == IDLE
         code = cstatus.of(c, reserved=reserved, finishing=s.state == FINISHING,
                           preparing=s.state == AUTHORIZED or s.plug_wait or s.state == TX)
         # OCPP 1.6 4.9: the EV left a transaction that goes on
@@ -615,7 +763,7 @@ class Station:
         s = self.sessions[i]
         auth = s.state == AUTHORIZED
         if (auth and name == "Preparing" and s.reservation_id is not None
-                and self.reservations.get(s.reservation_id) is not None):
+                and self._resv is not None and self._resv.get(s.reservation_id) is not None):
             name = "Reserved"      # the reserving card was presented: Reserved_Authorized
         if name != self._led_name[i] or auth != self._led_auth[i]:
             self._led_name[i] = name
@@ -658,7 +806,8 @@ class Station:
 
     def on_registered(self) -> None:
         """First BootNotification Accepted: report every connector."""
-        self.firmware.confirm_boot()
+        if self._fw is not None:       # nothing on trial, nothing to report without one
+            self._fw.confirm_boot()
         for cid in range(self.n + 1):
             code = self.station_status() if cid == 0 else self.derive_status(cid - 1)
             ocpp_code, vendor, info = self._status_fields(cid)
@@ -769,8 +918,9 @@ class Station:
 
     def remote_start(self, tag: str, cid, profile) -> str:
         if profile is not None:
-            if profile.get("chargingProfilePurpose") != "TxProfile" or not self.smart.enabled():
-                profile = None if not self.smart.enabled() else profile
+            on = self._smart is not None and self._smart.enabled()
+            if profile.get("chargingProfilePurpose") != "TxProfile" or not on:
+                profile = None if not on else profile
             if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
                 return "Rejected"
         if cid is not None and not self.connectors[cid - 1].operative:
@@ -835,7 +985,7 @@ class Station:
     def reset_accepted(self, kind: str) -> str:
         """Accepted, or Rejected with a StatusNotification ResetFailure on
         connector 0 (manual 8.2) when the reset cannot be carried out now."""
-        why = self.firmware.reset_blocker()
+        why = self._fw.reset_blocker() if self._fw is not None else None
         if why is None:
             return "Accepted"
         self.log.add("reset %s refused: %s" % (kind, why))
@@ -879,12 +1029,12 @@ class Station:
         except ValueError:
             return "Rejected"
         r = self.reservations.reserve(cid, exp, tag, parent, rid, self.connector_status_name)
-        self.reservations.sync_sessions(self.sessions)
+        self._sync_reservations()
         return r
 
     def cancel_reservation(self, rid: int) -> str:
         r = self.reservations.cancel(rid)
-        self.reservations.sync_sessions(self.sessions)
+        self._sync_reservations()
         return r
 
     def set_charging_profile(self, cid: int, profile: dict) -> str:
@@ -941,7 +1091,7 @@ class Station:
         if v is not None:
             cap = v if cap is None or v < cap else cap
         if self.sessions[i].state == TX:
-            own = int(round(self.smart.target_a(i + 1, self.clock.now(), start) * 10))
+            own = int(round(self._target_a(i + 1, self.clock.now(), start) * 10))
             for x in (c.max_da, cap):
                 if x is not None and x < own:
                     own = x
@@ -972,9 +1122,11 @@ class Station:
                     p["transactionId"] = t
                 self.ocpp.send("MeterValues", p)
         elif what == "DiagnosticsStatusNotification":
-            self.ocpp.send(what, {"status": self.diagnostics.status()})
+            d = self._diag
+            self.ocpp.send(what, {"status": d.status() if d is not None else "Idle"})
         elif what == "FirmwareStatusNotification":
-            self.ocpp.send(what, {"status": self.firmware.status()})
+            f = self._fw
+            self.ocpp.send(what, {"status": f.status() if f is not None else "Idle"})
         if self.ocpp.boot_status == "Pending":
             self.ocpp.trigger(what)
 
@@ -1000,10 +1152,13 @@ class Station:
         self.step()
         if not self.board.virtual:
             self._task = asyncio.create_task(self._run_real())
-        from evse.services import mswiring
-        await mswiring.start_io(self)
-        from evse.metering import shell as meter_shell
-        await meter_shell.start_io(self)
+        bus = getattr(self.board, "rs485", None)
+        if self.link is not None or (bus is not None and hasattr(bus, "start")):
+            from evse.services import mswiring    # the board's bus, also for Modbus meters on it
+            await mswiring.start_io(self)
+        if self._rtu is not None:
+            from evse.metering import shell as meter_shell
+            await meter_shell.start_io(self)
         await self.ocpp.start()
         addr = getattr(self.board, "web_addr", None)
         if addr:    # the local management website (manual 4.1), evse.web
@@ -1018,10 +1173,12 @@ class Station:
             await self.web.stop()
             self.web = None
         await self.ocpp.stop()
-        from evse.services import mswiring
-        await mswiring.stop_io(self)
-        from evse.metering import shell as meter_shell
-        await meter_shell.stop_io(self)
+        if self.link is not None:
+            from evse.services import mswiring
+            await mswiring.stop_io(self)
+        if self._rtu is not None:
+            from evse.metering import shell as meter_shell
+            await meter_shell.stop_io(self)
         if self._task is not None:
             try:
                 self._task.cancel()
@@ -1067,8 +1224,9 @@ class Station:
             from evse.services import mswiring
             await mswiring.settle_io(self)
         # and the Modbus meters' replies (--modbus: RTU frames over TCP)
-        from evse.metering import shell as meter_shell
-        await meter_shell.settle_io(self)
+        if self._rtu is not None:
+            from evse.metering import shell as meter_shell
+            await meter_shell.settle_io(self)
 
     # ---- inputs from the simulator / readers ----------------------------------------------
     def rfid(self, reader: int, tag: str) -> dict:
@@ -1156,8 +1314,7 @@ class Station:
         }
         if self.link is not None:
             out["rs485"] = self.link.info()
-        from evse.metering.factory import master_of
-        mb = master_of(self)
+        mb = self._rtu
         if mb is not None:              # Modbus meters: bus counters and each meter's state
             bus = mb.stats()
             bus["meters"] = [m.stats() for m in self.meters]

@@ -16,9 +16,15 @@
 #   rtc[0]          last RTC().datetime(tuple); resets[0] machine.reset() calls
 #   log             ("pin", id, v) / ("pwm", id, duty) / ("uart", id, bytes) /
 #                   ("flush", id) in order
+#   us[0]           a virtual microsecond clock (FakeTime.ticks_us reads it):
+#                   every ADC read advances it by read_us[0], every
+#                   ticks_us() call by call_us[0], as time passes on a board
 # clear() forgets everything (call it at the start of each test);
 # use_port("esp32" | "stm32") picks the ADC/UART flavour (ESP32: ADC has
-# attenuation constants; both have UART.flush; "old" = UART without flush).
+# attenuation constants; both have UART.flush; "old" = UART without flush)
+# and the ADC read time (STM32 5 us, ESP32 25 us; set read_us[0] to change).
+# Wave(pwm, high, low) is an ADC source: the control pilot square wave that
+# follows a PWM object's duty and frequency, read at the virtual clock.
 levels: dict = {}
 modes: dict = {}
 pulls: dict = {}
@@ -30,6 +36,12 @@ _adc_src: dict = {}
 rtc = [None]
 resets = [0]
 log: list = []
+us = [0]
+read_us = [5]
+call_us = [1]
+READ_US = {"stm32": 5, "esp32": 25}
+_TICKS_MASK = (1 << 30) - 1       # ticks wrap at 2**30 on the ports
+_TICKS_HALF = 1 << 29
 
 
 class Reset(Exception):
@@ -42,6 +54,8 @@ def clear():
     del log[:]
     rtc[0] = None
     resets[0] = 0
+    us[0] = 0
+    call_us[0] = 1
     use_port("stm32")
 
 
@@ -55,9 +69,54 @@ def set_level(pin_id, v):
 
 
 def set_adc(pin_id, src):
-    """ADC source: an int (constant), a list/tuple (scripted samples, read
-    cyclically) or a callable returning the next sample."""
+    """ADC source: an int (constant), a Wave (read at the virtual clock), a
+    list/tuple (scripted samples, read cyclically) or a callable returning
+    the next sample."""
     _adc_src[pin_id] = [src, 0]
+
+
+class Wave:
+    """The CP sense input while the EVSE drives `pwm`: `high` (u16) during
+    the high phase, `low` during the rest, at the PWM's frequency and
+    duty_u16 (0 = steady low, 65535 = steady high), read at us[0] shifted by
+    phase_us. edge_us > 0 ramps linearly over each edge (readings between
+    the levels, as on a real edge). override(v, n): the next n reads return
+    v (a glitch, or a window blinded by an interrupt)."""
+
+    def __init__(self, pwm, high, low, phase_us=0, edge_us=0):
+        self.pwm = pwm
+        self.high = high
+        self.low = low
+        self.phase_us = phase_us
+        self.edge_us = edge_us
+        self._ov = 0
+        self._ov_n = 0
+
+    def override(self, v, n=1):
+        self._ov = v
+        self._ov_n = n
+
+    def at(self, t):
+        if self._ov_n:
+            self._ov_n -= 1
+            return self._ov
+        d = self.pwm._duty
+        if d == 0:
+            return self.low
+        if d == 65535:
+            return self.high
+        period = 1000000 // self.pwm._freq
+        hi_us = period * d // 65535
+        p = (t + self.phase_us) % period
+        e = self.edge_us
+        hi, lo = self.high, self.low
+        if p < hi_us:
+            if p < e:                          # rising edge
+                return lo + (hi - lo) * p // e
+            return hi
+        if p - hi_us < e:                      # falling edge
+            return hi - (hi - lo) * (p - hi_us) // e
+        return lo
 
 
 def fire(pin_id):
@@ -148,13 +207,18 @@ class ADC:
         adcs[self.id] = self
 
     def read_u16(self):
+        # sampled as the conversion starts; the read then takes read_us
         self.reads += 1
+        t = us[0]
+        us[0] = t + read_us[0]
         s = _adc_src.get(self.id)
         if s is None:
             return 0
         src = s[0]
         if isinstance(src, int):
             v = src
+        elif isinstance(src, Wave):
+            v = src.at(t)
         elif isinstance(src, (list, tuple)):
             v = src[s[1] % len(src)]
             s[1] += 1
@@ -234,6 +298,7 @@ def use_port(name):
     global ADC, UART
     ADC = ADCEsp32 if name == "esp32" else _ADC
     UART = _UARTBase if name == "old" else UARTFlush
+    read_us[0] = READ_US["esp32" if name == "esp32" else "stm32"]
 
 
 _ADC = ADC
@@ -242,7 +307,9 @@ _ADC = ADC
 class FakeTime:
     """Stand-in for `time` as machine_hal uses it (assign it to
     machine_hal.time): epoch_year 2000 (most ports) or 1970 (Unix port),
-    settable time()/ticks_ms(), sleep_ms recorded."""
+    settable time()/ticks_ms(), sleep_ms recorded; ticks_us() is the
+    module's virtual clock us[0] (each call advances it by call_us[0]),
+    ticks_add/ticks_diff wrap at 2**30 like the ports'."""
 
     def __init__(self, epoch_year=2000, t=0, ticks=0):
         import time as _t
@@ -251,6 +318,9 @@ class FakeTime:
         self.t = t
         self.ticks = ticks
         self.slept = []
+        self.ticks_us = ticks_us
+        self.ticks_add = ticks_add
+        self.ticks_diff = ticks_diff
 
     def gmtime(self, secs=None):
         if secs is None:
@@ -265,3 +335,20 @@ class FakeTime:
 
     def sleep_ms(self, ms):
         self.slept.append(ms)
+
+
+# the ticks functions of the fake `time`: module functions, set as FakeTime
+# instance attributes, so `us = time.ticks_us` binds no method (as on a board,
+# where time is a module) and the allocation tests see only the HAL's own
+def ticks_us():
+    t = us[0]
+    us[0] = t + call_us[0]
+    return t & _TICKS_MASK
+
+
+def ticks_add(a, b):
+    return (a + b) & _TICKS_MASK
+
+
+def ticks_diff(a, b):
+    return ((a - b + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF

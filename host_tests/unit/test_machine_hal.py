@@ -13,6 +13,7 @@ sys.modules["machine"] = M
 from evse.hal import machine_hal as H  # noqa: E402
 
 H.machine = M     # in case machine_hal was imported earlier in this process
+H.time = M.FakeTime()   # ticks_us: the fake's virtual microsecond clock
 
 import support  # noqa: E402
 from evse.iocu import pilot as P  # noqa: E402
@@ -74,28 +75,193 @@ def test_cp_pwm_duty_u16():
             assert pwm.duty_u16() == duty, (name, permille, pwm.duty_u16())
 
 
-def test_cp_levels_from_a_pwm_burst():
+# ------------------------------------------------------------ pilot sampling
+# The EVSE's PWM (cp_set_duty) drives a fake_machine.Wave at the CP ADC: the
+# pilot square wave read at the fake's virtual microsecond clock, each read
+# taking the board's ADC time (STM32 5 us, ESP32 25 us), at a random phase.
+# pilot high level (mV) of each state and the low level with PWM: the EV's
+# diode clamps the low phase to -12 V (B/C/D); E is a short (both 0 V);
+# F is -12 V on both phases (IEC 61851-1 / manual 8.5)
+LEVELS = ((P.A, 12000, -12000), (P.B, 9000, -12000), (P.C, 6000, -12000),
+          (P.D, 3000, -12000), (P.E, 0, 0), (P.F, -12000, -12000))
+# 5 % (digital communication), 6 A, 16 A, 30 A, 54 A, 80 A (the shortest
+# low phase the PWM makes: 40 us), permille
+DUTIES = (50, 100, 160, 267, 500, 900, 960)
+
+
+def cp_board(name, duty, high, low, phase_us=0, edge_us=0):
+    b, pm = board(name)
+    c = pm.CONNECTORS[0]
+    io = b.connectors[0]
+    io.cp_set_duty(duty)
+    wave = M.Wave(M.pwms[c["cp_pwm"]], cp_raw(high), cp_raw(low), phase_us, edge_us)
+    M.set_adc(c["cp_adc"], wave)
+    return io, wave, M.adcs[c["cp_adc"]]
+
+
+def check_window(name, duty, state, high, low, phase, edge=0):
+    io, wave, adc = cp_board(name, duty, high, low, phase, edge)
+    got = io.cp_high_mv()
+    why = (name, duty, high, phase, edge, got, io.cp_low_mv(), io.cp_reads, io.cp_gap_us)
+    assert got == high and P.classify(got) == state, why
+    if duty < 1000:
+        assert io.cp_low_mv() == low, why            # the diode test's -12 V is seen
+        # one PWM period, at most one read more: well inside 1.2 ms
+        assert 1000 - io.cp_gap_us <= io.cp_window_us <= 1000 + M.read_us[0] + 5, why
+        # every gap shorter than the shortest phase (40 us at 96 %)
+        shortest = min(duty, 1000 - duty)
+        assert io.cp_gap_us < shortest - edge, why
+    else:
+        assert io.cp_low_mv() == high, why           # steady: no low phase
+    return io
+
+
+def test_cp_window_sees_every_duty_and_state_at_any_phase():
+    import random
+    random.seed(61851)
+    for name in BOARDS:
+        for duty in DUTIES:
+            for state, high, low in LEVELS:
+                for i in range(12):
+                    check_window(name, duty, state, high, low,
+                                 random.randrange(1000), (0, 3)[i % 2])
+
+
+def test_cp_window_reads_per_board():
+    # STM32 (5 us reads): paced every 20 us, 50 reads per period; ESP32
+    # (25 us reads): as fast as it reads, one every 26 us, 39 per period
+    for name, reads, gap in (("stm32f4", 50, 20), ("esp32", 39, 26)):
+        io = check_window(name, 100, P.C, 6000, -12000, 0)
+        assert (io.cp_reads, io.cp_gap_us) == (reads, gap), (name, io.cp_reads, io.cp_gap_us)
+        # 10 % duty: the 100 us high phase holds 4 or 5 of them
+        assert 100 // gap >= 3
+    # a board that sets cp_step_us in pins.py
+    b, pm = board("stm32f4")
+    c = dict(pm.CONNECTORS[0])
+    c["cp_step_us"] = 10
+    io = H.BoardConnectorIO(c)
+    io.cp_set_duty(100)
+    M.set_adc(c["cp_adc"], M.Wave(M.pwms[c["cp_pwm"]], cp_raw(9000), cp_raw(-12000), 0))
+    assert io.cp_high_mv() == 9000 and io.cp_reads == 100 and io.cp_gap_us == 10
+
+
+def test_cp_window_across_the_ticks_wrap():
+    for name in BOARDS:
+        for start in ((1 << 30) - 500, (1 << 30) - 1, (1 << 31) - 20):
+            io, wave, adc = cp_board(name, 100, 6000, -12000, 777)
+            M.us[0] = start
+            assert (io.cp_high_mv(), io.cp_low_mv()) == (6000, -12000), (name, start)
+            assert 970 <= io.cp_window_us <= 1030
+
+
+def test_cp_steady_pilot_reads_a_few_samples():
     for name in BOARDS:
         b, pm = board(name)
         adc = pm.CONNECTORS[0]["cp_adc"]
         io = b.connectors[0]
-        for high in (9000, 6000, 3000):
-            # 26.7 % duty: a quarter of the burst on the high level
-            M.set_adc(adc, [cp_raw(high)] * 6 + [cp_raw(-12000)] * 18)
-            n = M.adcs[adc].reads
-            assert io.cp_high_mv() == high, (name, high, io.cp_high_mv())
-            assert io.cp_low_mv() == -12000
-            assert M.adcs[adc].reads == n + H._SAMPLES     # one burst per tick
-        # no PWM: both levels equal; missing diode: low = -high
+        # no PWM (boots at 1000 permille): both levels equal, a short burst
         M.set_adc(adc, cp_raw(12000))
+        n, t = M.adcs[adc].reads, M.us[0]
         assert (io.cp_high_mv(), io.cp_low_mv()) == (12000, 12000)
-        M.set_adc(adc, [cp_raw(9000), cp_raw(-9000)])
-        assert (io.cp_high_mv(), io.cp_low_mv()) == (9000, -9000)
-        M.set_adc(adc, 0)
-        assert (io.cp_high_mv(), io.cp_low_mv()) == (-12000, -12000)
+        assert M.adcs[adc].reads - n == io.cp_reads <= 8
+        assert M.us[0] - t < 200 and io.cp_window_us == 0
         for mv in (12000, 9000, 6000, 3000, 0, -12000):
             M.set_adc(adc, cp_raw(mv))
             assert P.classify(io.cp_high_mv()) == P.classify(mv)
+        # steady -12 V (0 permille: the EVSE's state F)
+        io.cp_set_duty(0)
+        M.set_adc(adc, M.Wave(M.pwms[pm.CONNECTORS[0]["cp_pwm"]], cp_raw(9000), cp_raw(-12000)))
+        assert (io.cp_high_mv(), io.cp_low_mv()) == (-12000, -12000)
+        assert io.cp_reads <= 8
+        # missing diode while PWM runs: the low phase reads -high
+        io.cp_set_duty(267)
+        M.set_adc(adc, M.Wave(M.pwms[pm.CONNECTORS[0]["cp_pwm"]], cp_raw(9000), cp_raw(-9000), 123))
+        assert (io.cp_high_mv(), io.cp_low_mv()) == (9000, -9000)
+        M.set_adc(adc, 0)
+        assert (io.cp_high_mv(), io.cp_low_mv()) == (-12000, -12000)
+
+
+def _old_burst(io, n=24):
+    """The sampler this HAL had before: n back-to-back reads, max/min."""
+    hi, lo = 0, 65535
+    for _ in range(n):
+        v = io._cp.read_u16()
+        hi = max(hi, v)
+        lo = min(lo, v)
+    return io._mv(hi), io._mv(lo)
+
+
+def test_old_back_to_back_burst_misses_the_10_percent_high_phase():
+    # 24 back-to-back reads last 120 us on STM32 (600 us on ESP32): at 10 %
+    # duty the 100 us high phase falls outside the burst at most phases and
+    # the pilot reads -12 V (state F) although the EV is in C. The period
+    # window sees it at every phase.
+    for name, most in (("stm32f4", 70), ("esp32", 25)):
+        missed = 0
+        for phase in range(0, 1000, 10):
+            io, wave, adc = cp_board(name, 100, 6000, -12000, phase)
+            if _old_burst(io)[0] != 6000:
+                missed += 1
+            assert io.cp_high_mv() == 6000, (name, phase)
+        assert missed >= most, (name, missed)
+
+
+@support.cpython_only
+def test_cp_window_property_any_phase_read_time_and_edge():
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=600, deadline=None)
+    @given(st.sampled_from(BOARDS), st.sampled_from(DUTIES + (1000,)) | st.integers(100, 960),
+           st.sampled_from(LEVELS), st.integers(0, 999), st.integers(1, 30), st.integers(0, 3),
+           st.integers(0, (1 << 30) - 1))
+    def prop(name, duty, lv, phase, read_us, edge, start):
+        # any ADC read time up to 30 us, any start of the virtual clock
+        io, wave, adc = cp_board(name, duty, lv[1], lv[2], phase, edge)
+        M.read_us[0] = read_us
+        M.us[0] = start
+        assert io.cp_high_mv() == lv[1] and P.classify(io.cp_high_mv()) == lv[0]
+        assert io.cp_low_mv() == (lv[2] if duty < 1000 else lv[1])
+        if duty < 1000:
+            assert io.cp_window_us <= 1000 + read_us + 2
+            assert io.cp_gap_us <= max(20, read_us + 1)
+    prop()
+
+
+def test_cp_sampling_allocates_nothing_micropython():
+    # MicroPython only (gc.mem_alloc); CPython runs the same windows
+    import gc
+    b, pm = board("stm32f4")
+    c = pm.CONNECTORS[0]
+    io = b.connectors[0]
+    wave = M.Wave(M.pwms[c["cp_pwm"]], cp_raw(6000), cp_raw(-12000), 321)
+    M.set_adc(c["cp_adc"], wave)
+    for duty in (100, 1000, 960):
+        io.cp_set_duty(duty)
+        io.cp_high_mv()
+        if support.IS_MICROPYTHON:
+            gc.collect()
+            gc.disable()
+            a0 = gc.mem_alloc()
+        for _ in range(200):
+            io.cp_high_mv()
+            io.cp_low_mv()
+        if support.IS_MICROPYTHON:
+            a1 = gc.mem_alloc()
+            gc.enable()
+            assert a1 - a0 == 0, (duty, a1 - a0)
+        assert io.cp_high_mv() == 6000
+    # the scaling stays in small ints on a 32-bit port (< 2**30) for both
+    # boards' calibration, exactly as the fraction says when it reduces
+    for name in BOARDS:
+        k = pinmap(name).CONNECTORS[0]["cp_k"]
+        n, d, sh = H._fit(k[0], k[1])
+        assert 65535 * n < (1 << 30)
+        for raw in (0, 1, 4369, 32768, 65535):
+            assert (raw * n // d >> sh) == raw * k[0] // k[1]
+    n, d, sh = H._fit(24001, 65521)          # does not reduce: fixed point
+    assert 65535 * n < (1 << 30) and d == 1 and sh > 0
+    for raw in (0, 30000, 65535):
+        assert abs((raw * n >> sh) - raw * 24001 // 65521) <= 3
 
 
 def test_pp_ohms_cable_codes():
@@ -348,26 +514,22 @@ def test_board_misc():
 
 # ------------------------------------------------------------ the safety core on it
 class _EV:
-    """An EV on the fake pins: answers the CP PWM the connector sets with a
-    burst of ADC samples (high level of its state, -12 V low phase through
-    its diode), and moves the lock switch / helper contact after the motor
-    and the coil."""
+    """An EV on the fake pins: the CP ADC reads a fake_machine.Wave that
+    follows the PWM the connector sets (high level of the EV's state, -12 V
+    low phase through its diode), and the lock switch / helper contact move
+    after the motor and the coil."""
+
+    HIGH = {"A": 12000, "B": 9000, "C": 6000}
 
     def __init__(self, c):
         self.c = c
         self.state = "A"
-        self.i = 0
+        self.wave = M.Wave(M.pwms[c["cp_pwm"]], cp_raw(12000), cp_raw(-12000), 0, 2)
+        M.set_adc(c["cp_adc"], self.wave)
 
-    def cp(self):
-        duty = M.pwms[self.c["cp_pwm"]].duty_u16()
-        high = {"A": 12000, "B": 9000, "C": 6000}[self.state]
-        self.i += 1
-        if duty == 0:
-            return cp_raw(-12000)
-        if duty == 65535:
-            return cp_raw(high)
-        # the burst spans the PWM period: the high phase is duty of it
-        return cp_raw(high) if (self.i % 24) * 65535 < duty * 24 else cp_raw(-12000)
+    def set_state(self, st):
+        self.state = st
+        self.wave.high = cp_raw(self.HIGH[st])
 
     def mechanics(self):
         c = self.c
@@ -378,44 +540,75 @@ class _EV:
         M.set_level(c["relay_sense"], M.levels[c["relay"]])
 
 
-def test_connector_core_charges_through_board_io():
-    for name in BOARDS:
+class _Charge:
+    """A connector core on board `name`'s HAL with an _EV plugged in; run(ms)
+    ticks it every 10 ms, the virtual us clock jittering by up to a PWM
+    period between ticks (each tick's window starts at another phase)."""
+
+    def __init__(self, name):
+        import random
+        random.seed(7)
+        self.rand = random
         b, pm = board(name)
-        c = pm.CONNECTORS[0]
-        ev = _EV(c)
-        M.set_adc(c["cp_adc"], ev.cp)
+        c = self.c = pm.CONNECTORS[0]
+        self.ev = _EV(c)
         M.set_adc(c["pp_adc"], 65535)
         M.set_level(c["lock_sw"], 0)
         M.set_level(c["relay_sense"], 0)
-        ring = EventRing(128)
-        conn = Connector(1, b.connectors[0], ring, b.io)
-        assert conn.configure(max_current_a=32)
+        self.ring = EventRing(128)
+        self.events = []
+        self.conn = Connector(1, b.connectors[0], self.ring, b.io)
+        assert self.conn.configure(max_current_a=32)
+        self.io = b.connectors[0]
+        self.t = 0
+
+    def run(self, ms):
+        for _ in range(ms // 10):
+            self.conn.tick(self.t)
+            self.ev.mechanics()
+            self.t += 10
+            M.us[0] += 10000 + self.rand.randrange(1000)
+            while True:
+                e = self.ring.pop()
+                if e < 0:
+                    break
+                self.events.append(e)
+
+    def charge(self):
+        c = self.c
+        self.run(200)
+        M.set_adc(c["pp_adc"], pp_raw(220))
+        self.ev.set_state("B")
+        self.run(300)
+        self.conn.authorize(True)
+        self.run(1500)
+        self.ev.set_state("C")
+        self.run(500)
+        assert self.conn.contactor_closed and self.conn.error == 0
+
+
+def test_connector_core_charges_through_board_io():
+    for name in BOARDS:
+        r = _Charge(name)
+        conn, ev, c = r.conn, r.ev, r.c
+        run = r.run
         relay = c["relay"]
         pwm = M.pwms[c["cp_pwm"]]
-        t = [0]
-
-        def run(ms):
-            for _ in range(ms // 10):
-                conn.tick(t[0])
-                ev.mechanics()
-                t[0] += 10
-                while ring.pop() >= 0:
-                    pass
 
         run(200)
         assert conn.pilot == P.A and not conn.plug_present
         # plug a 32 A cable, EV in B: no authorization -> no PWM, no energy
         M.set_adc(c["pp_adc"], pp_raw(220))
-        ev.state = "B"
+        ev.set_state("B")
         run(300)
         assert conn.pilot == P.B and conn.plug_present and conn.cable_da == 320
         assert pwm.duty_u16() == 65535 and M.levels[relay] == 0
         # the EV asks for energy before authorization: still nothing
-        ev.state = "C"
+        ev.set_state("C")
         run(500)
         assert conn.pilot == P.C and M.levels[relay] == 0 and not conn.contactor_closed
         assert M.levels[c["lock_sw"]] == 0
-        ev.state = "B"
+        ev.set_state("B")
         run(300)
         # authorize: lock, then PWM 32 A (533 permille), diode test, EV to C, contactor
         conn.authorize(True)
@@ -424,7 +617,7 @@ def test_connector_core_charges_through_board_io():
         assert conn.duty_permille == W.duty_for_da(320)
         assert pwm.duty_u16() == W.duty_for_da(320) * 65535 // 1000
         assert conn.pilot == P.B and M.levels[relay] == 0        # B: no energy yet
-        ev.state = "C"
+        ev.set_state("C")
         run(500)
         assert conn.pilot == P.C and conn.error == 0
         assert conn.contactor_closed and M.levels[relay] == 1, (name, conn.error)
@@ -433,6 +626,59 @@ def test_connector_core_charges_through_board_io():
         run(500)
         assert M.levels[relay] == 0 and not conn.contactor_closed
         assert pwm.duty_u16() == 65535
+
+
+def test_charge_at_6a_and_80a_duty_through_board_io():
+    # 10 % (100 us high phase) and 96 % (40 us low phase): the pilot state
+    # and the diode test (the contactor closes, and 80 A passes the 40 A
+    # two-step, only after it) hold through the session on both boards;
+    # an EV without its diode is caught (ERR_DIODE_FAILURE, manual 8.5)
+    from evse.iocu import errors as E_
+    for name in BOARDS:
+        for amps, duty in ((6, 100), (80, 960)):
+            r = _Charge(name)
+            assert r.conn.configure(max_current_a=amps, flex_cable=False)   # tethered cable
+            r.charge()
+            r.run(6000)
+            assert r.conn.duty_permille == duty, (name, amps, r.conn.duty_permille)
+            assert r.conn.pilot == P.C and r.conn.contactor_closed and r.conn.error == 0
+            r.ev.wave.low = cp_raw(-6000)          # the diode fails: low = -high
+            r.run(100)
+            assert r.conn.error == E_.ERR_DIODE_FAILURE and not r.conn.contactor_closed, (name, amps)
+
+
+def test_glitch_or_blind_window_changes_no_pilot_state():
+    # The HAL reports each window's peak as it is: a 12 V spike in one read
+    # makes that tick read A, an interrupt that hides the whole high phase
+    # makes it read -12 V (F). The pilot debounce (evse.iocu.pilot: the same
+    # class in 3 ticks spanning >= 20 ms) keeps state C and the contactor:
+    # no event, no error. A real change (the EV goes to B) is taken after
+    # the debounce.
+    for name in BOARDS:
+        r = _Charge(name)
+        r.charge()
+        io, wave = r.io, r.ev.wave
+        n_events = len(r.events)
+        for v, reads, seen in ((cp_raw(12000), 1, P.A), (cp_raw(-12000), 60, P.F),
+                               (cp_raw(0), 1, P.C)):
+            wave.override(v, reads)
+            r.conn.tick(r.t)
+            assert P.classify(io.cp_high_mv()) in (P.C, seen)
+            r.t += 10
+            M.us[0] += 10000
+            r.run(100)
+            assert r.conn.pilot == P.C and r.conn.contactor_closed and r.conn.error == 0, (name, v)
+        # one glitch in every other window: still C
+        for _ in range(20):
+            wave.override(cp_raw(12000), 1)
+            r.run(20)
+        assert r.conn.pilot == P.C and r.conn.contactor_closed and r.conn.error == 0
+        assert len(r.events) == n_events, (name, r.events[n_events:])
+        r.ev.set_state("B")
+        r.run(20)
+        assert r.conn.pilot == P.C
+        r.run(40)
+        assert r.conn.pilot == P.B and not r.conn.contactor_closed
 
 
 def test_board_identity_from_unique_id_and_network():

@@ -30,8 +30,10 @@
 #   cp_set_duty(permille)        control pilot PWM: 1000 = steady +12 V (no PWM),
 #                                0 = steady -12 V (state F / refused), else duty
 #                                in 0.1 % steps (1 kHz)
-#   cp_high_mv() -> int          pilot high level, mV, averaged by the sampler
-#   cp_low_mv() -> int           pilot low level, mV (about -12000 while PWM runs)
+#   cp_high_mv() -> int          pilot high level, mV: takes one reading (board:
+#                                peak over one PWM period, machine_hal)
+#   cp_low_mv() -> int           pilot low level, mV, of that reading (about
+#                                -12000 while PWM runs with a diode)
 #   pp_ohms() -> int             proximity resistor, ohms; -1 = open (no plug)
 #   lock_drive(direction)        servo motor: 1 lock, -1 unlock, 0 off
 #   lock_sense() -> int          raw feedback level(s): bit0 = lock switch,

@@ -2,10 +2,27 @@
 # evse/hal/__init__.py, parameterised by a pin map (boards/<name>/pins.py), so
 # STM32 and ESP32 boards share this one module. Only boards' main.py imports it.
 #
-# Control pilot sampling: the CP sense divider maps -12..+12 V to 0..Vref; the
-# sampler takes a burst of ADC readings across several PWM periods and keeps
-# the highest (high level) and lowest (low level) values, into preallocated
-# storage, so cp_high_mv/cp_low_mv allocate nothing.
+# Control pilot sampling (boards/README.md "Control pilot sampling"): the CP
+# sense divider maps -12..+12 V to 0..Vref. The pilot state comes from the
+# HIGH level of the 1 kHz PWM, the diode test (manual 8.5 ERR_DIODE_FAILURE)
+# from its LOW level, and at 10 % duty the high phase lasts only 100 us (at
+# 96 %, 80 A, the low phase only 40 us). So while PWM runs the sampler is a
+# peak hold over ONE FULL PWM PERIOD: ADC reads paced every cp_step_us with
+# time.ticks_us until a period has elapsed, keeping the highest (high level)
+# and lowest (low level) reading. The reads' phases then cover the whole
+# period with gaps of max(cp_step_us, one read + loop), wherever the period
+# started, so any phase longer than that gap holds a reading. Samples on an
+# edge are between the two levels and never win the max/min. With a steady
+# output (no PWM: 0 or 1000 permille) a few back-to-back reads suffice.
+# Isolated glitches are not filtered here: the pilot debounce (evse.iocu.pilot,
+# 3 ticks over >= 20 ms) absorbs a wrong window. No allocation: small ints
+# only (ticks_us wraps at 2**30; the mV scaling is kept below 2**30 too).
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
 import time
 
 import machine  # type: ignore[import-not-found]
@@ -13,7 +30,10 @@ import machine  # type: ignore[import-not-found]
 from evse.ticks import ticks_wrap
 
 _EPOCH_2000 = 946684800
-_SAMPLES = 24
+_STEADY_READS = const(4)     # reads of a steady (non-PWM) pilot
+_CP_STEP_US = const(20)      # default pacing of the PWM-period window
+_CP_FREQ = const(1000)       # control pilot PWM, IEC 61851-1
+_SMALL = const(0x3FFFFFFF)   # largest small int on a 32-bit port
 
 
 def _epoch_offset() -> int:
@@ -46,18 +66,35 @@ def _adc(pin):
     return machine.ADC(machine.Pin(pin))
 
 
-def _scale(raw_u16: int, k_num: int, k_den: int, offset_mv: int) -> int:
-    return raw_u16 * k_num // k_den + offset_mv
+def _gcd(a: int, b: int) -> int:
+    while b:
+        a, b = b, a % b
+    return a
+
+
+def _fit(num: int, den: int):
+    """(n, d, shift) with raw * n // d >> shift == raw * num // den (exact
+    when the reduced fraction allows) and raw * n < 2**30 for any u16 raw,
+    so scaling a reading never makes a long int on a 32-bit port."""
+    g = _gcd(num, den) or 1
+    n, d = num // g, den // g
+    if n * 65535 <= _SMALL:
+        return n, d, 0
+    sh = 14                        # fixed point: n / 2**sh ~= num / den (<= 3 mV off)
+    while sh > 0 and ((num << sh) + den // 2) // den * 65535 > _SMALL:
+        sh -= 1
+    return ((num << sh) + den // 2) // den, 1, sh
 
 
 class BoardConnectorIO:
     """pins: dict with cp_pwm, cp_adc, pp_adc, lock_a, lock_b, lock_sw,
     plug_sw (3-stage, optional), relay, relay_sense, led_r, led_g, led_b and
-    calibration cp_k=(num, den, offset_mv), pp_pullup_ohm, vref_mv."""
+    calibration cp_k=(num, den, offset_mv), pp_pullup_ohm, vref_mv; optional
+    cp_step_us (pacing of the pilot's PWM-period window, default 20)."""
 
     def __init__(self, pins: dict) -> None:
         P = machine.Pin
-        self._pwm = machine.PWM(P(pins["cp_pwm"]), freq=1000, duty_u16=65535)
+        self._pwm = machine.PWM(P(pins["cp_pwm"]), freq=_CP_FREQ, duty_u16=65535)
         self._cp = _adc(pins["cp_adc"])
         self._pp = _adc(pins["pp_adc"]) if pins.get("pp_adc") is not None else None
         self._la = P(pins["lock_a"], P.OUT, value=0)
@@ -69,7 +106,17 @@ class BoardConnectorIO:
         rs = pins.get("relay_sense")
         self._rsense = P(rs, P.IN, P.PULL_UP) if rs is not None else None
         self._leds = [machine.PWM(P(pins[k]), freq=1000, duty_u16=0) for k in ("led_r", "led_g", "led_b")]
-        self._k = pins.get("cp_k", (12000 * 2, 65535, -12000))
+        k = pins.get("cp_k", (12000 * 2, 65535, -12000))
+        self._kn, self._kd, self._ks = _fit(k[0], k[1])
+        self._ko = k[2]
+        self._pwm_on = False       # 0 < duty < 100 %: sample a whole period
+        self._win_us = 1000000 // _CP_FREQ
+        self._step_us = pins.get("cp_step_us", _CP_STEP_US)
+        # the last window, for bring-up on a board (boards/README.md):
+        # ADC reads, its length, the longest gap between two reads (us)
+        self.cp_reads = 0
+        self.cp_window_us = 0
+        self.cp_gap_us = 0
         self._pp_pull = pins.get("pp_pullup_ohm", 1000)
         self._vref = pins.get("vref_mv", 3300)
         self._hi = 0
@@ -78,24 +125,69 @@ class BoardConnectorIO:
     def cp_set_duty(self, permille: int) -> None:
         if permille >= 1000:
             self._pwm.duty_u16(65535)
+            self._pwm_on = False
         elif permille <= 0:
             self._pwm.duty_u16(0)
+            self._pwm_on = False
         else:
             self._pwm.duty_u16(permille * 65535 // 1000)
+            self._pwm_on = True
+
+    def _mv(self, raw: int) -> int:
+        return (raw * self._kn // self._kd >> self._ks) + self._ko
 
     def _sample(self) -> None:
+        # Called once per connector per safety tick. Every call below is a
+        # method call or a module function (no bound method objects), every
+        # value a small int: nothing is allocated.
+        cp = self._cp
         hi = 0
         lo = 65535
-        rd = self._cp.read_u16
-        for _ in range(_SAMPLES):
-            v = rd()
-            if v > hi:
-                hi = v
-            if v < lo:
-                lo = v
-        k = self._k
-        self._hi = _scale(hi, k[0], k[1], k[2])
-        self._lo = _scale(lo, k[0], k[1], k[2])
+        if not self._pwm_on:
+            for _ in range(_STEADY_READS):
+                v = cp.read_u16()
+                if v > hi:
+                    hi = v
+                if v < lo:
+                    lo = v
+            self.cp_reads = _STEADY_READS
+            self.cp_window_us = 0
+            self.cp_gap_us = 0
+        else:
+            us = time.ticks_us
+            diff = time.ticks_diff
+            add = time.ticks_add
+            win = self._win_us
+            step = self._step_us
+            t0 = us()
+            now = t0
+            prev = t0
+            due = t0
+            gap = 0
+            n = 0
+            while True:
+                g = diff(now, prev)
+                if g > gap:
+                    gap = g
+                prev = now
+                v = cp.read_u16()
+                if v > hi:
+                    hi = v
+                if v < lo:
+                    lo = v
+                n += 1
+                due = add(due, step)
+                now = us()
+                # the next read would be a full period after the first: done
+                if diff(due, t0) >= win or diff(now, t0) >= win:
+                    break
+                while diff(due, now) > 0:
+                    now = us()
+            self.cp_reads = n
+            self.cp_window_us = diff(now, t0)
+            self.cp_gap_us = gap
+        self._hi = self._mv(hi)
+        self._lo = self._mv(lo)
 
     def cp_high_mv(self) -> int:
         self._sample()

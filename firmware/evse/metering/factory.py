@@ -16,7 +16,9 @@
 # Modbus, no S0 input) gives RefusedMeters: never ok(), info() says why,
 # so every connector reports PowerMeterFailure with the reason, and the
 # reason goes to the error log.
-from evse.metering import regmap
+# The register maps (evse.metering.regmap) and the Modbus classes are loaded
+# only for a Modbus MeterType on a port (docs/memory.md, lazy services).
+PULSE_METER = 3     # regmap.PULSE_METER
 
 
 class RefusedMeter:
@@ -71,7 +73,7 @@ def make_meters(station, port) -> list:
     clock = station.clock
     n = len(board.connectors)
     mtype = cfg.get("MeterType")
-    if mtype == regmap.PULSE_METER:
+    if mtype == PULSE_METER:
         if port is not None:
             station.error_log.add("meters: MeterType 3 (S0 pulse meter): the Modbus port is not used")
         return [_pulse_meter(station, i) for i in range(n)]
@@ -83,6 +85,7 @@ def make_meters(station, port) -> list:
             return [RefusedMeter(why) for _ in range(n)]
         from evse.hal.sim_meter import SimMeter
         return [SimMeter(board.connectors[i], clock, station.storage, i) for i in range(n)]
+    from evse.metering import regmap
     why = regmap.refusal(mtype)
     if why:
         station.error_log.add("meters: " + why)

@@ -93,6 +93,7 @@ class OcppClient:
         self._io = None             # type: Any  # settle_io's: something of the link's moved
         self._net = None            # type: Any  # set when the network link comes up
         self.last_error = ""
+        self.tap = None             # type: Any  # tap(direction, frame): the simulator's event log
         config.subscribe(self._on_config)
 
     # ---- configuration ------------------------------------------------------
@@ -605,6 +606,8 @@ class OcppClient:
         try:
             while True:
                 text = await ws.recv()
+                if self.tap is not None:
+                    self.tap("in", text)
                 self.on_text(text)
                 await self.flush()
                 self.kick()          # an answer frees the link for the next CALL
@@ -650,6 +653,8 @@ class OcppClient:
                 break
             try:
                 await ws.send_text(text)
+                if self.tap is not None:
+                    self.tap("out", text)
             except Exception as e:
                 self.last_error = "send: %r" % (e,)
                 self.outbox = []

@@ -25,57 +25,10 @@ import json
 from evse import VERSION
 from evse.clock import iso8601, parse_iso8601
 from evse.services import transfer
+# the log ring and the secret keys live apart: a station (and its website)
+# needs them without loading this service
+from evse.services.log import Log, SECRET_KEYS, is_secret  # noqa: F401
 from evse.ticks import ticks_diff
-
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):  # type: ignore[no-redef]
-        return x
-
-_WIDTH = const(160)      # longest log line kept
-
-# configuration keys never written to a diagnostics file (besides any *Password*)
-SECRET_KEYS = ("AuthorizationKey", "ClientKey", "PINCode", "SMSFactoryResetString",
-               "SMSResetString", "TaglessIdTag1", "TaglessIdTag2")
-
-
-def is_secret(key: str) -> bool:
-    return key in SECRET_KEYS or "PASSWORD" in key.upper()
-
-
-class Log:
-    """The last `size` lines with their UTC time; preallocated, oldest dropped."""
-
-    def __init__(self, clock, size: int = 64) -> None:
-        self.clock = clock
-        self.size = size
-        self._t = [0] * size
-        self._s = [""] * size
-        self._n = 0             # lines ever added
-
-    def add(self, line: str) -> None:
-        i = self._n % self.size
-        self._t[i] = self.clock.now()
-        self._s[i] = line if len(line) <= _WIDTH else line[:_WIDTH]
-        self._n += 1
-
-    def __len__(self) -> int:
-        return min(self._n, self.size)
-
-    def lines(self, start=None, stop=None) -> list:
-        """'YYYY-MM-DDTHH:MM:SSZ text' lines, oldest first, with start <= t <= stop
-        (UTC seconds; None = open end)."""
-        out = []
-        n = len(self)
-        first = self._n - n
-        for k in range(first, self._n):
-            i = k % self.size
-            t = self._t[i]
-            if (start is None or t >= start) and (stop is None or t <= stop):
-                out.append(iso8601(t) + " " + self._s[i])
-        return out
-
 
 def _epoch(v):
     if type(v) is int:
@@ -102,7 +55,10 @@ class Diagnostics:
     dict of extra facts (station status, ...) written into the file."""
 
     def __init__(self, storage, clock, net, config, notify, log=None, errors=None, info=None,
-                 cadata=None, timeout_s: int = transfer.DEFAULT_TIMEOUT_S) -> None:
+                 cadata=None, timeout_s: int = transfer.DEFAULT_TIMEOUT_S, up_ms: int = 0,
+                 since=None) -> None:
+        # up_ms / since: the uptime counted so far and its ticks_ms() mark, for
+        # a service loaded after boot (the station counts until then)
         self.storage = storage
         self.clock = clock
         self.net = net
@@ -117,8 +73,8 @@ class Diagnostics:
         self.file_name = ""
         self.last_error = ""
         self._job: "transfer.Job | None" = None
-        self._up_ms = 0
-        self._last_t = clock.ticks_ms()
+        self._up_ms = up_ms
+        self._last_t = clock.ticks_ms() if since is None else since
 
     # ---- the file ----------------------------------------------------------------------------
     def uptime_s(self) -> int:

@@ -163,7 +163,7 @@ class App:
         r = cfg.change(key, value)
         why = cfgview.reason(cfg, key, r, n)
         name = cfg.canonical(key) or key
-        from evse.services.diagnostics import is_secret
+        from evse.services.log import is_secret
         self.log("config %s=%s: %s" % (name, "***" if is_secret(name) else value[:40], r))
         if r in ("Accepted", "RebootRequired"):
             self.settle()

@@ -7,7 +7,7 @@
 # values (passwords, keys, PIN, tagless ids: diagnostics.is_secret) are never
 # shown: a secret key reads "(hidden)" and its form starts empty.
 from evse.config import keys as K
-from evse.services.diagnostics import is_secret
+from evse.services.log import is_secret
 from evse.web.markup import esc, hidden, message
 
 # (group, name prefixes); the first group with a matching prefix wins
