@@ -83,3 +83,18 @@ def test_only_hal_opens_files():
                     break
                 i = src.find(needle, i + 1)
     assert not bad, bad
+
+
+def test_one_module_imports_asyncio():
+    # evse/aio.py is the one asyncio import (uasyncio on old MicroPython,
+    # None where none is on sys.path); everything else: from evse.aio import asyncio
+    bad = []
+    for p in _walk(FW):
+        rel = p[len(FW) + 1:]
+        if rel == "aio.py":
+            continue
+        for name in _imports(p):
+            if name in ("asyncio", "uasyncio") or name.startswith("asyncio."):
+                bad.append("%s imports %s" % (rel, name))
+    assert not bad, bad
+

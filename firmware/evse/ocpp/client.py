@@ -21,10 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no typing)
     from typing import Any  # TYPE_CHECKING only
 
-try:
-    import asyncio
-except ImportError:  # pragma: no cover
-    import uasyncio as asyncio  # type: ignore[no-redef]
+from evse.aio import asyncio
 
 from evse.clock import iso8601
 from evse.ocpp import rpc

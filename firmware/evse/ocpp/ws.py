@@ -34,15 +34,6 @@ import binascii
 import struct
 import sys
 
-# asyncio is imported on first use, not at import time: the synchronous core
-# must load where the frozen asyncio is not on sys.path (MICROPYPATH set
-# without ".frozen", as in the unit test runner).
-def _aio():
-    try:
-        import asyncio
-    except ImportError:  # MicroPython before 1.21
-        import uasyncio as asyncio  # type: ignore[no-redef]
-    return asyncio
 
 try:
     import hashlib
@@ -59,6 +50,7 @@ except ImportError:  # pragma: no cover
     _getrandbits = None  # type: ignore[assignment]
 
 from evse.ticks import ticks_add, ticks_diff
+from evse.aio import asyncio
 
 TYPE_CHECKING = False  # mypy reads it as True; no typing module at run time
 if TYPE_CHECKING:
@@ -741,7 +733,7 @@ class WSClient:
 
     def __init__(self, max_size: int = DEFAULT_MAX_SIZE, rand=None,
                  frame_size: int = FRAME_SIZE) -> None:
-        aio = _aio()
+        aio = asyncio
         self.max_size = max_size
         self._enc = Encoder(frame_size)
         self._dec = Decoder(max_size, frame_size)
@@ -782,7 +774,7 @@ class WSClient:
         self._close_sent = False
         self._reading = False
         self._ka = None
-        aio = _aio()
+        aio = asyncio
         self._lock = aio.Lock()
         self._done = aio.Event()
         self.close_code = 0
@@ -972,7 +964,7 @@ class WSClient:
         until the server closes TCP (bounded). Closing with unread data
         would reset the connection and could lose our close code."""
         try:
-            await _aio().wait_for(self._drop_input(), _LINGER_S)
+            await asyncio.wait_for(self._drop_input(), _LINGER_S)
         except Exception:
             pass
 
@@ -992,7 +984,7 @@ class WSClient:
         except (OSError, WSClosed):
             await self._finish(CLOSE_ABNORMAL, "connection lost")
             return
-        aio = _aio()
+        aio = asyncio
         try:
             if self._reading:
                 # the reading task will see the answer and finish
@@ -1057,7 +1049,7 @@ class WSClient:
                 if sleep_ms is not None:
                     await sleep_ms(ms)
                 else:
-                    await _aio().sleep(ms / 1000)
+                    await asyncio.sleep(ms / 1000)
         finally:
             if self._ka is ka:
                 self._ka = None

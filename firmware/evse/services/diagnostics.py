@@ -12,13 +12,7 @@
 #     status() -> "Uploading" while a request is pending, else "Idle" (TriggerMessage)
 # Notifications: "Uploading" when the first try starts, then "Uploaded", or
 # "UploadFailed" once 1 + retries tries have failed.
-try:
-    import asyncio
-except ImportError:
-    try:  # MicroPython before 1.21
-        import uasyncio as asyncio  # type: ignore[no-redef]
-    except ImportError:  # frozen asyncio not on sys.path (MICROPYPATH set):
-        asyncio = None  # type: ignore[assignment]  # the sync core still works
+from evse.aio import asyncio
 
 import json
 

@@ -35,13 +35,7 @@
 # sys.path; a slot that fails there (slot_failed()) is rolled back the same way.
 # A bundle is a whole application: it replaces the package, it does not overlay
 # single modules. The pointer's "error" says why a slot was given up.
-try:
-    import asyncio
-except ImportError:
-    try:  # MicroPython before 1.21
-        import uasyncio as asyncio  # type: ignore[no-redef]
-    except ImportError:  # frozen asyncio not on sys.path (MICROPYPATH set):
-        asyncio = None  # type: ignore[assignment]  # the sync core still works
+from evse.aio import asyncio
 
 import binascii
 import hashlib

@@ -8,6 +8,7 @@
 from evse.services.masterslave import (MASTER, SLAVE, F_USABLE, F_EV_WAITING, F_AUTHORIZED,
                                        F_TX, MasterLink, SlaveLink)
 from evse.services.session import IDLE, AUTHORIZED, TX
+from evse.aio import asyncio
 
 
 # ---- the station as the link sees it ------------------------------------------------------
@@ -123,14 +124,6 @@ def attach(station):
 
 
 # ---- thin async shell (simulator) ------------------------------------------------------------
-def _aio():
-    try:
-        import asyncio
-    except ImportError:  # pragma: no cover
-        import uasyncio as asyncio  # type: ignore[no-redef]
-    return asyncio
-
-
 async def start_io(station) -> None:
     """Start the board's RS485 port if it needs it (the simulator's TCP bus;
     once per process: a rebooted station finds it running) and, on the
@@ -141,7 +134,7 @@ async def start_io(station) -> None:
         await bus.start()
     link = station.link
     if link is not None and station.board.virtual and hasattr(bus, "wait_data"):
-        link.task = _aio().create_task(_on_data(station, bus))
+        link.task = asyncio.create_task(_on_data(station, bus))
 
 
 async def _on_data(station, bus) -> None:
@@ -172,7 +165,7 @@ async def settle_io(station, max_ms: int = 1000) -> None:
     if link is None or not station.board.virtual:
         return
     bus = link.bus
-    aio = _aio()
+    aio = asyncio
     waited = 0
     spins = 0
     clock = station.clock

@@ -19,13 +19,7 @@
 # PASV (or EPSV) reply: the address inside a PASV reply is ignored (NAT, FTP bounce).
 # Errors: TransferError (protocol, status, size), ValueError (bad URL), OSError
 # (network), asyncio.TimeoutError (no progress within timeout_s).
-try:
-    import asyncio
-except ImportError:
-    try:  # MicroPython before 1.21
-        import uasyncio as asyncio  # type: ignore[no-redef]
-    except ImportError:  # frozen asyncio not on sys.path (MICROPYPATH set):
-        asyncio = None  # type: ignore[assignment]  # the sync core still works
+from evse.aio import asyncio
 
 import binascii
 
