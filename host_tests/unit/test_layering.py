@@ -98,3 +98,53 @@ def test_one_module_imports_asyncio():
                 bad.append("%s imports %s" % (rel, name))
     assert not bad, bad
 
+
+# The OCPP-J link in layers (docs/architecture.md): text on the wire
+# (ocpp/utf8.py) and the frame codec (ocpp/wsframe.py) under the opening
+# handshake (ocpp/wshandshake.py), all synchronous, under the async client
+# (ocpp/ws.py); the rest of the firmware sees the link through ocpp/client.py.
+WS_SYNC = ("ocpp/utf8.py", "ocpp/wsframe.py", "ocpp/wshandshake.py")
+WS_INTERNALS = ("evse.ocpp.ws", "evse.ocpp.wsframe", "evse.ocpp.wshandshake", "evse.ocpp.utf8")
+NO_IO = ("asyncio", "uasyncio", "evse.aio", "socket", "ssl", "select", "evse.hal.net")
+
+
+def _evse_imports(p):
+    """evse.x.y modules p imports, "from evse.ocpp import ws" as evse.ocpp.ws"""
+    out = []
+    with open(p) as f:
+        for line in f:
+            s = line.strip()
+            if s.startswith("from evse.") and " import " in s:
+                mod, names = s[5:].split(" import ", 1)
+                out.append(mod.strip())
+                for n in names.strip("()").split(","):
+                    n = n.strip().split(" ")[0]
+                    if n:
+                        out.append(mod.strip() + "." + n)
+            elif s.startswith("import evse."):
+                out.append(s[7:].split(" ")[0])
+    return out
+
+
+def test_websocket_sync_parts_do_no_io():
+    bad = []
+    for rel in WS_SYNC:
+        for name in _imports(FW + "/" + rel):
+            if name in NO_IO or name.startswith("evse.hal") or name == "evse.ocpp.ws":
+                bad.append("%s imports %s" % (rel, name))
+    assert not bad, bad
+    # the frame codec knows nothing of the handshake or the client
+    assert [n for n in _evse_imports(FW + "/ocpp/wsframe.py")
+            if n.startswith(("evse.ocpp.ws", "evse.ocpp.client"))] == []
+
+
+def test_no_module_outside_ocpp_imports_websocket_internals():
+    bad = []
+    for p in _walk(FW):
+        rel = p[len(FW) + 1:]
+        if rel.startswith("ocpp/"):
+            continue
+        for name in _evse_imports(p):
+            if name in WS_INTERNALS:
+                bad.append("%s imports %s" % (rel, name))
+    assert not bad, bad
