@@ -148,3 +148,19 @@ def test_no_module_outside_ocpp_imports_websocket_internals():
             if name in WS_INTERNALS:
                 bad.append("%s imports %s" % (rel, name))
     assert not bad, bad
+
+
+# File transfer (services/transfer.py): the URL (transferurl) and the retry
+# schedule (transferjob) are plain code; the FTP and HTTP clients are loaded by
+# transfer.py for the URL's scheme, by nothing else.
+def test_transfer_clients_are_loaded_by_the_transfer_only():
+    bad = []
+    for p in _walk(FW):
+        rel = p[len(FW) + 1:]
+        for name in _evse_imports(p):
+            if name in ("evse.services.ftpclient", "evse.services.httpclient") \
+                    and rel != "services/transfer.py":
+                bad.append("%s imports %s" % (rel, name))
+    assert not bad, bad
+    for rel in ("services/transferurl.py",):
+        assert [n for n in _imports(FW + "/" + rel) if n in NO_IO or n.startswith("evse.")] == [], rel

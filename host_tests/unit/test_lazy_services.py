@@ -11,8 +11,12 @@ from evse.clock import iso8601
 from session_rig import Rig, FakeCS
 
 TAG = "LAZY01"
-DIAG = ("evse.services.diagnostics", "evse.services.transfer")
-FIRMWARE = ("evse.services.firmware", "evse.services.transfer")
+DIAG = ("evse.services.diagnostics", "evse.services.transfer", "evse.services.transferurl",
+        "evse.services.transferjob")
+FIRMWARE = ("evse.services.firmware", "evse.services.transfer", "evse.services.transferurl",
+            "evse.services.transferjob")
+# loaded by the transfer itself, for the URL's scheme
+CLIENTS = ("evse.services.ftpclient", "evse.services.httpclient")
 RESERVATIONS = ("evse.services.reservations",)
 SMART = ("evse.services.smartcharging",)
 SENSORS = ("evse.services.sensors",)
@@ -22,7 +26,7 @@ MODBUS = ("evse.metering.regmap", "evse.metering.rtu", "evse.metering.modbus_met
 WEB = ("evse.web.server", "evse.web.app", "evse.web.http", "evse.web.api", "evse.web.pages",
        "evse.web.auth", "evse.web.cfgview", "evse.web")
 # children before their packages
-LAZY = DIAG + FIRMWARE[:1] + RESERVATIONS + SMART + SENSORS + MASTER_SLAVE + MODBUS + WEB
+LAZY = CLIENTS + DIAG + FIRMWARE[:1] + RESERVATIONS + SMART + SENSORS + MASTER_SLAVE + MODBUS + WEB
 
 
 class Unloaded:

@@ -43,7 +43,7 @@ import json
 
 from evse import VERSION
 from evse.clock import parse_iso8601
-from evse.services import transfer
+from evse.services import transfer, transferjob
 
 try:
     from micropython import const
@@ -304,7 +304,7 @@ class FirmwareUpdater:
         self.log = log
         self.task: "asyncio.Task | None" = None   # the running download try
         self.last_error = ""
-        self._job: "transfer.Job | None" = None
+        self._job: "transferjob.Job | None" = None
         self._parser: "BundleParser | None" = None
         self._state = _IDLE
         self._status = "Idle"
@@ -447,7 +447,7 @@ class FirmwareUpdater:
             self._note("UpdateFirmware location refused: %s" % e)
             retries = 0      # one try that fails at once: DownloadFailed
         self._cancel()
-        self._job = transfer.Job(location, at, retries, retry_interval)
+        self._job = transferjob.Job(location, at, retries, retry_interval)
         self._state = _WAIT
         self._status = "Idle"
         self._save_job()
@@ -489,10 +489,10 @@ class FirmwareUpdater:
             if d < 0:
                 return
             if d > 0:
-                await (sleep_s or transfer.sleep_s)(min(d, 60))
+                await (sleep_s or transferjob.sleep_s)(min(d, 60))
 
     # ---- internals -----------------------------------------------------------------------------
-    async def _attempt(self, job: "transfer.Job") -> None:
+    async def _attempt(self, job: "transferjob.Job") -> None:
         if job.tries == 0:
             self._send("Downloading")
         job.begin()
@@ -500,7 +500,7 @@ class FirmwareUpdater:
         parser = BundleParser()
         ok = False
         try:
-            user, pw = transfer.config_credentials(self.config)
+            user, pw = transferjob.config_credentials(self.config)
             await transfer.download(self.net, job.location, self.storage, DOWNLOAD, user, pw,
                                     self.cadata, self.timeout_s, self.max_bytes, parser.feed)
             parser.finish()
@@ -613,7 +613,7 @@ class FirmwareUpdater:
         if not raw:
             return
         try:
-            self._job = transfer.Job.from_dict(json.loads(raw))
+            self._job = transferjob.Job.from_dict(json.loads(raw))
             self._state = _WAIT
         except (ValueError, KeyError, TypeError):
             self.storage.remove(JOB)
