@@ -23,7 +23,7 @@ package("evse", base_path="../firmware", opt=2, files=[
     "services/loadbalance.py", "services/log.py", "services/masterslave.py",
     "services/metering.py", "services/mswiring.py", "services/network.py",
     "services/overcurrent.py", "services/reservations.py", "services/rs485link.py",
-    "services/sensors.py", "services/session.py", "services/smartcharging.py",
+    "services/sensors.py", "services/session.py", "services/smartcharging.py", "services/smartprofile.py", "services/smartschedule.py",
     "services/transfer.py", "services/transferjob.py", "services/transferurl.py",
     "services/warnings.py", "station.py", "ticks.py",
     "web/__init__.py", "web/api.py", "web/app.py", "web/auth.py", "web/cfgview.py",

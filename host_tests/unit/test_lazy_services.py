@@ -18,7 +18,7 @@ FIRMWARE = ("evse.services.firmware", "evse.services.transfer", "evse.services.t
 # loaded by the transfer itself, for the URL's scheme
 CLIENTS = ("evse.services.ftpclient", "evse.services.httpclient")
 RESERVATIONS = ("evse.services.reservations",)
-SMART = ("evse.services.smartcharging",)
+SMART = ("evse.services.smartcharging", "evse.services.smartprofile", "evse.services.smartschedule")
 SENSORS = ("evse.services.sensors",)
 MASTER_SLAVE = ("evse.services.mswiring", "evse.services.masterslave", "evse.services.rs485link")
 MODBUS = ("evse.metering.regmap", "evse.metering.rtu", "evse.metering.modbus_meter",
