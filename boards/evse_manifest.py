@@ -21,7 +21,7 @@ package("evse", base_path="../firmware", opt=2, files=[
     "services/cards.py", "services/conditions.py", "services/diagnostics.py",
     "services/firmware.py", "services/ftpclient.py", "services/gridvoltage.py", "services/httpclient.py", "services/indicators.py",
     "services/loadbalance.py", "services/log.py", "services/masterslave.py",
-    "services/metering.py", "services/mswiring.py", "services/network.py",
+    "services/metering.py", "services/msmaster.py", "services/msslave.py", "services/mswiring.py", "services/network.py",
     "services/overcurrent.py", "services/reservations.py", "services/rs485link.py",
     "services/sensors.py", "services/session.py", "services/smartcharging.py", "services/smartprofile.py", "services/smartschedule.py",
     "services/transfer.py", "services/transferjob.py", "services/transferurl.py",

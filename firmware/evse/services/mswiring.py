@@ -1,12 +1,12 @@
 # RFID master/slave wiring (docs/rs485-master-slave.md): the Station as the
-# link cores of evse.services.masterslave see it (StationUnit), attach() that
+# link cores (evse.services.masterslave, msmaster, msslave) see it (StationUnit), attach() that
 # builds the link the configuration asks for, and the thin async shell the
 # simulator needs on the virtual clock (start_io / stop_io / settle_io).
 # evse.station calls: attach(station) at boot, link.poll()/next_deadline_ms()
 # in step(), link.card() for a card at the reader, and the shell coroutines
 # from start()/stop()/settle()/advance().
 from evse.services.masterslave import (MASTER, SLAVE, F_USABLE, F_EV_WAITING, F_AUTHORIZED,
-                                       F_TX, MasterLink, SlaveLink)
+                                       F_TX)
 from evse.services.session import IDLE, AUTHORIZED, TX
 from evse.aio import asyncio
 
@@ -109,8 +109,10 @@ def attach(station):
         bus = NullBus()
         station.error_log.add("RFIDMasterSlaveEnabled: this board has no RS485 port")
     unit = StationUnit(station, role)
-    if role == MASTER:
+    if role == MASTER:     # a unit loads its own side of the link only
+        from evse.services.msmaster import MasterLink
         return MasterLink(bus, unit)
+    from evse.services.msslave import SlaveLink
     link = SlaveLink(bus, unit)
     # the CardRouter's late outcomes (Authorize.conf) of bus cards go back too
     prev = station.cards.on_result
