@@ -19,7 +19,7 @@ package("evse", base_path="../firmware", opt=2, files=[
     "ocpp/utf8.py", "ocpp/ws.py", "ocpp/wsframe.py", "ocpp/wshandshake.py",
     "services/__init__.py", "services/auth.py", "services/authlist.py",
     "services/cards.py", "services/conditions.py", "services/diagnostics.py",
-    "services/firmware.py", "services/ftpclient.py", "services/gridvoltage.py", "services/httpclient.py", "services/indicators.py",
+    "services/firmware.py", "services/ftpclient.py", "services/fwbundle.py", "services/gridvoltage.py", "services/httpclient.py", "services/indicators.py",
     "services/loadbalance.py", "services/log.py", "services/masterslave.py",
     "services/metering.py", "services/msmaster.py", "services/msslave.py", "services/mswiring.py", "services/network.py",
     "services/overcurrent.py", "services/reservations.py", "services/rs485link.py",

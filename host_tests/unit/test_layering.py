@@ -164,3 +164,36 @@ def test_transfer_clients_are_loaded_by_the_transfer_only():
     assert not bad, bad
     for rel in ("services/transferurl.py",):
         assert [n for n in _imports(FW + "/" + rel) if n in NO_IO or n.startswith("evse.")] == [], rel
+
+
+# Parts of a lazily loaded service are imported by the service (or by each
+# other), never by the station at boot: the split modules load with their
+# service (docs/memory.md, lazy services). fwbundle: the boot loader checks
+# slots with it too.
+PARTS = {
+    "evse.services.smartprofile": ("services/smartcharging.py", "services/smartschedule.py"),
+    "evse.services.smartschedule": ("services/smartcharging.py",),
+    "evse.services.msmaster": ("services/mswiring.py",),
+    "evse.services.msslave": ("services/mswiring.py",),
+    "evse.services.masterslave": ("services/mswiring.py", "services/msmaster.py",
+                                  "services/msslave.py"),
+    "evse.services.fwbundle": ("services/firmware.py", "apploader.py"),
+    "evse.services.transferjob": ("services/firmware.py", "services/diagnostics.py"),
+    "evse.services.transferurl": ("services/transfer.py", "services/ftpclient.py",
+                                  "services/httpclient.py"),
+}
+
+
+def test_the_parts_of_a_lazy_service_are_imported_by_its_modules_only():
+    bad = []
+    for p in _walk(FW):
+        rel = p[len(FW) + 1:]
+        for name in _evse_imports(p):
+            if name in PARTS and rel not in PARTS[name] and "services/" + name[14:] + ".py" != rel:
+                bad.append("%s imports %s" % (rel, name))
+    assert not bad, bad
+
+
+def test_the_master_does_not_load_the_slave_nor_the_slave_the_master():
+    assert "evse.services.msslave" not in _evse_imports(FW + "/services/msmaster.py")
+    assert "evse.services.msmaster" not in _evse_imports(FW + "/services/msslave.py")

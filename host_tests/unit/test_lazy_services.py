@@ -13,8 +13,8 @@ from session_rig import Rig, FakeCS
 TAG = "LAZY01"
 DIAG = ("evse.services.diagnostics", "evse.services.transfer", "evse.services.transferurl",
         "evse.services.transferjob")
-FIRMWARE = ("evse.services.firmware", "evse.services.transfer", "evse.services.transferurl",
-            "evse.services.transferjob")
+FIRMWARE = ("evse.services.firmware", "evse.services.fwbundle", "evse.services.transfer",
+            "evse.services.transferurl", "evse.services.transferjob")
 # loaded by the transfer itself, for the URL's scheme
 CLIENTS = ("evse.services.ftpclient", "evse.services.httpclient")
 RESERVATIONS = ("evse.services.reservations",)
@@ -27,7 +27,7 @@ MODBUS = ("evse.metering.regmap", "evse.metering.rtu", "evse.metering.modbus_met
 WEB = ("evse.web.server", "evse.web.app", "evse.web.http", "evse.web.api", "evse.web.pages",
        "evse.web.auth", "evse.web.cfgview", "evse.web")
 # children before their packages
-LAZY = CLIENTS + DIAG + FIRMWARE[:1] + RESERVATIONS + SMART + SENSORS + MASTER_SLAVE + MODBUS + WEB
+LAZY = CLIENTS + DIAG + FIRMWARE[:2] + RESERVATIONS + SMART + SENSORS + MASTER_SLAVE + MODBUS + WEB
 
 
 class Unloaded:
