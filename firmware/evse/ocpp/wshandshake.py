@@ -4,12 +4,6 @@
 # (security profile 1/2), and the check of the server's answer
 # (check_handshake, accept_key). Synchronous, no I/O: the client
 # (evse.ocpp.ws) writes the request and reads the answer.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):  # type: ignore[no-redef]
-        return x
-
 import binascii
 import struct
 
@@ -26,7 +20,7 @@ from evse.ocpp.wsframe import WSError
 
 SUBPROTOCOL = "ocpp1.6"
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-MAX_HEADER_BYTES = const(8192)  # the server's answer, status line + headers
+MAX_HEADER_BYTES = 8192  # the server's answer, status line + headers
 
 
 class WSHandshakeError(WSError):

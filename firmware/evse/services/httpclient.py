@@ -4,17 +4,9 @@
 # UpdateFirmware; https through the HAL's TLS. Loaded on first use.
 import binascii
 
-
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):  # type: ignore[no-redef]
-        return x
-
 from evse.services.transfer import Conn, Sink, TransferError, connect
 from evse.services.transferurl import Url, parse_url
 
-_MAX_REDIRECTS = const(3)
 _UA = "micro-evse"
 
 
@@ -136,7 +128,7 @@ class _Body:
 
 
 async def get(net, u: Url, sink: Sink, cadata, timeout_s) -> None:
-    for _ in range(_MAX_REDIRECTS + 1):
+    for _ in range(4):          # the request and up to 3 redirects
         c = await connect(net, u.host, u.port, u.scheme == "https", cadata, timeout_s)
         try:
             await c.send(("GET %s HTTP/1.1\r\nHost: %s\r\n%sUser-Agent: %s\r\n"

@@ -3,20 +3,11 @@
 # Relative profiles (period_at, with the next instant it may change), its
 # limit in the unit wanted (period_value: W -> A per 7.12) and the units
 # ChargingScheduleAllowedChargingRateUnit allows. Plain functions on a Profile.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):  # type: ignore[no-redef]
-        return x
-
 from evse.services.smartprofile import CP_MAX, RECURRING, RELATIVE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only
     from evse.services.smartprofile import Profile
-
-_DAY = const(86400)
-_WEEK = const(604800)
 
 
 def min_opt(a, b):
@@ -47,7 +38,7 @@ def period_at(p: "Profile", t: int, anchor):
         else:
             s = anchor
     elif p.kind == RECURRING:
-        per = _DAY if p.recur == 0 else _WEEK
+        per = 86400 if p.recur == 0 else 604800     # a day, a week
         s0 = p.start if p.start is not None else 0   # check(): Recurring has one
         s = s0 + ((t - s0) // per) * per
         nxt = min_opt(nxt, s + per)

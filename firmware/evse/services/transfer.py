@@ -20,15 +20,9 @@
 # (network), asyncio.TimeoutError (no progress within timeout_s).
 from evse.aio import asyncio
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):  # type: ignore[no-redef]
-        return x
-
 from evse.services.transferurl import parse_url
 
-CHUNK = const(2048)         # bytes moved per read/write (one preallocated buffer)
+CHUNK = 2048               # bytes moved per read/write (one preallocated buffer)
 DEFAULT_TIMEOUT_S = 30
 DEFAULT_MAX_BYTES = 1048576
 
