@@ -16,6 +16,13 @@ except ImportError:  # pragma: no cover
 
 import json
 
+# MicroPython's asyncio.sleep_ms(int) reuses one generator; sleep(ms / 1000)
+# would allocate a float on every call (docs/design-notes.md)
+_sleep_ms = getattr(asyncio, "sleep_ms", None)
+if _sleep_ms is None:  # CPython
+    async def _sleep_ms(ms: int) -> None:  # type: ignore[misc]
+        await asyncio.sleep(ms / 1000)
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no typing)
     from typing import Any  # TYPE_CHECKING only
@@ -34,6 +41,7 @@ from evse.services import session as S
 from evse.ticks import ticks_add, ticks_diff
 
 TICK_MS = 10          # safety core period on a board (ARCHITECTURE.md)
+MCU_MAX_MS = 1000     # the MCU loop runs at least this often (feeds the heartbeat)
 IDLE_MAX_MS = 60000   # longest virtual jump when nothing is scheduled
 AVAIL_FILE = "availability.json"
 CONNECTOR_KEYS = ("MaxCurrentConnection", "Connector1FlexCable", "Connector2FlexCable",
@@ -68,12 +76,21 @@ class Station:
         self._task = None               # type: Any
         self.web = None                 # type: Any  # evse.web.server.WebServer while it runs
         self._hb_fault = False
+        # the safety tick's source on a board (evse.hal.ticker: a timer through
+        # micropython.schedule), or None: then whoever steps the station ticks
+        # the safety core (the simulator, tests, the real-clock simulator's loop)
+        self.ticker = getattr(board, "ticker", None)   # type: Any
+        self._wake = True               # an event for the MCU loop (config, card, control op)
+        self._rx_seen = 0               # OCPP frames received when the MCU last ran
+        self._mcu_due = 0               # ticks_ms of the MCU loop's next step without an event
+        self._best = 0                  # next_deadline_ms's running minimum (no closure)
         n = len(board.connectors)
         self.n = n
         # ---- safety core
         self.events = EventRing(64)
         self.connectors = [Connector(i + 1, board.connectors[i], self.events, board.io) for i in range(n)]
         self.iocu = Iocu(board.io, self.connectors, self.events)
+        self._tick_cb = self.safety_tick    # bound once: the timer's callback allocates nothing
         self._ev3 = [0, 0, 0]
         # ---- logs for diagnostics
         # Services a configuration may not use are loaded when first needed
@@ -344,6 +361,17 @@ class Station:
 
     # ---- configuration ------------------------------------------------------------
     def apply_config(self) -> None:
+        # configure() updates many fields the tick reads: not mid-tick
+        tk = self.ticker
+        if tk is not None:
+            tk.hold()
+        try:
+            self._apply_config()
+        finally:
+            if tk is not None:
+                tk.release()
+
+    def _apply_config(self) -> None:
         g = self.config.get
         ccid = g("ExternalSensor1Type") == 8 and self.model == "sscu"
         for i, c in enumerate(self.connectors):
@@ -366,6 +394,7 @@ class Station:
         self._apply_operative()
 
     def _on_config(self, key: str) -> None:
+        self._wake = True               # the MCU loop runs at once
         # only keys the safety core reads re-configure it (most are reboot-
         # required, so their active value does not change until a reboot)
         if key in CONNECTOR_KEYS:
@@ -523,11 +552,43 @@ class Station:
             self.storage.write(ALIVE_FILE, str(now).encode())
 
     # ---- the synchronous core -------------------------------------------------------
+    def safety_tick(self, now: int) -> None:
+        """The safety core's one tick (evse.iocu): from the board's timer
+        (evse.hal.ticker, every 10 ms, pre-empting the MCU side between
+        bytecodes), else from step() or the real-clock loop."""
+        self.iocu.tick(now)
+
+    def timer_ticks(self) -> bool:
+        """True while the board's timer drives the safety tick."""
+        tk = self.ticker
+        return tk is not None and tk.running
+
+    def start_tick(self) -> None:
+        tk = self.ticker
+        if tk is not None and not tk.running:
+            tk.start(self._tick_cb)
+
     def step(self) -> None:
+        """Everything due now, deterministically (simulator, tests): the MCU
+        feeds the heartbeat, the safety core ticks (unless the timer drives
+        it), then the MCU services run."""
         now = self.clock.ticks_ms()
         if not self._hb_fault:
             self.iocu.heartbeat(now)
-        self.iocu.tick(now)
+        if not self.timer_ticks():
+            self.iocu.tick(now)
+        self._services(now)
+
+    def mcu_step(self) -> None:
+        """One step of the MCU side (the MCU loop on a board): feed the
+        safety core's heartbeat (manual 8.5 ERR_HEARTBEAT: a hung MCU stops
+        feeding and the tick cuts the energy), then run the services."""
+        now = self.clock.ticks_ms()
+        if not self._hb_fault:
+            self.iocu.heartbeat(now)
+        self._services(now)
+
+    def _services(self, now: int) -> None:
         se = self._sensors
         if se is None and (self.iocu.rail_state(0) or self.iocu.rail_state(1)
                            or self.iocu.rail_state(2)):
@@ -562,17 +623,20 @@ class Station:
         self._update_status()
         self.indicators.tick(now)
 
-    def next_deadline_ms(self) -> int:
-        now = self.clock.ticks_ms()
-        best = IDLE_MAX_MS
+    def _fold(self, d: int) -> None:
+        if 0 <= d < self._best:
+            self._best = d
 
-        def fold(d: int) -> None:
-            nonlocal best
-            if 0 <= d < best:
-                best = d
+    def next_deadline_ms(self, iocu: bool = True) -> int:
+        """ms until something is next due. iocu False: the MCU services only
+        (the timer ticks the safety core by itself)."""
+        now = self.clock.ticks_ms()
+        self._best = IDLE_MAX_MS
+        fold = self._fold
         # heartbeats are fed before every tick: only a stopped MCU (the
         # simulator's "heartbeat" fault) needs a tick at the timeout
-        fold(self.iocu.next_deadline_ms(now, self._hb_fault))
+        if iocu:
+            fold(self.iocu.next_deadline_ms(now, self._hb_fault))
         for s in self.sessions:
             fold(s.next_deadline_ms(now))
         for w in self._unlocks:
@@ -604,7 +668,7 @@ class Station:
         x = self._resv.next_expiry() if self._resv is not None else None
         if x is not None:
             fold(max(0, x - wall) * 1000)
-        return best
+        return self._best
 
     def _drain_events(self) -> None:
         ev = self._ev3
@@ -1150,6 +1214,7 @@ class Station:
     async def start(self) -> None:
         self.running = True
         self.step()
+        self.start_tick()
         if not self.board.virtual:
             self._task = asyncio.create_task(self._run_real())
         bus = getattr(self.board, "rs485", None)
@@ -1179,6 +1244,9 @@ class Station:
         if self._rtu is not None:
             from evse.metering import shell as meter_shell
             await meter_shell.stop_io(self)
+        tk = self.ticker
+        if tk is not None:
+            tk.stop()
         if self._task is not None:
             try:
                 self._task.cancel()
@@ -1186,10 +1254,31 @@ class Station:
                 pass
 
     async def _run_real(self) -> None:
+        """The MCU loop on a real clock (docs/design-notes.md, the safety
+        tick). Every TICK_MS it looks for work: without the board's timer it
+        ticks the safety core itself (the real-clock simulator); the MCU
+        services run on an event (safety-core events, an OCPP frame, a
+        configuration change, a card or control operation), when one of
+        them is due, and at least once a second (which feeds the heartbeat).
+        Allocates nothing while there is nothing to do."""
+        clock = self.clock
+        ev = self.events
+        stats = self.ocpp.stats
+        self._mcu_due = clock.ticks_ms()
         while self.running:
-            self.step()
-            d = self.next_deadline_ms()
-            await asyncio.sleep(max(1, min(d, TICK_MS)) / 1000)
+            now = clock.ticks_ms()
+            if not self.timer_ticks():
+                self.iocu.tick(now)
+            rx = stats["received"]
+            if self._wake or len(ev) or rx != self._rx_seen or ticks_diff(now, self._mcu_due) >= 0:
+                self._wake = False
+                self._rx_seen = rx
+                self.mcu_step()
+                d = self.next_deadline_ms(False)
+                if d > MCU_MAX_MS:
+                    d = MCU_MAX_MS
+                self._mcu_due = ticks_add(clock.ticks_ms(), d)
+            await _sleep_ms(TICK_MS)
 
     async def settle(self) -> None:
         """After a control op: let the firmware see the change now."""
@@ -1200,6 +1289,7 @@ class Station:
             self.step()
             await self.ocpp.settle_io()
         else:
+            self._wake = True
             await asyncio.sleep(0.05)
 
     async def advance(self, ms: int) -> None:
@@ -1230,6 +1320,7 @@ class Station:
 
     # ---- inputs from the simulator / readers ----------------------------------------------
     def rfid(self, reader: int, tag: str) -> dict:
+        self._wake = True
         if self.link is not None:   # RS485 master: maybe the slave's card; slave: no reader
             res = self.link.card(reader, tag, self.clock.ticks_ms())
         else:
