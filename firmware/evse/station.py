@@ -38,6 +38,7 @@ from evse.iocu.events import EventRing, EV_ERROR_SET
 from evse.iocu.station import Iocu
 from evse.services.session import Session, IDLE, TX, AUTHORIZED, FINISHING
 from evse.services import session as S
+from evse.services.loadbalance import deci
 from evse.ticks import ticks_add, ticks_diff
 
 TICK_MS = 10          # safety core period on a board (ARCHITECTURE.md)
@@ -154,6 +155,10 @@ class Station:
         if self._smart_enabled() or self._stored(PROFILES_FILE):
             self._load_smart()
         self.balancer = LoadBalancer(n)
+        self._e_active = [False] * n    # the energy step's inputs, updated in place
+        self._e_demand = [False] * n
+        self._e_sc = [0] * n            # type: list
+        self._cache_energy_config()
         self._limits = [-1] * n
         self._unlocks = [None] * n      # type: list  # [callbacks, deadline] of an UnlockConnector
         # ---- indicators
@@ -401,7 +406,9 @@ class Station:
             self.apply_config()
         elif key == "SmartChargingEnabled" and self._smart is None and self._smart_enabled():
             self._load_smart()          # takes effect at once (manual)
-        self._limits = [-1] * self.n
+        self._cache_energy_config()
+        for i in range(self.n):
+            self._limits[i] = -1
 
     def _apply_operative(self) -> None:
         g = self.config.get
@@ -632,42 +639,45 @@ class Station:
         (the timer ticks the safety core by itself)."""
         now = self.clock.ticks_ms()
         self._best = IDLE_MAX_MS
-        fold = self._fold
         # heartbeats are fed before every tick: only a stopped MCU (the
         # simulator's "heartbeat" fault) needs a tick at the timeout
         if iocu:
-            fold(self.iocu.next_deadline_ms(now, self._hb_fault))
+            self._fold(self.iocu.next_deadline_ms(now, self._hb_fault))
         for s in self.sessions:
-            fold(s.next_deadline_ms(now))
+            self._fold(s.next_deadline_ms(now))
         for w in self._unlocks:
             if w is not None:
-                fold(max(0, ticks_diff(w[1], now)))
+                self._fold(max(0, ticks_diff(w[1], now)))
         for m in self.meters:
-            fold(m.next_deadline_ms(now))
-        fold(self.grid.next_deadline_ms(now))
-        fold(self.overcurrent.next_deadline_ms(now))
-        fold(self.indicators.next_deadline_ms(now))
-        fold(self.ocpp.next_deadline_ms(now))
-        fold(self.network.next_deadline_ms(now))
+            self._fold(m.next_deadline_ms(now))
+        self._fold(self.grid.next_deadline_ms(now))
+        self._fold(self.overcurrent.next_deadline_ms(now))
+        self._fold(self.indicators.next_deadline_ms(now))
+        self._fold(self.ocpp.next_deadline_ms(now))
+        self._fold(self.network.next_deadline_ms(now))
         if self.link is not None:
-            fold(self.link.next_deadline_ms(now))
+            self._fold(self.link.next_deadline_ms(now))
         wall = self.clock.now()
-        for svc in (self._diag, self._fw):
-            d = svc.next_deadline_s(wall) if svc is not None else None
-            if d is not None and d >= 0:
-                fold(d * 1000)
+        svc = self._diag
+        d = svc.next_deadline_s(wall) if svc is not None else None
+        if d is not None and d >= 0:
+            self._fold(d * 1000)
+        svc = self._fw
+        d = svc.next_deadline_s(wall) if svc is not None else None
+        if d is not None and d >= 0:
+            self._fold(d * 1000)
         d = self.metering.next_deadline_s()
         if d is not None and d >= 0:
-            fold(d * 1000)
+            self._fold(d * 1000)
         x = self._smart.next_change_s(wall, self._tx_starts()) if self._smart is not None else None
         if x is not None:
-            fold(max(0, int(x)) * 1000)
+            self._fold(max(0, int(x)) * 1000)
         x = self.balancer.next_change_s(wall)
         if x is not None:
-            fold(max(0, int(x)) * 1000)
+            self._fold(max(0, int(x)) * 1000)
         x = self._resv.next_expiry() if self._resv is not None else None
         if x is not None:
-            fold(max(0, x - wall) * 1000)
+            self._fold(max(0, x - wall) * 1000)
         return self._best
 
     def _drain_events(self) -> None:
@@ -690,30 +700,59 @@ class Station:
                 out[s.index + 1] = s.start_time
         return out
 
+    def _cache_energy_config(self) -> None:
+        """The energy step's configuration, in integers (deci-amps, 0.1
+        degC), read again when a key changes (config.subscribe): the MCU
+        step reads no key and makes no float (docs/memory.md)."""
+        g = self.config.get
+        self._cp_limit_da = deci(g("ChargePointCurrentLimit"))
+        self._maxc_da = deci(g("MaxCurrentConnection"))
+        self._minc_da = deci(g("MinCurrentConnection"))
+        self._tlow_dc = deci(g("TempLowerOffsetDegrees"))
+        self._tlow_da = deci(g("TempLowerOffsetLimit"))
+        self._tup_dc = deci(g("TempUpperOffsetDegrees"))
+        self._tup_da = deci(g("TempUpperOffsetLimit"))
+        self._nominal_da = deci(self._nominal_a())
+
     def _energy(self, now: int) -> None:
         """Offered current per connector: load balancing over smart charging
         limits (manual 6.2/6.3), then the safety core adds cable and
-        MaxCurrentConnection limits."""
+        MaxCurrentConnection limits. Allocates nothing while smart charging
+        is off (preallocated per-connector lists, integers)."""
         wall = self.clock.now()
-        active = []
-        demand = []
-        sc = []
-        for i, s in enumerate(self.sessions):
-            c = self.connectors[i]
-            active.append(s.state == TX)
-            demand.append(c.pilot == P.C or c.pilot == P.D)
-            start = s.start_time if s.state == TX else None
-            # NominalAmperage also when smart charging is disabled (manual
-            # SmartChargingEnabled False: "charging will be done at nominal amperage")
-            sc.append(self._target_a(i + 1, wall, start))
+        active = self._e_active
+        demand = self._e_demand
+        sc = self._e_sc
         smart = self._smart
         on = smart is not None and smart.enabled()
+        for i in range(self.n):
+            s = self.sessions[i]
+            p = self.connectors[i].pilot
+            tx = s.state == TX
+            active[i] = tx
+            demand[i] = p == P.C or p == P.D
+            # NominalAmperage also when smart charging is disabled (manual
+            # SmartChargingEnabled False: "charging will be done at nominal amperage")
+            if smart is None:
+                sc[i] = self._nominal_da
+            else:
+                a = smart.target_a(i + 1, wall, s.start_time if tx else None)
+                sc[i] = None if a is None else deci(a)
         station_sc = smart.limit_a(0, wall) if on else None
-        temp_c = self.board.io.temperature_dc() / 10
-        alloc = self.balancer.step(wall, self.config, active, demand, sc, station_sc, temp_c)
-        self.warnings.derating(self.balancer.derating.cap, temp_c)
-        for i, c in enumerate(self.connectors):
-            self.warnings.limit(i + 1, active[i], sc[i] if on else None, c.max_da)
+        if station_sc is not None:
+            station_sc = deci(station_sc)
+        temp_dc = self.board.io.temperature_dc()
+        lb = self.balancer
+        derate = lb.derating.cap_dc(temp_dc, self._tlow_dc, self._tlow_da, self._tup_dc, self._tup_da)
+        alloc = lb.allocate_into(wall, self._cp_limit_da, self._maxc_da, self._minc_da,
+                                 active, demand, sc, station_sc, derate)
+        self.warnings.derating(derate, temp_dc)
+        for i in range(self.n):
+            c = self.connectors[i]
+            if on:
+                self.warnings.limit(i + 1, active[i], None if sc[i] is None else sc[i] / 10, c.max_da)
+            else:
+                self.warnings.limit(i + 1, False, None, c.max_da)
             da = alloc[i] if active[i] else c.max_da
             cap = self.overcurrent.cap_da[i]
             if 0 <= cap < da:

@@ -30,6 +30,10 @@ class SimMeter(StoredRegister):
     def current_a(self, phase: int) -> float:
         return self.da[phase] / 10
 
+    def current_da(self, phase: int) -> int:
+        """Deci-amps (an int: the MCU step makes no float)."""
+        return self.da[phase]
+
     def voltage_v(self, phase: int) -> float:
         return self.dv[phase] / 10
 

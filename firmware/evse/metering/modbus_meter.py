@@ -192,6 +192,10 @@ class ModbusMeter:
     def current_a(self, phase: int) -> float:
         return self.vals[Q_I1 + phase]
 
+    def current_da(self, phase: int) -> int:
+        """Deci-amps, rounded (the overcurrent check compares ints)."""
+        return int(self.vals[Q_I1 + phase] * 10 + 0.5)
+
     def voltage_v(self, phase: int) -> float:
         return self.vals[Q_V1 + phase]
 
