@@ -18,10 +18,10 @@ import json
 
 # MicroPython's asyncio.sleep_ms(int) reuses one generator; sleep(ms / 1000)
 # would allocate a float on every call (docs/design-notes.md)
-_sleep_ms = getattr(asyncio, "sleep_ms", None)
-if _sleep_ms is None:  # CPython
-    async def _sleep_ms(ms: int) -> None:  # type: ignore[misc]
-        await asyncio.sleep(ms / 1000)
+async def _sleep_float(ms: int) -> None:
+    await asyncio.sleep(ms / 1000)
+
+_sleep_ms = getattr(asyncio, "sleep_ms", _sleep_float)   # CPython: no sleep_ms
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no typing)

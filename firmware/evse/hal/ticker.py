@@ -29,6 +29,10 @@ except ImportError:  # CPython
 
 PERIOD_MS = const(10)
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only (MicroPython has no typing)
+    from typing import Any  # TYPE_CHECKING only
+
 
 class TimerTicker:
     def __init__(self, timer, schedule, ticks_ms, period_ms: int = PERIOD_MS) -> None:
@@ -36,7 +40,7 @@ class TimerTicker:
         self.period_ms = period_ms
         self._schedule = schedule
         self._ticks_ms = ticks_ms
-        self._fn = None
+        self._fn = None         # type: Any
         self.running = False
         self.ticks = 0          # ticks run
         self.overruns = 0       # periods skipped: the previous tick still pending/running

@@ -99,7 +99,7 @@ class Derating:
         self.hyst = hyst_c
         self.lower = False
         self.upper = False
-        self.cap = None     # the last cap_da() answer (deci-amps or None)
+        self.cap = None     # type: int | None  # the last cap_da() answer (deci-amps or None)
 
     def cap_da(self, temp_c, lower_deg, lower_limit_a, upper_deg, upper_limit_a):
         """Per-connector cap in deci-amps, or None when not derating."""
@@ -123,7 +123,7 @@ class Derating:
         h = self.hyst * 10
         self.lower = temp_dc >= lower_dc or (self.lower and temp_dc > lower_dc - h)
         self.upper = temp_dc >= upper_dc or (self.upper and temp_dc > upper_dc - h)
-        cap = None
+        cap = None             # type: int | None
         if self.lower:
             cap = lower_da
         if self.upper and (cap is None or upper_da < cap):
