@@ -9,6 +9,7 @@ package("evse", base_path="../firmware", opt=2, files=[
     "__init__.py", "apploader.py", "clock.py", "config/__init__.py", "config/keys.py",
     "config/store.py", "config/values.py", "hal/__init__.py", "hal/fsstore.py",
     "hal/machine_hal.py", "hal/net.py", "hal/netif.py", "hal/register.py", "hal/slotfs.py",
+    "hal/ticker.py",
     "iocu/__init__.py", "iocu/ccid.py", "iocu/connector.py", "iocu/contactor.py",
     "iocu/debounce.py", "iocu/errors.py", "iocu/events.py", "iocu/link.py", "iocu/lock.py",
     "iocu/pilot.py", "iocu/pwm.py", "iocu/station.py", "iocu/status.py", "main.py",
