@@ -1296,8 +1296,9 @@ class Station:
         """The MCU loop on a real clock (docs/design-notes.md, the safety
         tick). Every TICK_MS it looks for work: without the board's timer it
         ticks the safety core itself (the real-clock simulator); the MCU
-        services run on an event (safety-core events, an OCPP frame, a
-        configuration change, a card or control operation), when one of
+        services run on an event (safety-core events, an OCPP frame, bytes
+        on the RS485 bus, a configuration change, a card or control
+        operation), when one of
         them is due, and at least once a second (which feeds the heartbeat).
         Allocates nothing while there is nothing to do."""
         clock = self.clock
@@ -1309,7 +1310,8 @@ class Station:
             if not self.timer_ticks():
                 self.iocu.tick(now)
             rx = stats["received"]
-            if self._wake or len(ev) or rx != self._rx_seen or ticks_diff(now, self._mcu_due) >= 0:
+            if (self._wake or len(ev) or rx != self._rx_seen or ticks_diff(now, self._mcu_due) >= 0
+                    or self._bus_rx()):
                 self._wake = False
                 self._rx_seen = rx
                 self.mcu_step()
@@ -1318,6 +1320,15 @@ class Station:
                     d = MCU_MAX_MS
                 self._mcu_due = ticks_add(clock.ticks_ms(), d)
             await _sleep_ms(TICK_MS)
+
+    def _bus_rx(self) -> bool:
+        """Bytes wait on the RS485 bus (a master/slave frame, a Modbus
+        reply): an event for the MCU loop, whose services read them."""
+        lk = self.link
+        if lk is not None and lk.bus.any():
+            return True
+        mb = self._rtu
+        return mb is not None and mb.port.any() > 0
 
     async def settle(self) -> None:
         """After a control op: let the firmware see the change now."""
