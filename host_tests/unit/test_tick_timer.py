@@ -225,3 +225,91 @@ def test_ticker_allocates_nothing_per_tick():
         gc.enable()
         assert a1 - a0 == 0, a1 - a0
     assert calls[0] == 101 and tk.ticks == 101 and tk.overruns == 0
+
+
+# ---- the MCU loop itself (Station._run_real) on virtual time: its sleep is
+# replaced by one that moves the virtual clock (and fires the board's timer)
+def loop_rig(timer):
+    import asyncio
+    from evse import station as station_mod
+    if timer:
+        board, st, sched = build()
+    else:
+        M.clear()
+        board = SimBoard(1, tmpdir("loop"), True)
+        cfg = Config(board.storage, model="sscu")
+        cfg.change("TaglessCharging", "true")
+        cfg.change("OfflineMode", "true")
+        cfg = Config(board.storage, model="sscu")
+        st = Station(board, cfg, "sscu")
+        st.step()
+        sched = None
+    count = {"mcu": 0, "sleeps": 0, "hung": False}
+    mcu = st.mcu_step
+
+    def mcu_step():
+        if not count["hung"]:
+            count["mcu"] += 1
+            mcu()
+    st.mcu_step = mcu_step
+
+    async def sleep_ms(ms):
+        assert type(ms) is int          # never a float (MicroPython: a heap object)
+        count["sleeps"] += 1
+        board.clock.advance_ms(ms)
+        if sched is not None:
+            M.timers[0].fire()
+            sched.run()
+        await asyncio.sleep(0)
+
+    def run_for(ms):
+        n = count["sleeps"] + ms // 10
+
+        async def go():
+            st.running = True
+            t = asyncio.create_task(st._run_real())
+            while count["sleeps"] < n:
+                await asyncio.sleep(0)
+            st.running = False
+            await t
+        saved = station_mod._sleep_ms
+        station_mod._sleep_ms = sleep_ms
+        try:
+            asyncio.run(go())
+        finally:
+            station_mod._sleep_ms = saved
+    return board, st, count, run_for
+
+
+def test_mcu_loop_runs_about_once_a_second_when_idle_and_at_once_on_an_event():
+    board, st, count, run_for = loop_rig(False)
+    run_for(10000)                      # 10 s idle: the loop ticks, the MCU runs ~1/s
+    assert 10 <= count["mcu"] <= 15, count   # + the first steps after boot (events)
+    assert not st.iocu.active(E.ERR_HEARTBEAT)      # fed at every MCU step
+    count["mcu"] = 0
+    board.connectors[0].plug(32)
+    board.connectors[0].set_ev("C", 16, 3, True)
+    run_for(3000)                       # the safety core's events wake the MCU
+    c = st.status()["connectors"][0]
+    assert c["status"] == "Charging" and c["contactor"], c
+    assert count["mcu"] < 100, count    # not every 10 ms
+    board.connectors[0].set_ev("B")
+    run_for(30)                         # an EV pause is seen within the debounce
+    assert st.status()["connectors"][0]["status"] == "SuspendedEV"
+
+
+def test_mcu_loop_that_hangs_lets_the_timer_tick_raise_err_heartbeat():
+    board, st, count, run_for = loop_rig(True)
+    board.connectors[0].plug(32)
+    board.connectors[0].set_ev("C", 16, 3, True)
+    run_for(3000)
+    c = st.connectors[0]
+    assert c.contactor_closed
+    t0 = board.ticker.ticks
+    count["hung"] = True                # the MCU side stops: no step, no heartbeat
+    # its last heartbeat was at most a second ago (the loop runs ~1/s)
+    run_for(3900)
+    assert c.contactor_closed and not st.iocu.active(E.ERR_HEARTBEAT)
+    run_for(1200)                       # 5 s after the last heartbeat at the latest
+    assert st.iocu.active(E.ERR_HEARTBEAT) and not c.contactor_closed
+    assert board.ticker.ticks - t0 == 510 and board.ticker.overruns == 0
