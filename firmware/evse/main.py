@@ -11,7 +11,7 @@ except ImportError:  # pragma: no cover
     import uasyncio as asyncio  # type: ignore[no-redef]
 
 from evse.config.store import Config
-from evse.station import Station, _sleep_ms
+from evse.station import Station, sleep_ms
 
 FLUSH_MS = 3000   # before a reset: time for queued messages to leave
 
@@ -34,12 +34,12 @@ async def serve(board, model: str, on_start=None) -> None:
     if on_start is not None:
         on_start(station)
     while not station.reboot_request:
-        await _sleep_ms(100)
+        await sleep_ms(100)
     waited = 0
     # errata 3.36: StopTransaction before the reset; the journal keeps what
     # cannot leave in time
     while waited < FLUSH_MS and station.ocpp.online() and station.ocpp.queued():
-        await _sleep_ms(100)
+        await sleep_ms(100)
         waited += 100
     await station.stop()
     board.reset()

@@ -21,7 +21,7 @@ import json
 async def _sleep_float(ms: int) -> None:
     await asyncio.sleep(ms / 1000)
 
-_sleep_ms = getattr(asyncio, "sleep_ms", _sleep_float)   # CPython: no sleep_ms
+sleep_ms = getattr(asyncio, "sleep_ms", _sleep_float)   # CPython: no sleep_ms
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no typing)
@@ -1319,7 +1319,7 @@ class Station:
                 if d > MCU_MAX_MS:
                     d = MCU_MAX_MS
                 self._mcu_due = ticks_add(clock.ticks_ms(), d)
-            await _sleep_ms(TICK_MS)
+            await sleep_ms(TICK_MS)
 
     def _bus_rx(self) -> bool:
         """Bytes wait on the RS485 bus (a master/slave frame, a Modbus

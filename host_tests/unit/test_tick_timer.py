@@ -272,12 +272,12 @@ def loop_rig(timer):
                 await asyncio.sleep(0)
             st.running = False
             await t
-        saved = station_mod._sleep_ms
-        station_mod._sleep_ms = sleep_ms
+        saved = station_mod.sleep_ms
+        station_mod.sleep_ms = sleep_ms
         try:
             asyncio.run(go())
         finally:
-            station_mod._sleep_ms = saved
+            station_mod.sleep_ms = saved
     return board, st, count, run_for
 
 
