@@ -1,11 +1,19 @@
-"""Launch the simulator and talk to its control channel (SIMULATOR.md).
+"""Launch the simulator and talk to its control channel (docs/simulator.md).
 
-Used by the integration tests, `make sim` (tools/sim_demo.py) and by hand:
+Used by the integration tests, `make sim` (tools/sim_demo.py), tools/console.py
+and by hand:
 
     from simclient import Simulator
     with Simulator(["--clock", "virtual", "--model", "sscu"]) as sim:
         sim.call("plug", connector=1)
         print(sim.call("status"))
+
+    sim = Simulator.attach("127.0.0.1", 7001)   # a simulator already running
+
+From the shell, one op per call (arguments as NAME=VALUE, values as JSON):
+
+    python tools/simclient.py [--runtime micropython|cpython] OP [NAME=VALUE ...] [-- SIM ARGS]
+    python tools/simclient.py --connect 127.0.0.1:7001 status
 """
 from __future__ import annotations
 
@@ -52,6 +60,24 @@ class Simulator:
         self.rfile: Any = None
         self.port = 0
         self.output: list[str] = []
+
+    @classmethod
+    def attach(cls, host: str, port: int, timeout: float = 60) -> "Simulator":
+        """The control channel of a simulator already running (its --control)."""
+        sim = cls()
+        sim.port = port
+        sim.sock = socket.create_connection((host, port), timeout=timeout)
+        sim.rfile = sim.sock.makefile("r")
+        return sim
+
+    def close(self) -> None:
+        """Leave the simulator running: close the control connection only."""
+        if self.sock:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            self.sock = None
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         env = dict(os.environ)
@@ -132,7 +158,9 @@ class Simulator:
         return self.wait(timeout)
 
     def wait(self, timeout: float = 10.0) -> int:
-        assert self.proc is not None
+        if self.proc is None:       # attached: not ours to wait for
+            self.close()
+            return 0
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -157,3 +185,80 @@ class Simulator:
         if self.proc and self.proc.poll() is None:
             self.shutdown()
         self.kill()
+
+
+def parse_value(text: str) -> Any:
+    """NAME=VALUE on a command line: JSON where it parses (numbers, true,
+    false, lists), else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+USAGE = """usage: simclient.py [--connect HOST:PORT | --runtime micropython|cpython]
+                    OP [NAME=VALUE ...] [-- SIM ARGS ...]
+
+Send one control op to a simulator and print its JSON reply: to the one
+listening at --connect, or to a new one started with SIM ARGS (and shut down
+afterwards). Values are JSON where they parse (16, true, [230,230,230]), else
+text. `help` lists every op with its arguments; see docs/simulator.md.
+tools/console.py is the interactive console.
+
+examples:
+  python tools/simclient.py --connect 127.0.0.1:7001 status
+  python tools/simclient.py help -- --clock virtual --model sscu"""
+
+
+def main(argv: list[str]) -> int:
+    sim_args: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, sim_args = argv[:i], argv[i + 1:]
+    connect = None
+    runtime = "micropython"
+    words: list[str] = []
+    it = iter(argv)
+    for a in it:
+        if a in ("-h", "--help"):
+            print(USAGE)
+            return 0
+        if a == "--connect":
+            connect = next(it, None)
+        elif a == "--runtime":
+            runtime = next(it, "micropython")
+        elif a.startswith("--"):
+            print("simclient.py: unknown option %s\n%s" % (a, USAGE), file=sys.stderr)
+            return 2
+        else:
+            words.append(a)
+    if not words:
+        print(USAGE, file=sys.stderr)
+        return 2
+    req: dict[str, Any] = {"op": words[0]}
+    for w in words[1:]:
+        name, eq, val = w.partition("=")
+        if not eq:
+            print("simclient.py: arguments are NAME=VALUE, not %r" % w, file=sys.stderr)
+            return 2
+        req[name] = parse_value(val)
+    if connect:
+        host, _, port = connect.rpartition(":")
+        sim = Simulator.attach(host or "127.0.0.1", int(port))
+    else:
+        sim = Simulator(sim_args, runtime=runtime).start()
+    try:
+        reply = sim.request(req)
+    finally:
+        if connect:
+            sim.close()
+        elif req["op"] != "shutdown":
+            sim.shutdown()
+        else:
+            sim.wait()
+    print(json.dumps(reply, indent=1))
+    return 0 if reply.get("ok") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -17,11 +17,43 @@ except ImportError:  # pragma: no cover
 USAGE = """usage: evse.sim [--csms URL] [--id ID] [--model sscu|dscu] [--state-dir DIR]
                 [--control HOST:PORT] [--set KEY=VALUE]... [--modbus PEER]
                 [--clock real|virtual] [--rs485 listen:HOST:PORT|connect:HOST:PORT]
-                [--web HOST:PORT] [--journal-bytes N]"""
+                [--web HOST:PORT] [--journal-bytes N] [--events FILE] [--help]"""
+
+# every option, for --help (docs/simulator.md has the whole contract)
+OPTIONS = (
+    ("--csms URL", "Central System endpoint, ws:// or wss:// (the id is appended)"),
+    ("--id ID", "charge point identity (NodeId)"),
+    ("--model sscu|dscu", "one or two connectors (default dscu)"),
+    ("--state-dir DIR", "persistent storage; the same DIR again is a power cycle (./sim-state)"),
+    ("--control HOST:PORT", "control channel address (127.0.0.1:7001)"),
+    ("--set KEY=VALUE", "configuration at boot, repeatable, validated like ChangeConfiguration"),
+    ("--modbus PEER", "energy meters from a Modbus RTU peer: tcp:HOST:PORT"),
+    ("--clock real|virtual", "virtual: time moves only through the advance op (default real)"),
+    ("--rs485 SPEC", "RS485 bus over TCP: listen:HOST:PORT or connect:HOST:PORT"),
+    ("--web HOST:PORT", "serve the local management website"),
+    ("--journal-bytes N", "byte budget of the transaction journal, 0 for none (32768)"),
+    ("--events FILE", "write the event log (JSON lines; tools/plot_session.py draws it)"),
+    ("--help", "this text: every option and every control op"),
+)
 
 
 class UsageError(Exception):
     pass
+
+
+class HelpRequested(Exception):
+    pass
+
+
+def help_text() -> str:
+    from evse import simctl
+    lines = [USAGE, "", "options:"]
+    for opt, what in OPTIONS:
+        lines.append("  %-22s %s" % (opt, what))
+    lines.append("")
+    lines.append("control ops (TCP, one JSON object per line: {\"op\": NAME, ARG: VALUE, ...}):")
+    lines.append(simctl.help_text())
+    return "\n".join(lines)
 
 
 def parse_args(argv: list) -> dict:
@@ -31,11 +63,12 @@ def parse_args(argv: list) -> dict:
     opts["rs485"] = None   # extension (docs/simulator.md): RS485 bus over TCP
     opts["web"] = None     # extension (docs/simulator.md): local management website
     opts["journal_bytes"] = None   # extension: the OCPP journal's byte budget
+    opts["events"] = None          # extension: the event log (evse.simevents)
     i = 0
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
-            raise UsageError("")
+            raise HelpRequested()
         if not a.startswith("--"):
             raise UsageError("unexpected argument " + a)
         name = a[2:]
@@ -186,6 +219,13 @@ def new_station(board, opts: dict, meter_port):
 
 def main(argv: list) -> int:
     try:
+        parse_args(argv)
+    except HelpRequested:
+        print(help_text())
+        return 0
+    except UsageError:
+        pass        # reported below
+    try:
         opts = parse_args(argv)
         # the installed firmware (A/B slots in the state directory) or the
         # built-in one, before anything of the application is imported
@@ -231,7 +271,17 @@ def main(argv: list) -> int:
         # first, so an installed firmware runs from here on
         apploader.boot(opts["state_dir"], BOOT_ENTRY, keep=("evse.hal",))
         return new_station(board, opts, meter_port)
-    server = ControlServer(station, board, opts["control_addr"], restart=power_cycle)
+    events = None
+    if opts["events"]:
+        from evse.simevents import EventLog
+        from evse.hal.sim_eventfile import open_events
+        try:
+            events = EventLog(open_events(opts["events"]), board)
+        except OSError as e:
+            print("evse.sim: --events %s: %r" % (opts["events"], e), file=sys.stderr)
+            return 2
+    server = ControlServer(station, board, opts["control_addr"], restart=power_cycle,
+                           events=events)
     return asyncio.run(server.run())
 
 

@@ -53,11 +53,95 @@ def _str(req: dict, name: str) -> str:
     return v
 
 
+# Every op with its arguments: the one table that `help`, `evse.sim --help`,
+# tools/console.py (help, tab completion) and docs/simulator.md follow; a
+# unit test fails when an op of the dispatch table has no entry here.
+# (op, what it does, ((argument, type, required, values, help), ...))
+# values: a tuple of the valid ones, "connector" (1..number of connectors),
+# "fault" (FAULTS below) or None.
+OPS = (
+    ("plug", "cable inserted at the station side",
+     (("connector", "int", True, "connector", ""),
+      ("cable_amps", "int", False, (13, 20, 32, 63), "cable capacity via PP, default 32"))),
+    ("unplug", "cable removed at the station side",
+     (("connector", "int", True, "connector", ""),
+      ("force", "bool", False, (True, False), "pull it out even if the lock holds it"))),
+    ("ev", "EV side of the control pilot; in C/D the EV draws min(offered, max_current)",
+     (("connector", "int", True, "connector", ""),
+      ("state", "str", True, ("A", "B", "C", "D", "E", "F"), "pilot state the EV presents"),
+      ("max_current", "num", False, None, "A the EV draws at most, default 32"),
+      ("phases", "int", False, (1, 2, 3), "phases the EV draws on, default 3"),
+      ("diode", "bool", False, (True, False), "default true"),
+      ("overdraw_a", "num", False, None, "a faulty EV draws this much more, default 0"))),
+    ("rfid", "a card is presented",
+     (("reader", "int", True, (1, 2), ""), ("id", "str", True, None, "the card's id, <= 20 chars"))),
+    ("input", "external sensor input: raw level or the sensor's state",
+     (("name", "str", True, ("ext1", "ext2"), ""),
+      ("level", "int", False, (0, 1), "raw input level"),
+      ("triggered", "bool", False, (True, False), "sensor state (level follows NormallyOpen)"))),
+    ("voltage", "board supply voltage seen by the monitor",
+     (("name", "str", True, ("vmain", "3v3io", "vbuff"), ""), ("volts", "num", True, None, ""))),
+    ("grid", "mains voltage seen by the meters",
+     (("volts", "list", True, None, "per phase, e.g. [230,230,230]"),)),
+    ("temperature", "station temperature",
+     (("celsius", "num", True, None, "-60..150"),)),
+    ("fault", "inject or clear a hardware fault",
+     (("name", "str", True, "fault", ""), ("active", "bool", True, (True, False), ""))),
+    ("datatransfer", "the station sends DataTransfer.req",
+     (("vendor_id", "str", True, None, ""), ("message_id", "str", False, None, ""),
+      ("data", "str", False, None, ""))),
+    ("advance", "move virtual time (--clock virtual)",
+     (("seconds", "num", True, None, "0..2678400"),)),
+    ("status", "snapshot of the station and its connectors", ()),
+    ("config", "one configuration key, as GetConfiguration gives it",
+     (("key", "str", True, None, ""),)),
+    ("mem", "heap in use after a full collection", ()),
+    ("help", "this table: every op with its arguments, and the fault names",
+     (("name", "str", False, "op", "one op only"),)),
+    ("shutdown", "orderly exit", ()),
+)
+
+
+def _faults() -> tuple:
+    from evse.hal.sim_io import ALL_FAULTS
+    return ALL_FAULTS
+
+
+def op_names() -> list:
+    return [o[0] for o in OPS]
+
+
+def help_text(width: int = 78) -> str:
+    """The ops as text (evse.sim --help)."""
+    out = []
+    for name, doc, args in OPS:
+        parts = []
+        for a in args:
+            v = a[3]
+            if isinstance(v, tuple):
+                t = a[0] + "=" + "|".join([_lit(x) for x in v])
+            else:
+                t = a[0] + "=" + (v.upper() if v else a[1].upper())
+            parts.append(t if a[2] else "[" + t + "]")
+        out.append(("  %-12s %s" % (name, " ".join(parts))).rstrip())
+        out.append("               " + doc)
+    out.append("  faults: " + " ".join(_faults()))
+    return "\n".join(out)
+
+
+def _lit(v) -> str:
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    return str(v)
+
+
 FLUSH_ROUNDS = 40  # before a reboot: at most this many rounds of I/O for queued messages
 
 
 class ControlServer:
-    def __init__(self, station, board, addr: tuple, restart=None) -> None:
+    def __init__(self, station, board, addr: tuple, restart=None, events=None) -> None:
         self.station = station
         self.board = board
         self.addr = addr
@@ -73,8 +157,9 @@ class ControlServer:
             "fault": self.op_fault, "advance": self.op_advance,
             "status": self.op_status, "config": self.op_config,
             "shutdown": self.op_shutdown,
-            "mem": self.op_mem,
+            "mem": self.op_mem, "help": self.op_help,
         }
+        self.events = events  # type: Any  # evse.simevents.EventLog (--events) or None
 
     # ---- ops ---------------------------------------------------------------
     def _connector(self, req: dict) -> int:
@@ -180,6 +265,8 @@ class ControlServer:
     async def op_fault(self, req: dict) -> dict:
         name = _str(req, "name")
         active = _bool(req, "active")
+        if name not in _faults():
+            raise BadRequest("unknown fault %s; valid faults: %s" % (name, " ".join(_faults())))
         try:
             self.station.sim_fault(name, active)
         except ValueError as e:
@@ -241,6 +328,37 @@ class ControlServer:
         free = getattr(gc, "mem_free", None)
         return {"alloc": alloc() if alloc else -1, "free": free() if free else -1}
 
+    async def op_help(self, req: dict) -> dict:
+        """Every op with its arguments (OPS) and the fault names; values
+        "connector" read as the board's connector numbers."""
+        only = req.get("name")
+        if only is not None and only not in self.ops:
+            raise BadRequest(self._unknown_op(only))
+        n = len(self.board.connectors)
+        ops = []
+        for name, doc, args in OPS:
+            if only is not None and name != only:
+                continue
+            al = []
+            for a in args:
+                kind = a[3]
+                vals = None  # type: Any
+                if kind == "connector":
+                    vals = list(range(1, n + 1))
+                elif kind == "fault":
+                    vals = list(_faults())
+                elif kind == "op":
+                    vals = op_names()
+                elif kind is not None:
+                    vals = list(kind)
+                al.append({"name": a[0], "type": a[1], "required": a[2], "values": vals,
+                           "help": a[4]})
+            ops.append({"op": name, "doc": doc, "args": al})
+        return {"ops": ops, "faults": list(_faults())}
+
+    def _unknown_op(self, op) -> str:
+        return "unknown op %r; valid ops: %s" % (op, " ".join(op_names()))
+
     async def op_shutdown(self, req: dict) -> dict:
         self.done.set()
         return {}
@@ -256,7 +374,9 @@ class ControlServer:
         op = req.get("op")
         fn = self.ops.get(op) if type(op) is str else None
         if fn is None:
-            return {"ok": False, "error": "unknown op %r" % (op,)}
+            return {"ok": False, "error": self._unknown_op(op)}
+        if self.events is not None:
+            self.events.op(req)
         async with self._lock:
             try:
                 res = await fn(req)
@@ -285,6 +405,8 @@ class ControlServer:
         await old.stop()
         self.station = self.restart()
         self.reboots += 1
+        if self.events is not None:
+            self.events.attach(self.station, "reboot")
         await self.station.start()
         await self.station.settle()
 
@@ -341,6 +463,8 @@ class ControlServer:
         self._lock = asyncio.Lock()
         host, port = self.addr
         srv = await asyncio.start_server(self.client, host, port)
+        if self.events is not None:
+            self.events.attach(self.station, "start")
         await self.station.start()
         watcher = asyncio.create_task(self._watch_reboots())
         print("READY %s:%d" % (host, port))
@@ -356,6 +480,8 @@ class ControlServer:
             except Exception:
                 pass
             await self.station.stop()
+            if self.events is not None:
+                self.events.close()
         srv.close()
         try:
             await srv.wait_closed()

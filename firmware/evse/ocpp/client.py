@@ -93,6 +93,7 @@ class OcppClient:
         self._io = None             # type: Any  # settle_io's: something of the link's moved
         self._net = None            # type: Any  # set when the network link comes up
         self.last_error = ""
+        self.tap = None             # type: Any  # tap(direction, frame): the simulator's event log
         config.subscribe(self._on_config)
 
     # ---- configuration ------------------------------------------------------
@@ -516,13 +517,16 @@ class OcppClient:
 
     def ws_client(self):
         """The one WSClient of this client, built on first use and reused by
-        every connection attempt: its frame buffers (2 x max_frame) are
-        allocated once per station lifetime, not once per attempt (a
-        fragmented heap after a long outage may have no such block left)."""
+        every connection attempt: its frame buffers (2 x 2 KiB, ws.FRAME_SIZE)
+        are allocated once per station lifetime, not once per attempt (a
+        fragmented heap after a long outage may have no block left). The
+        largest message, station.max_frame, needs no buffer of its own size
+        kept: it takes effect at the next attempt."""
         w = self._wsc
-        if w is None or w.max_size != self.station.max_frame:
-            self._wsc = None
+        if w is None:
             w = self._wsc = WSClient(max_size=self.station.max_frame)
+        elif w.max_size != self.station.max_frame:
+            w.set_max_size(self.station.max_frame)
         return w
 
     async def _attempt(self, backoff) -> None:
@@ -605,6 +609,8 @@ class OcppClient:
         try:
             while True:
                 text = await ws.recv()
+                if self.tap is not None:
+                    self.tap("in", text)
                 self.on_text(text)
                 await self.flush()
                 self.kick()          # an answer frees the link for the next CALL
@@ -650,6 +656,8 @@ class OcppClient:
                 break
             try:
                 await ws.send_text(text)
+                if self.tap is not None:
+                    self.tap("out", text)
             except Exception as e:
                 self.last_error = "send: %r" % (e,)
                 self.outbox = []
