@@ -167,6 +167,28 @@ class Simulator:
             self.kill()
             return -9
 
+    def power_cut(self, restart: bool = True, timeout: float = 20.0) -> "Simulator":
+        """The power goes (the `powercut` op: the process kills itself with
+        SIGKILL, nothing flushed or closed), and with restart comes back: the
+        same arguments, state directory and identity, as after a power cut.
+        Returns self (running again when restart)."""
+        assert self.proc is not None, "power_cut needs a simulator this object started"
+        try:
+            assert self.sock is not None
+            self.sock.sendall(b'{"op": "powercut"}\n')
+            self.rfile.readline()           # no reply: the channel just ends
+        except OSError:
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()                # the op could not: kill -9 from here
+            self.proc.wait(5)
+        self.kill()
+        if restart:
+            self.start(timeout)
+        return self
+
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
