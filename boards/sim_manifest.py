@@ -1,5 +1,5 @@
 # The simulator, frozen on purpose: the board set (evse_manifest.py) plus the
-# modules only the simulator imports (evse.sim, evse.simctl, evse.simevents and the
+# modules only the simulator imports (evse.sim, evse.simctl, evse.simevents, evse.simlink and the
 # simulated HAL, evse.hal.sim*). For an image of the Unix port running the simulator,
 # or an emulator build that runs tools/board_selftest.py:
 #   include("$(PORT_DIR)/variants/manifest.py")
@@ -9,4 +9,5 @@ include("evse_manifest.py")
 package("evse", base_path="../firmware", opt=2, files=[
     "sim.py", "simctl.py", "hal/sim.py", "hal/sim_io.py", "hal/sim_meter.py",
     "hal/sim_rs485.py", "hal/sim_s0.py", "simevents.py", "hal/sim_eventfile.py",
+    "simlink.py",
 ])

@@ -221,7 +221,7 @@ class ControlServer:
         }
         if link is None:
             from evse.simlink import Link
-            link = Link(board.clock, board.virtual)
+            link = Link(getattr(board, "clock", None), bool(getattr(board, "virtual", False)))
         self.link = link            # evse.simlink.Link: the OCPP message faults
         self.events = events  # type: Any  # evse.simevents.EventLog (--events) or None
 
