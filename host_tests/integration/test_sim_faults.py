@@ -12,6 +12,7 @@
 #   in MeterValues or meterStop; a lasting glitch is a PowerMeterFailure;
 # - a slow and a silent Central System.
 import asyncio
+import time
 
 from csms import CentralSystem
 from ocpp_rig import TAG, parse_iso, rig_run
@@ -179,6 +180,26 @@ def test_latency_is_virtual_time_and_disconnect_reconnects_without_a_second_boot
         assert st["ocpp"]["connected"] and st["ocpp"]["registered"]
         assert len(rig.calls("BootNotification")) == n_boot     # no second boot
     rig_run(tmp_path, body, settings={"MessageResponseTimeOut": "5"})
+
+
+def test_latency_on_the_real_clock_is_real_time(tmp_path):
+    async def body(rig):
+        await rig.start()
+        await rig.cs.wait_for(lambda rs: len([r for r in rs if r.action == "StatusNotification"
+                                              and r.answer]) >= 2, cp_id=rig.cp)
+        await asyncio.sleep(0.3)
+        await rig.op("link", dir="both", latency_ms=800)
+        t0 = time.time()
+        await rig.op("datatransfer", vendor_id="rt")
+        await rig.wait_call("DataTransfer")
+        t_cs = rig.calls("DataTransfer")[0].time - t0
+        while (await rig.status())["ocpp"]["queued"]:
+            await asyncio.sleep(0.02)
+        t_back = time.time() - t0
+        assert 0.8 <= t_cs < 1.6 and 1.6 <= t_back < 3.0, (t_cs, t_back)
+        st = await rig.status()
+        assert st["link"]["out"]["delayed"] == 1 and st["link"]["in"]["delayed"] == 1
+    rig_run(tmp_path, body, clock="real")
 
 
 # ---- power cut --------------------------------------------------------------------------
