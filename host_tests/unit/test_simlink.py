@@ -140,3 +140,15 @@ def test_plausibility_rule():
     assert not plausible(-1, -1, -1, None, 1) and not plausible(4, 5, 1000, 1000, 1)
     assert plausible(5 + 20 + 2, 5, 0, 1000, 1) and not plausible(5 + 23, 5, 0, 1000, 1)
     assert plausible(10 ** 6, 5, -1, None, 1)          # no bound without a time
+
+
+def test_command_line_link_options():
+    from evse import sim
+    from support import raises
+    o = sim.parse_args(["--link", "dir=out,drop=0.5,latency_ms=200", "--link", "seed=4",
+                        "--link-seed", "9"])
+    assert o["link_seed"] == 9
+    assert o["link"] == [{"dir": "out", "drop": 0.5, "latency_ms": 200}, {"seed": 4}]
+    for bad in (["--link", "dir=sideways"], ["--link", "drop=2"], ["--link", "nonsense"],
+                ["--link", "disconnect=true"], ["--link-seed", "x"], ["--link", "colour=1"]):
+        assert raises(sim.UsageError, sim.parse_args, bad), bad
