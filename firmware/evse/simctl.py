@@ -384,7 +384,11 @@ class ControlServer:
 
     async def op_powercut(self, req: dict) -> dict:
         """Extension: the power goes. No reply: the process ends here (the
-        event log, like everything else, keeps only what was written)."""
+        event log, like everything else, keeps only what was written).
+        Takes no arguments, and refuses any (a typo must not cut the power)."""
+        for k in req:
+            if k != "op":
+                raise BadRequest("powercut takes no arguments, got " + str(k))
         power_cut()
         return {}
 

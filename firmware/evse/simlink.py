@@ -27,8 +27,6 @@
 # selected direction(s) have passed (`disconnect_after`): the WebSocket is
 # closed (close handshake, bounded), held messages are lost as in-flight
 # data is; the client's ordinary reconnect (backoff) follows.
-import json
-
 try:
     import asyncio
 except ImportError:  # pragma: no cover
@@ -87,18 +85,38 @@ class DirFaults:
                 "duplicated": self.duplicated, "delayed": self.delayed}
 
 
+def _quoted(text: str, i: int) -> tuple:
+    """The JSON string starting at or after i (no escapes: message ids and
+    action names have none) -> (its text or None, index after it)."""
+    a = text.find('"', i)
+    if a < 0:
+        return None, i
+    b = text.find('"', a + 1)
+    if b < 0 or text.find("\\", a, b) >= 0:
+        return None, i
+    return text[a + 1:b], b + 1
+
+
 def frame_head(text: str) -> tuple:
-    """(message type, id, action or None) of an OCPP-J frame; (0, None,
-    None) when it is not one."""
-    try:
-        m = json.loads(text)
-    except ValueError:
+    """(message type, id, action or None) of an OCPP-J frame, from its
+    first bytes only (no JSON parse of the payload); (0, None, None) when it
+    is not one."""
+    t = text.lstrip()
+    if not t.startswith("["):
         return 0, None, None
-    if type(m) is not list or len(m) < 2:
+    c = t.find(",")
+    if c < 0:
         return 0, None, None
-    t = m[0] if type(m[0]) is int else 0
-    action = m[2] if t == 2 and len(m) > 2 and type(m[2]) is str else None
-    return t, m[1], action
+    kind = t[1:c].strip()
+    if kind not in ("2", "3", "4"):
+        return 0, None, None
+    mid, i = _quoted(t, c)
+    if mid is None:
+        return 0, None, None
+    action = None
+    if kind == "2":
+        action, _ = _quoted(t, i)
+    return int(kind), mid, action
 
 
 class Link:
@@ -181,32 +199,36 @@ class Link:
 
     # ---- decisions -----------------------------------------------------------------
     def decide(self, name: str, text: str) -> tuple:
-        """-> (copies 0..2, hold ms, frame head) for one message."""
+        """-> (copies 0..2, hold ms, frame head) for one message; the head
+        is read only for a message a fault hits (None otherwise)."""
         d = self.dirs[name]
         r_drop = self.rng.next() % _SCALE
         r_dup = self.rng.next() % _SCALE
         r_jit = self.rng.next()
         d.messages += 1
-        head = frame_head(text)
-        label = head[2] if head[2] is not None else {3: "result", 4: "error"}.get(head[0], "?")
         if r_drop < d.drop_ppm:
             d.dropped += 1
-            self._note(name, d.messages, label, "dropped", head[1])
-            return 0, 0, head
+            return 0, 0, self._note(name, d.messages, text, "dropped")
         copies = 1
+        head = None
         if r_dup < d.dup_ppm:
             d.duplicated += 1
             copies = 2
-            self._note(name, d.messages, label, "duplicated", head[1])
+            head = self._note(name, d.messages, text, "duplicated")
         hold = d.latency_ms + (r_jit % (d.jitter_ms + 1) if d.jitter_ms > 0 else 0)
         if hold > 0:
             d.delayed += 1
+            if head is None:
+                head = frame_head(text)
         return copies, hold, head
 
-    def _note(self, name: str, n: int, label: str, what: str, mid) -> None:
-        self.log.append([name, n, label, what, mid])
+    def _note(self, name: str, n: int, text: str, what: str) -> tuple:
+        head = frame_head(text)
+        label = head[2] if head[2] is not None else {3: "result", 4: "error"}.get(head[0], "?")
+        self.log.append([name, n, label, what, head[1]])
         if len(self.log) > LOG_MAX:
             self.log.pop(0)
+        return head
 
     def counted(self, name: str) -> bool:
         """A message of direction name has passed: True when the
@@ -320,7 +342,7 @@ class FaultyWS:
             raise OSError(9, "connection closed")
         link = self.link
         copies, hold, head = link.decide("out", text)
-        mid = head[1] if head[0] == 2 else None      # our CALL: its answer is awaited
+        mid = head[1] if head is not None and head[0] == 2 else None   # our CALL: its answer is awaited
         if copies == 0:
             link.pending_waited(mid, True)          # no answer will come
         elif hold <= 0 and not self.out_q:
@@ -383,7 +405,7 @@ class FaultyWS:
                 break
             text = await self.ws.recv()
             copies, hold, head = link.decide("in", text)
-            mid = head[1] if head[0] in (3, 4) else None     # an answer to our CALL
+            mid = head[1] if head is not None and head[0] in (3, 4) else None   # an answer to our CALL
             if link.counted("in"):
                 self._schedule_cut()
             if copies == 0:
