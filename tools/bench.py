@@ -11,6 +11,11 @@ baseline run side by side in the same invocation (no asserts on wall time).
    day.
 3. heap: gc.mem_alloc() of the whole station idle and while charging, and the
    smallest -X heapsize at which the station still boots and charges.
+4. a fleet of 200 stations (tools/fleet.py, one MicroPython process per core)
+   against the development Central System (in this process, on its own
+   thread): connected/charging counts, messages/s, memory per station (heap
+   and RSS) and CPU per station; checked against what the Central System saw.
+   `python tools/bench.py fleet [N]` runs this part alone.
 """
 from __future__ import annotations
 
@@ -113,7 +118,46 @@ def heap(runtime_heap: str | None = None) -> tuple[int, int] | None:
             return None
 
 
+FLEET_N = 200
+
+
+def fleet_bench(n: int = FLEET_N) -> None:
+    from fleet import run_fleet
+    print("\n4. a fleet of %d stations against one Central System (real clock, about 2 minutes)" % n)
+    cs = _CsThread()
+    cpu0 = time.process_time()
+    try:
+        s = run_fleet(n, "ws://127.0.0.1:%d/ocpp" % cs.port, connect_spread=15, plug_spread=15,
+                      charge=65, meter_interval=60, report=10, prefix="BENCH",
+                      out=lambda line: print("   " + line))
+    finally:
+        cs_cpu = time.process_time() - cpu0
+        cs.stop()
+    c = cs.cs
+    ids = {"BENCH-%03d" % i for i in range(1, n + 1)}
+
+    def seen(action: str) -> int:
+        return len(ids & {r.cp_id for r in c.calls(action)})
+    print("   Central System saw: %d BootNotification, %d StartTransaction, %d MeterValues, "
+          "%d StopTransaction (stations), %d frames in, %d out, %d violations"
+          % (seen("BootNotification"), seen("StartTransaction"), seen("MeterValues"),
+             seen("StopTransaction"), sum(1 for f in c.frames if f[1] == "in"),
+             sum(1 for f in c.frames if f[1] == "out"), len(c.violations)))
+    print("   fleet figures: %d connected, %d charging (peak); %.1f messages/s (peak %d/s)"
+          % (s["peak_connected"], s["peak_charging"], s["msgs_per_s"], s["peak_msgs_per_s"]))
+    print("   memory per station: heap %d bytes (marginal, gc.mem_alloc with 1 vs N stations), "
+          "%d bytes with the shared code; RSS %d KiB (processes' peak RSS / stations)"
+          % (s["heap_marginal_per_station"], s["heap_per_station"], s["rss_kb_per_station"]))
+    print("   CPU per station: %.2f ms per second (%.1f s CPU of %d processes in %.0f s wall = %.2f cores); "
+          "Central System and launcher: %.1f s CPU (%.2f cores)"
+          % (s["cpu_ms_per_station_s"], s["cpu_s"], s["processes"], s["wall_s"], s["cpu_cores"],
+             cs_cpu, cs_cpu / s["wall_s"]))
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["fleet"]:
+        fleet_bench(int(sys.argv[2]) if len(sys.argv) > 2 else FLEET_N)
+        return 0
     tick_bench()
     print("\n2. a virtual day with a 4 h charging session (simulator, virtual clock)")
     mw, mst = virtual_day("micropython")
@@ -144,6 +188,7 @@ def main() -> int:
                        env=dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE))
     for line in (r.stdout + r.stderr).splitlines():
         print("   " + line)
+    fleet_bench()
     return 0
 
 

@@ -62,7 +62,7 @@ class Station:
         self.model = model
         self.clock = board.clock
         self.storage = board.storage
-        self.max_frame = 16384
+        self.max_frame = 16384          # largest OCPP-J message either way; WebSocket frames are 2 KiB (ocpp.ws)
         self.reboot_request = ""        # "", "Soft", "Hard", "Firmware": the entry point restarts us
         self.running = False
         self._task = None               # type: Any

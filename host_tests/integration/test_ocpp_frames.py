@@ -94,3 +94,37 @@ def test_callerror_answer_to_a_transaction_message_is_retried(tmp_path):
         assert txid == starts[1].answer[1]["transactionId"]
         assert rig.cs.violations == []
     rig_run(tmp_path, body, settings={"TransactionMessageRetryInterval": "10"})
+
+
+# 64 entries (SendLocalListMaxLength) of the longest fields: about 10 KB
+BIG_LIST = [{"idTag": "TAG%017d" % i,
+             "idTagInfo": {"status": "Accepted", "expiryDate": "2031-12-31T23:59:59.000+00:00",
+                           "parentIdTag": "PARENT%014d" % i}} for i in range(64)]
+DATA10K = "".join("%05d \u00e9\u20ac\U0001f600|" % i for i in range(641))
+
+
+def test_messages_over_10kb_both_ways(tmp_path):
+    """The station's frames are 2 KiB: a longer message goes out as
+    fragments, and one coming in is assembled in a buffer of its own."""
+    async def body(rig):
+        await rig.start()
+        assert len(json.dumps(BIG_LIST)) > 10000
+        conf = await rig.call("SendLocalList", listVersion=7, updateType="Full",
+                              localAuthorizationList=BIG_LIST)
+        assert conf == {"status": "Accepted"}
+        assert await rig.call("GetLocalListVersion") == {"listVersion": 7}
+        # 10 KB of raw 1- to 4-byte UTF-8 characters (the ocpp library would
+        # escape them): parsed whole, or the answer would be a
+        # FormationViolation or a close 1007
+        frame = '[2,"big1","DataTransfer",{"vendorId":"NoSuchVendor","data":"%s"}]' % DATA10K
+        assert 10000 < len(frame.encode()) < 16384
+        reply = await rig.cs.send_raw(rig.cp, frame)
+        assert json.loads(reply) == [3, "big1", {"status": "UnknownVendorId"}]
+        # the whole configuration: the station's longest message (13 KB)
+        keys = (await rig.call("GetConfiguration"))["configurationKey"]
+        assert len(json.dumps(keys)) > 10000 and len(keys) > 150
+        assert {"HeartbeatInterval", "LocalAuthListEnabled"} <= {k["key"] for k in keys}
+        st = await rig.status()
+        assert st["ocpp"]["connected"] and len(rig.cs.connections) == 1
+        assert rig.cs.violations == []
+    rig_run(tmp_path, body, settings={"LocalAuthListEnabled": "true"})

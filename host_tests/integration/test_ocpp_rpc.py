@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import os
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -104,4 +105,22 @@ def test_rpc_configuration_and_trigger(rig) -> None:
     assert r["ev"] == "result" and r["result"] == {"status": "Accepted"}, r
     sim.call("advance", seconds=1)
     cs.wait_call("Heartbeat", n + 1)
+    _check_clean(cs)
+
+
+def test_rpc_messages_over_10kb_both_ways(rig) -> None:
+    """2 KiB frames on the station's side: its 13 KB GetConfiguration answer
+    goes out as fragments, a 10 KB DataTransfer (raw UTF-8, 1- to 4-byte
+    characters) comes in as one frame and is parsed whole."""
+    cs, sim = rig
+    data = "".join("%05d \u00e9\u20ac\U0001f600|" % i for i in range(641))
+    r = cs.call("DataTransfer", {"vendorId": "NoSuchVendor", "data": data})
+    assert r["ev"] == "result" and r["result"] == {"status": "UnknownVendorId"}, r
+    r = cs.call("GetConfiguration", {})
+    assert r["ev"] == "result", r
+    keys = r["result"]["configurationKey"]
+    assert len(json.dumps(keys)) > 10000 and len(keys) > 150
+    assert "HeartbeatInterval" in {k["key"] for k in keys}
+    assert sim.status()["ocpp"]["connected"]
+    assert len(cs.calls("BootNotification")) == 1
     _check_clean(cs)

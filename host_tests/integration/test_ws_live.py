@@ -30,8 +30,10 @@ HEARTBEAT = '[2,"1","Heartbeat",{}]'
 
 class LiveServer:
     """A websockets server in a thread. mode: echo (echo one message, ping
-    the client, send "after-pong", wait for the client's close) or big (send
-    a 20000-byte message). protos=None: no subprotocol negotiated (refusal)."""
+    the client, send "after-pong", wait for the client's close), big (send
+    a 20000-byte message) or frag (receive one message frame by frame, send
+    it back in 3000-byte fragments with a ping between each, then as one
+    frame). protos=None: no subprotocol negotiated (refusal)."""
 
     def __init__(self, mode="echo", protos=("ocpp1.6",), ssl_ctx=None, password=None):
         self.mode = mode
@@ -82,6 +84,9 @@ class LiveServer:
                 await conn.send("x" * 20000)
                 await conn.recv()
                 return
+            if self.mode == "frag":
+                await self._frag(conn)
+                return
             msg = await conn.recv()
             ev.append(("recv", msg))
             await conn.send(msg)
@@ -98,6 +103,29 @@ class LiveServer:
             except asyncio.TimeoutError:
                 pass
             ev.append(("closed", conn.close_code, conn.close_reason))
+
+    async def _frag(self, conn):
+        ev = self.events
+        parts = []
+        async for part in conn.recv_streaming(decode=False):
+            parts.append(part)
+        ev.append(("frames", [len(p) for p in parts]))
+        msg = b"".join(parts).decode()     # strict UTF-8 across the fragment cuts
+        ev.append(("recv", msg))
+        raw = msg.encode()
+        waiters = []
+
+        async def pieces():
+            for i in range(0, len(raw), 3000):
+                if i:
+                    waiters.append(await conn.ping(b"mid-%d" % i))
+                yield raw[i:i + 3000]
+
+        await conn.send(pieces(), text=True)
+        await asyncio.wait_for(asyncio.gather(*waiters), 5)
+        ev.append(("pongs", len(waiters)))
+        await conn.send(msg)
+        await conn.recv()
 
     def wait_closed(self, timeout=5):
         end = time.time() + timeout
@@ -141,10 +169,10 @@ async def main(url, auth, cadata):
 '''
 
 
-def run_micropython(url, auth=None, cadata=None):
+def run_micropython(url, auth=None, cadata=None, msg=HEARTBEAT):
     if not os.path.exists(MICROPYTHON):
         pytest.skip("no MicroPython Unix port in .venv")
-    src = CLIENT % {"msg": HEARTBEAT}
+    src = CLIENT % {"msg": msg}
     src += "print(json.dumps(asyncio.run(main(%r, %r, %r))))\n" % (
         url, tuple(auth) if auth else None, cadata)
     env = dict(os.environ, MICROPYPATH="firmware:.frozen")
@@ -154,9 +182,9 @@ def run_micropython(url, auth=None, cadata=None):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def run_cpython(url, auth=None, cadata=None):
+def run_cpython(url, auth=None, cadata=None, msg=HEARTBEAT):
     ns = {}
-    exec(CLIENT % {"msg": HEARTBEAT}, ns)
+    exec(CLIENT % {"msg": msg}, ns)
     return asyncio.run(ns["main"](url, auth, cadata))
 
 
@@ -209,6 +237,26 @@ def test_oversize_message_closes_with_1009(run):
         srv.wait_closed()
     assert out == {"closed_by": 1009, "close_code": 1009}, out
     assert srv.event("closed")[1] == 1009
+
+
+# 10.2 KB of UTF-8 (1, 2, 3 and 4-byte characters): fragments cut inside them
+TEXT10K = "".join("%05d \u00e9\u20ac\U0001f600|" % i for i in range(641))
+
+
+@pytest.mark.parametrize("run", RUNNERS)
+def test_10k_message_fragmented_both_ways(run):
+    # out: 2 KiB fragments (FIN on the last), each masked; in: 3000-byte
+    # fragments with pings between them, then the same as one frame
+    with LiveServer(mode="frag") as srv:
+        out = run("ws://127.0.0.1:%d/ocpp/CP1" % srv.port, msg=TEXT10K)
+        srv.wait_closed()
+    assert out == {"echo": TEXT10K, "second": TEXT10K, "close_code": 1000}, {
+        k: (v if len(str(v)) < 100 else len(v)) for k, v in out.items()}
+    n = len(TEXT10K.encode())
+    assert srv.event("frames") == ("frames", [min(2048, n - i) for i in range(0, n, 2048)])
+    assert srv.event("recv") == ("recv", TEXT10K)
+    assert srv.event("pongs") == ("pongs", 3)
+    assert srv.event("closed") == ("closed", 1000, "bye")
 
 
 @pytest.mark.parametrize("run", RUNNERS)

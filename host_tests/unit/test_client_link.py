@@ -157,7 +157,7 @@ def test_websocket_buffers_are_the_same_objects_across_reconnects():
         for i in range(3):
             await _until(r, lambda: oc.connected and len(net.conns) == i + 1)
             w = oc.ws
-            seen.append((w, w._enc._buf, w._dec._msg, w._dec._ctl))
+            seen.append((w, w._enc._buf, w._dec._small, w._dec._ctl))
             if i == 0:
                 await _registered(r, net.conns[0])
             c = net.conns[i]
@@ -169,5 +169,7 @@ def test_websocket_buffers_are_the_same_objects_across_reconnects():
         for other in seen[1:]:
             for a, b in zip(first, other):
                 assert a is b
-        assert len(first[1]) == r.st.max_frame + 14 and len(first[2]) == r.st.max_frame
+        # 2 KiB each way, whatever the largest message (max_frame, 16 KiB)
+        assert len(first[1]) == ws.FRAME_SIZE + 14 and len(first[2]) == ws.FRAME_SIZE
+        assert first[0].max_size == r.st.max_frame
     asyncio.run(body())

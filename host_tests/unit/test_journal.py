@@ -397,12 +397,45 @@ def test_garbage_file_never_raises():
 def test_valid_checksum_but_bad_body_is_noted():
     from evse.ocpp import journal as jm
     st = _store()
-    bad = [jm._crc_line("P x 0 MeterValues null {}"), jm._crc_line("A 77"),
-           jm._crc_line("Q 1"), jm._crc_line("P 3 0 MeterValues null {}")]
-    st.write("txjournal", "".join(bad).encode())
+    bad = [jm._line(b"P x 0 MeterValues null {}"), jm._line(b"A 77"),
+           jm._line(b"Q 1"), jm._line(b"P 3 0 MeterValues null {}")]
+    st.write("txjournal", b"".join(bad))
     j = Journal(st)
     assert len(j.errors) == 3
     assert [e[0] for e in j.entries()] == [3]
+
+
+def _old_line(body):
+    # the record format as the journal always wrote it: "<crc32 hex> BODY\n"
+    from binascii import crc32
+    return "%08x %s\n" % (crc32(body.encode()) & 0xFFFFFFFF, body)
+
+
+def test_records_keep_the_on_flash_format():
+    # records are built once and checksummed in parts: the bytes on flash
+    # are the same as ever, and a log written the old way loads
+    st = _store()
+    j = Journal(st)
+    p1 = _start(tag="T\u00e9")
+    p2 = _mv(1234)
+    s1 = j.push(START, p1, 1)
+    j.ack(s1, {"transactionId": 5})
+    s2 = j.push(METER, p2, 1)
+    j.fail(s2, 0)
+    want = (_old_line("P 1 0 StartTransaction 1 " + json.dumps(p1)) + _old_line("A 1 5")
+            + _old_line("P 2 0 MeterValues 1 " + json.dumps(p2)) + _old_line("F 2"))
+    assert bytes(st.read("txjournal")) == want.encode()
+    j.compact()
+    hdr = json.loads(bytes(st.read("txjournal")).split(b"\n")[0][11:].split(b" ", 1)[1])
+    want2 = (_old_line("H 3 " + json.dumps(hdr))
+             + _old_line("P 2 1 MeterValues 1 " + json.dumps(p2)))
+    assert hdr == [[1, 5, 0, 1]]
+    assert bytes(st.read("txjournal")) == want2.encode()
+    st2 = _store()
+    st2.write("txjournal", want.encode())
+    j2 = Journal(st2)
+    assert j2.errors == [] and [(e[0], e[1], e[3]) for e in j2.entries()] == [(2, METER, 1)]
+    assert j2.peek() == (2, METER, dict(p2, transactionId=5))
 
 
 class _FlakyStorage:
@@ -493,7 +526,7 @@ def test_payload_corrupted_on_flash_after_queueing_is_dropped_at_peek():
     # and make m2's record a valid record of another seq (stale place)
     start2 = len(lines[0]) + len(lines[1]) + 2
     from evse.ocpp import journal as jm
-    fake = jm._crc_line("P %d 0 MeterValues 1 %s" % (m3, json.dumps(_mv(2)))).encode()
+    fake = jm._line(("P %d 0 MeterValues 1 %s" % (m3, json.dumps(_mv(2)))).encode())
     fake = fake[:len(lines[2]) + 1]
     if len(fake) < len(lines[2]) + 1:
         fake = fake[:-1] + b" " * (len(lines[2]) + 1 - len(fake)) + b"\n"

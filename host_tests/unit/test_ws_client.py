@@ -13,7 +13,8 @@ from test_ws_codec import sframe, unmask
 class FakeConn:
     """Reader and writer of one scripted server connection (plain state)."""
 
-    def __init__(self, mode="ok", after=b"", chunk=0, echo_close=True, auto_pong=True):
+    def __init__(self, mode="ok", after=b"", chunk=0, echo_close=True, auto_pong=True,
+                 slow_drain=False):
         self.mode = mode            # ok | noproto | otherproto | 401 | badaccept | silent
         self.after = after          # server frames sent right after the 101
         self.chunk = chunk          # bytes per read() (0 = all available)
@@ -23,6 +24,8 @@ class FakeConn:
         self.tx = bytearray()       # what the client wrote, not yet parsed
         self.request = None
         self.frames = []            # client frames: (fin, opcode, payload)
+        self.masks = []             # their masking keys
+        self.slow_drain = slow_drain  # drain() lets other tasks run
         self.closed = False
         self.eof = False
         self._ev = asyncio.Event()
@@ -71,7 +74,8 @@ class FakeConn:
             self._frames()
 
     async def drain(self):
-        pass
+        if self.slow_drain:
+            await asyncio.sleep(0)
 
     def close(self):
         self.closed = True
@@ -114,6 +118,7 @@ class FakeConn:
             if len(self.tx) < end:
                 return
             fin, op, payload = unmask(bytes(self.tx[:end]))
+            self.masks.append(bytes(self.tx[off:off + 4]))
             self.tx = self.tx[end:]
             self.frames.append((fin, op, payload))
             if op == ws.OP_PING and self.auto_pong:
@@ -446,3 +451,90 @@ def test_send_too_large_is_value_error():
         await c.send_text("x" * 1024)
         assert conn.frames[-1][2] == b"x" * 1024
     run(main())
+
+
+# ------------------------------------------------------------- fragments
+
+TEXT10K = "".join("%05d \u00e9\u20ac\U0001f600|" % i for i in range(640))   # 10.2 KB of UTF-8
+
+
+def test_long_message_goes_out_as_masked_fragments():
+    async def main():
+        conn = FakeConn()
+        c = ws.WSClient(16384, rand=_counter_rand())
+        await c.connect("ws://h/CP1", net=FakeNet(conn))
+        raw = TEXT10K.encode()
+        assert len(raw) > 10000 and len(c._enc._buf) == ws.FRAME_SIZE + 14
+        await c.send_text(TEXT10K)
+        f = conn.frames
+        assert [(fin, op) for fin, op, _ in f] == (
+            [(False, ws.OP_TEXT)] + [(False, ws.OP_CONT)] * (len(f) - 2) + [(True, ws.OP_CONT)])
+        assert [len(p) for _, _, p in f[:-1]] == [ws.FRAME_SIZE] * (len(f) - 1)
+        assert b"".join(p for _, _, p in f) == raw
+        assert len(set(conn.masks)) == len(f)        # a masking key of its own each
+        # a message that fits a frame is still one frame
+        n = len(f)
+        await c.send_text("x" * ws.FRAME_SIZE)
+        assert conn.frames[n:] == [(True, ws.OP_TEXT, b"x" * ws.FRAME_SIZE)]
+        try:
+            await c.send_text("x" * 16385)
+            raise AssertionError("oversize send accepted")
+        except ValueError:
+            pass
+    run(main())
+
+
+def test_ping_during_a_fragmented_send_is_answered_after_its_last_fragment():
+    async def main():
+        conn = FakeConn(slow_drain=True)
+        c = ws.WSClient(16384, rand=_counter_rand())
+        await c.connect("ws://h/CP1", net=FakeNet(conn))
+
+        async def reader():
+            return await c.recv()
+
+        t = asyncio.create_task(reader())
+        await asyncio.sleep(0)
+        conn.push(sframe(ws.OP_PING, "mid"))
+        await c.send_text(TEXT10K)
+        conn.push(sframe(ws.OP_TEXT, "done"))
+        assert await t == "done"
+        ops = [op for _, op, _ in conn.frames]
+        k = ops.index(ws.OP_PONG)
+        assert ops[:k] == [ws.OP_TEXT] + [ws.OP_CONT] * (k - 1) and conn.frames[k - 1][0]
+        assert conn.sent(ws.OP_PONG) == [b"mid"]
+    run(main())
+
+
+def test_long_messages_received_whole_or_fragmented_with_pings_between():
+    async def main():
+        raw = TEXT10K.encode()
+        # fragments cut inside UTF-8 sequences, a ping between each
+        frames = b""
+        cuts = list(range(0, len(raw), 1001)) + [len(raw)]
+        for i in range(len(cuts) - 1):
+            op = ws.OP_TEXT if i == 0 else ws.OP_CONT
+            frames += sframe(op, raw[cuts[i]:cuts[i + 1]], fin=i == len(cuts) - 2)
+            frames += sframe(ws.OP_PING, "p%d" % i)
+        conn = FakeConn(after=sframe(ws.OP_TEXT, raw) + frames, chunk=700)
+        c = ws.WSClient(16384, rand=_counter_rand())
+        await c.connect("ws://h/CP1", net=FakeNet(conn))
+        assert await c.recv() == TEXT10K
+        assert c._dec.msgbuf is c._dec._small        # its buffer was given back
+        assert await c.recv() == TEXT10K
+        assert conn.sent(ws.OP_PONG)[:len(cuts) - 2] == [b"p%d" % i for i in range(len(cuts) - 2)]
+    run(main())
+
+
+def test_bad_continuation_sequence_fails_with_1002():
+    raw = TEXT10K.encode()
+    _failed_with(sframe(ws.OP_TEXT, raw[:600], fin=False) + sframe(ws.OP_TEXT, raw[600:900]), 1002)
+    _failed_with(sframe(ws.OP_TEXT, raw[:600], fin=False) + sframe(ws.OP_BINARY, b"cd"), 1002)
+
+
+def test_max_size_change_keeps_the_buffers():
+    c = ws.WSClient(16384)
+    bufs = (c._enc._buf, c._dec._small)
+    c.set_max_size(4096)
+    assert c.max_size == 4096 and c._dec.max_size == 4096
+    assert (c._enc._buf, c._dec._small) == bufs and bufs[0] is c._enc._buf

@@ -222,12 +222,12 @@ def test_decode_protocol_errors():
 
 def test_decode_oversize_refused_from_header():
     # a header announcing 2**31 bytes: refused after 10 header bytes, 1009,
-    # and the decoder's buffers stay as allocated at construction
+    # and the decoder's buffer stays the one allocated at construction
     dec = ws.Decoder(16384)
     head = bytes([0x81, 127]) + struct.pack(">Q", 1 << 31)
     n = dec.feed(head + b"xxxx")
     assert n == 10 and dec.event == ws.ERROR and dec.error == 1009
-    assert len(dec._msg) == 16384
+    assert dec.msgbuf is dec._small and len(dec.msgbuf) == ws.FRAME_SIZE
     dec = ws.Decoder(16384)
     head = bytes([0x81, 127]) + struct.pack(">Q", 1 << 40)
     assert dec.feed(head) == 10 and dec.error == 1009
@@ -265,3 +265,69 @@ def test_decode_oversize_allocates_nothing_big():
     else:
         dec.feed(head)
     assert dec.error == 1009
+
+
+# ------------------------------------------------------------- large messages
+
+BIG = bytes(48 + (i * 7) % 64 for i in range(10240))    # 10 KiB of text
+
+
+def test_decode_large_single_frame_in_a_buffer_of_its_own():
+    # a message longer than the preallocated 2 KiB arrives in a buffer of
+    # its exact size, allocated from its header, dropped at the next feed
+    dec = ws.Decoder(16384)
+    small = dec.msgbuf
+    assert feed_all(dec, sframe(ws.OP_TEXT, BIG)) == [(ws.OP_TEXT, BIG)]
+    assert dec.msgbuf is not small and len(dec.msgbuf) == len(BIG)
+    assert feed_all(dec, sframe(ws.OP_TEXT, "hi")) == [(ws.OP_TEXT, b"hi")]
+    assert dec.msgbuf is small
+    dec.feed(sframe(ws.OP_TEXT, BIG))
+    dec.release()
+    assert dec.msgbuf is small and bytes(dec.payload) == b""
+
+
+def test_decode_large_fragmented_with_control_frames_between():
+    dec = ws.Decoder(16384)
+    parts = [BIG[i:i + 1500] for i in range(0, len(BIG), 1500)]
+    data = sframe(ws.OP_TEXT, parts[0], fin=False)
+    for k, p in enumerate(parts[1:]):
+        data += sframe(ws.OP_PING if k % 2 else ws.OP_PONG, "c%d" % k)
+        data += sframe(ws.OP_CONT, p, fin=k == len(parts) - 2)
+    ev = feed_all(dec, data)
+    assert ev[-1] == (ws.OP_TEXT, BIG)
+    assert [e for e, _ in ev[:-1]] == [ws.OP_PONG if k % 2 == 0 else ws.OP_PING
+                                       for k in range(len(parts) - 1)]
+    assert len(dec.msgbuf) <= 2 * len(BIG)
+    assert feed_bytewise(ws.Decoder(16384), data) == ev
+
+
+def test_decode_large_fragmented_oversize_and_bad_sequences():
+    # 16 KiB in all is the limit: the fragment that passes it gets 1009
+    frag = b"y" * 2000
+    data = sframe(ws.OP_TEXT, frag, fin=False)
+    for _ in range(7):
+        data += sframe(ws.OP_CONT, frag, fin=False)
+    assert feed_all(ws.Decoder(16384), data + sframe(ws.OP_CONT, b"y" * 384)) == [
+        (ws.OP_TEXT, frag * 8 + b"y" * 384)]
+    assert _error(data + sframe(ws.OP_CONT, b"y" * 385), 16384) == 1009
+    # a new data frame inside a fragmented message, a continuation after
+    # its end: 1002
+    assert _error(sframe(ws.OP_TEXT, BIG[:5000], fin=False) + sframe(ws.OP_TEXT, BIG[5000:]), 16384) == 1002
+    assert _error(sframe(ws.OP_TEXT, BIG[:5000], fin=False) + sframe(ws.OP_BINARY, b"z"), 16384) == 1002
+    assert _error(sframe(ws.OP_TEXT, BIG[:5000], fin=False) + sframe(ws.OP_CONT, BIG[5000:])
+                  + sframe(ws.OP_CONT, b"more"), 16384) == 1002
+
+
+def test_decode_large_message_memory_is_given_back():
+    import gc
+    if not hasattr(gc, "mem_alloc"):  # MicroPython only
+        return
+    dec = ws.Decoder(16384)
+    data = sframe(ws.OP_TEXT, BIG)
+    gc.collect()
+    before = gc.mem_alloc()
+    dec.feed(data)
+    assert dec.event == ws.OP_TEXT and gc.mem_alloc() - before >= len(BIG)
+    dec.release()
+    gc.collect()
+    assert gc.mem_alloc() - before < 1024

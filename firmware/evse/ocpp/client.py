@@ -518,13 +518,16 @@ class OcppClient:
 
     def ws_client(self):
         """The one WSClient of this client, built on first use and reused by
-        every connection attempt: its frame buffers (2 x max_frame) are
-        allocated once per station lifetime, not once per attempt (a
-        fragmented heap after a long outage may have no such block left)."""
+        every connection attempt: its frame buffers (2 x 2 KiB, ws.FRAME_SIZE)
+        are allocated once per station lifetime, not once per attempt (a
+        fragmented heap after a long outage may have no block left). The
+        largest message, station.max_frame, needs no buffer of its own size
+        kept: it takes effect at the next attempt."""
         w = self._wsc
-        if w is None or w.max_size != self.station.max_frame:
-            self._wsc = None
+        if w is None:
             w = self._wsc = WSClient(max_size=self.station.max_frame)
+        elif w.max_size != self.station.max_frame:
+            w.set_max_size(self.station.max_frame)
         return w
 
     async def _attempt(self, backoff) -> None:

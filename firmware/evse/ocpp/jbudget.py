@@ -9,7 +9,7 @@ except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
 
-from evse.ocpp.journal import MARGIN
+from evse.ocpp.journal import MARGIN, text_bytes
 
 # the journal's queue entry fields and kinds (its const()s are not module
 # attributes on MicroPython)
@@ -30,7 +30,7 @@ def kept_bytes(j) -> int:
 
 
 def trim(j, payload, pb):
-    """A StopTransaction about to be queued (pb its JSON): when it cannot
+    """A StopTransaction about to be queued (pb its JSON, text_bytes): when it cannot
     fit even with every MeterValues gone, its transactionData gives way
     (meterStop, timestamp, reason, idTag stay); returns the JSON to queue."""
     if (type(payload) is not dict or "transactionData" not in payload
@@ -39,7 +39,7 @@ def trim(j, payload, pb):
     p = dict(payload)
     del p["transactionData"]
     j.trimmed += 1
-    return json.dumps(p).encode()
+    return text_bytes(json.dumps(p))
 
 
 def make_room(j, new) -> bool:

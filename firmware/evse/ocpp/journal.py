@@ -85,6 +85,7 @@
 # the same rule, its first compaction excepted.
 import gc
 import json
+import sys
 
 try:
     from binascii import crc32
@@ -126,6 +127,7 @@ _SAMPLED = const(0)               # 1 other MeterValues, 2 never (Start/Stop/oth
 _KEEP = const(2)
 MARGIN = const(256)               # kept free for ack/fail records and header growth
 _FAST = const(2048)               # a header longer than this is measured, not assumed
+_HEAD = const(96)                 # bytes read first of a P record: its head (see _pjson)
 BOARD_BUDGET = const(32768)       # the default byte budget on a board
 
 
@@ -137,16 +139,36 @@ def _kind(action: str, b, start: int, end: int) -> int:
 # reached: a journal far from it carries none of that code in RAM)
 
 
-def _crc_line(body: str) -> str:
-    return "%08x %s\n" % (crc32(body.encode()) & 0xFFFFFFFF, body)
+# Each record is built once, as one object: near the heap limit every copy
+# of a payload is a chance to fail, and the records used to be formatted as
+# a str, encoded, checksummed and joined again (4-5 copies of a payload).
+_MP = sys.implementation.name == "micropython"
 
 
-def _record(head: bytes, tail) -> bytes:
-    """One log line, <crc> head+tail, built with one copy of tail (a P
-    record's payload: the largest thing the journal handles; near the heap
-    limit every copy of it is a chance to fail)."""
+def text_bytes(s: str):
+    """The UTF-8 bytes of s as a bytes-like object: on MicroPython a view of
+    the str itself (its buffer is its UTF-8), no copy; len() is in bytes."""
+    return memoryview(s) if _MP else s.encode()  # type: ignore[arg-type]
+
+
+def _line(body: bytes) -> bytes:
+    """A short record (A, F, D): <crc> body, one bytes object."""
+    return b"%08x %s\n" % (crc32(body) & 0xFFFFFFFF, body)
+
+
+def _record(head: bytes, tail) -> bytearray:
+    """A long record (P, H): <crc> head+tail, tail a bytes-like payload
+    (text_bytes of its JSON). The checksum runs over the parts; the line is
+    one buffer of its final size, holding the only copy of tail."""
     crc = crc32(tail, crc32(head)) & 0xFFFFFFFF
-    return b"".join((b"%08x " % crc, head, tail, b"\n"))
+    nh = len(head)
+    nt = len(tail)
+    b = bytearray(10 + nh + nt)
+    b[0:9] = b"%08x " % crc
+    b[9:9 + nh] = head
+    b[9 + nh:9 + nh + nt] = tail
+    b[9 + nh + nt] = 0x0A
+    return b
 
 
 def _payload_at(b, start: int, end: int) -> int:
@@ -215,17 +237,18 @@ class Journal:
         if not action or " " in action:
             raise ValueError("bad action")
         rj = _ref_json(ref)
-        pb = json.dumps(payload).encode()
+        js = json.dumps(payload)
         if len(self._q) >= self.max_queued:
             self._overflow()
         seq = self._next
-        kind = _kind(action, pb, 0, len(pb))
+        kind = _KEEP if action != METER else (_SAMPLED if js.find('"Sample.Periodic"') >= 0 else 1)
+        pb = text_bytes(js)
         if action == STOP and self.budget and not self._fits(2 * len(pb)):
             from evse.ocpp.jbudget import trim
             pb = trim(self, payload, pb)
         self._next = seq + 1
         b = _record(("P %d 0 %s %s " % (seq, action, rj)).encode(), pb)
-        del pb
+        del pb, js
         act = self._acts.get(action)
         if act is None:
             act = self._acts[action] = action
@@ -281,10 +304,10 @@ class Journal:
                 self._error("seq %d: StartTransaction.conf without transactionId" % seq)
                 txid = -1
             self._done(e, txid)
-            self._persist(_crc_line("A %d %d" % (seq, txid)))
+            self._persist(_line(b"A %d %d" % (seq, txid)))
         else:
             self._done(e, None)
-            self._persist(_crc_line("A %d" % seq))
+            self._persist(_line(b"A %d" % seq))
         self._maybe_compact()
         return True
 
@@ -299,14 +322,14 @@ class Journal:
         if n >= self.attempts:
             self.dropped += 1
             self._drop(e)
-            self._persist(_crc_line("D %d" % seq))
+            self._persist(_line(b"D %d" % seq))
             self._maybe_compact()
             return True
         wait = self.retry_interval_s * 1000 * n
         if wait > _MAX_WAIT_MS:
             wait = _MAX_WAIT_MS
         self._due = ticks_add(now_ms, wait)
-        self._persist(_crc_line("F %d" % seq))
+        self._persist(_line(b"F %d" % seq))
         return False
 
     def ready(self, now_ms: int) -> bool:
@@ -374,9 +397,9 @@ class Journal:
 
     # ---- internals ------------------------------------------------------
 
-    def _header(self) -> bytes:
-        return _crc_line("H %d %s" % (self._next, json.dumps(
-            [[k, r[_TXID], 1 if r[_STOPPED] else 0, r[_SSEQ]] for k, r in self._refs.items()]))).encode()
+    def _header(self) -> bytearray:
+        return _record(b"H %d " % self._next, text_bytes(json.dumps(
+            [[k, r[_TXID], 1 if r[_STOPPED] else 0, r[_SSEQ]] for k, r in self._refs.items()])))
 
     def stats(self) -> dict:
         """What the journal holds and what gave way (status, diagnostics)."""
@@ -394,9 +417,10 @@ class Journal:
         return need + len(self._header()) <= self.budget
 
     def _lines(self, offs: list, bad: list):
-        b = self._header()
-        pos = len(b)
-        yield b
+        hb = self._header()
+        pos = len(hb)
+        yield hb
+        del hb
         for e in self._q:
             pv = self._pview(e)
             if pv is None:
@@ -406,7 +430,7 @@ class Journal:
             # the record read back: no copy of it is made here
             head = ("P %d %d %s %s " % (e[_SEQ], e[_FAILS], e[_ACT], _ref_json(e[_REF]))).encode()
             crc = crc32(pv, crc32(head)) & 0xFFFFFFFF
-            b = b"%08x " % crc + head
+            b = b"%08x %s" % (crc, head)
             n = len(b) + len(pv) + 1
             offs.append((e, pos, n))
             pos += n
@@ -440,13 +464,38 @@ class Journal:
             return None
 
     def _pjson(self, e):
-        """Payload JSON text of e's P record (see _pview), or None."""
-        pv = self._pview(e)
-        if pv is None:
-            return None
+        """Payload JSON text of e's P record, verified (see _pview), or None.
+        From flash, the head is read first and the payload (with its "\n",
+        which JSON allows) apart: the str is made from exactly the bytes
+        read, which MicroPython shares instead of copying, so the payload
+        is in RAM once before it is parsed, not twice."""
+        n = e[_LEN]
+        h = None
+        if e[_OFF] >= 0:
+            h = self._st.read_at(self._name, e[_OFF], n if n < _HEAD else _HEAD)
+        k = -1
+        if h is not None and len(h) >= 12 and h[8] == 0x20:
+            k = _payload_at(h, 0, len(h))
+        if k < 0:                       # in RAM, or a head longer than _HEAD
+            pv = self._pview(e)
+            if pv is None:
+                return None
+            try:
+                return str(pv, "utf-8")
+            except UnicodeError:
+                return None
         try:
-            return str(pv, "utf-8")
-        except UnicodeError:
+            hv = memoryview(h)
+            f = bytes(hv[9:k - 1]).decode().split(" ")
+            if len(f) != 5 or f[0] != "P" or int(f[1]) != e[_SEQ]:
+                return None
+            b = self._st.read_at(self._name, e[_OFF] + k, n - k)
+            if b is None or len(b) != n - k or b[n - k - 1] != 0x0A:
+                return None
+            if crc32(memoryview(b)[0:n - k - 1], crc32(hv[9:k])) & 0xFFFFFFFF != int(bytes(hv[0:8]), 16):
+                return None
+            return str(b, "utf-8")
+        except (ValueError, UnicodeError):
             return None
 
     def _payload(self, e):
@@ -471,8 +520,6 @@ class Journal:
     def _persist(self, b, e=None) -> None:
         # RAM already holds the change; make it durable. e: the queue entry
         # whose P record b is (kept in _pending until it is on flash).
-        if type(b) is str:
-            b = b.encode()
         if e is not None:
             self._pending[e[_SEQ]] = b
         if self.budget and not self._dirty and not self._fits(len(b) if e is not None else len(b) - MARGIN):
@@ -547,7 +594,7 @@ class Journal:
             if e[_ACT] == METER:
                 self.overflowed += 1
                 self._drop(e)
-                self._persist(_crc_line("D %d" % e[_SEQ]))
+                self._persist(_line(b"D %d" % e[_SEQ]))
                 return
 
     def _prune_refs(self) -> None:

@@ -1,16 +1,26 @@
 # WebSocket client (RFC 6455) for the OCPP-J link to the Central System.
 #
 # Synchronous core (no I/O, testable byte by byte):
-#   Encoder   client frames, masked, built in one preallocated bytearray
+#   Encoder   client frames, masked, built in one preallocated bytearray of
+#             FRAME_SIZE payload bytes (+ header); WSClient sends a longer
+#             message as fragments (RFC 6455 5.4): a first frame (FIN=0),
+#             continuation frames, FIN on the last, each with its own mask
 #   Decoder   incremental: feed(bytes) -> consumed count, one event at a time
 #             (TEXT/BINARY message, PING, PONG, CLOSE, or ERROR + close code);
-#             reassembles fragments into one preallocated message buffer and
-#             refuses anything larger than max_size from the frame header,
-#             before buffering a byte of it (close code 1009)
+#             a message of up to FRAME_SIZE bytes is assembled in one
+#             preallocated buffer; a larger one (one big frame, or fragments)
+#             in a buffer allocated when its header announces it and dropped
+#             once it has been read (release()). Anything larger than
+#             max_size is refused from the frame header, before buffering a
+#             byte of it (close code 1009)
 #   accept_key, handshake_request, check_handshake, parse_url, build_url,
 #   Backoff (reconnect delays), KeepAlive (WebSocketPingInterval)
 # Thin async shell: WSClient (connect / send_text / recv / ping / close /
 # keepalive) over the HAL's Net.open_connection streams.
+#
+# Memory: the buffers a client keeps are FRAME_SIZE (2 KiB) each way, not
+# max_size (16 KiB): a 16 KiB block may be missing from a board's heap
+# after hours of uptime, and two of them were most of a station's data.
 #
 # OCPP-J only uses text messages; a binary message fails the connection with
 # 1003. No extensions are negotiated, so RSV bits fail it with 1002.
@@ -72,7 +82,8 @@ CLOSE_ABNORMAL = const(1006)
 CLOSE_INVALID_DATA = const(1007)
 CLOSE_TOO_BIG = const(1009)
 
-DEFAULT_MAX_SIZE = const(16384)
+DEFAULT_MAX_SIZE = const(16384)  # largest message, either way (station.max_frame)
+FRAME_SIZE = const(2048)         # payload bytes per frame sent; preallocated receive buffer
 SUBPROTOCOL = "ocpp1.6"
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -222,18 +233,19 @@ def _valid_close_code(code: int) -> bool:
 # ---------------------------------------------------------------- encoder
 
 class Encoder:
-    """Builds masked client frames in one preallocated buffer. The returned
-    memoryview is valid until the next frame() call."""
+    """Builds masked client frames of up to frame_size payload bytes in one
+    preallocated buffer. The returned memoryview is valid until the next
+    frame() call. A longer message is sent as fragments (WSClient._send)."""
 
-    def __init__(self, max_size: int = DEFAULT_MAX_SIZE) -> None:
-        self.max_size = max_size
-        self._buf = bytearray(max_size + 14)
+    def __init__(self, frame_size: int = FRAME_SIZE) -> None:
+        self.frame_size = frame_size
+        self._buf = bytearray(frame_size + 14)
         self._mv = memoryview(self._buf)
 
     def frame(self, opcode: int, payload, mask: int, fin: bool = True) -> memoryview:
         """opcode, payload (bytes-like), mask = 32-bit masking key."""
         n = len(payload)
-        if n > self.max_size or (opcode >= OP_CLOSE and n > _MAX_CTRL):
+        if n > self.frame_size or (opcode >= OP_CLOSE and n > _MAX_CTRL):
             raise ValueError("frame too large")
         b = self._buf
         b[0] = (0x80 if fin else 0) | opcode
@@ -293,15 +305,23 @@ class Decoder:
     and returns the number consumed; then `event` is 0 (need more bytes) or
     OP_TEXT / OP_BINARY (a whole message), OP_PING / OP_PONG / OP_CLOSE, or
     ERROR. `payload` is a memoryview into an internal buffer, valid until the
-    next feed() (empty when there is no payload or no event). For OP_CLOSE, close_code / close_reason are set (1005 when
-    the frame had no code). After ERROR, `error` holds the close code to fail
-    the connection with (1002, 1007, 1009) and `reason` a short text; the
-    decoder then consumes nothing more."""
+    next feed() or release() (empty when there is no payload or no event);
+    for a message, `msgbuf` is the bytearray it views (payload = msgbuf[:n]).
+    For OP_CLOSE, close_code / close_reason are set (1005 when the frame had
+    no code). After ERROR, `error` holds the close code to fail the
+    connection with (1002, 1007, 1009) and `reason` a short text; the
+    decoder then consumes nothing more.
 
-    def __init__(self, max_size: int = DEFAULT_MAX_SIZE) -> None:
+    Buffers: a message of up to frame_size bytes is assembled in a buffer
+    allocated once; a larger one (up to max_size) in one allocated when a
+    frame header announces it: the exact size for a single frame or the
+    last fragment, doubling for the fragments before. It is dropped at the
+    next feed() or at release(). No memory for it: ERROR 1009."""
+
+    def __init__(self, max_size: int = DEFAULT_MAX_SIZE, frame_size: int = FRAME_SIZE) -> None:
         self.max_size = max_size
-        self._mbuf = bytearray(max_size)
-        self._msg = memoryview(self._mbuf)
+        self._small = bytearray(min(frame_size, max_size))
+        self._smv = memoryview(self._small)
         self._ctl = memoryview(bytearray(_MAX_CTRL))
         self._hdr = bytearray(14)
         self.reset()
@@ -317,11 +337,39 @@ class Decoder:
         self._mop = 0         # opcode of the message being assembled, 0 = none
         self._mlen = 0        # bytes of that message so far
         self.event = 0
-        self.payload = _EMPTY
         self.error = 0
         self.reason = ""
         self.close_code = 0
         self.close_reason = ""
+        self.release()
+
+    def release(self) -> None:
+        """Drop the last message (and its buffer, when it was allocated for
+        it). Between messages only; the shell calls it once it has the text."""
+        self.payload = _EMPTY
+        if not self._mop:
+            self.msgbuf = self._small   # the bytearray the message is assembled in
+            self._msg = self._smv
+
+    def _room(self, need: int, last: bool) -> bool:
+        """The message buffer holds `need` bytes. True when an ERROR event
+        was raised (no memory)."""
+        cur = self.msgbuf
+        if need <= len(cur):
+            return False
+        size = need
+        if not last:
+            size = max(need, min(2 * len(cur), self.max_size))
+        try:
+            nb = bytearray(size)
+        except MemoryError:
+            return self._fail(CLOSE_TOO_BIG, "no memory for message")
+        mv = memoryview(nb)
+        if self._mlen:
+            mv[0:self._mlen] = self._msg[0:self._mlen]
+        self.msgbuf = nb
+        self._msg = mv
+        return False
 
     def _fail(self, code: int, reason: str) -> bool:
         self.error = code
@@ -331,7 +379,7 @@ class Decoder:
 
     def feed(self, data) -> int:
         self.event = 0
-        self.payload = _EMPTY
+        self.release()
         if self.error:
             return 0
         n = len(data)
@@ -405,13 +453,17 @@ class Decoder:
                 return self._fail(CLOSE_PROTOCOL_ERROR, "unexpected continuation")
             if self._mlen + plen > self.max_size:
                 return self._fail(CLOSE_TOO_BIG, "message too large")
+            if self._room(self._mlen + plen, fin):
+                return True
         elif op == OP_TEXT or op == OP_BINARY:
             if self._mop:
                 return self._fail(CLOSE_PROTOCOL_ERROR, "expected continuation")
             if plen > self.max_size:
                 return self._fail(CLOSE_TOO_BIG, "message too large")
-            self._mop = op
             self._mlen = 0
+            if self._room(plen, fin):
+                return True
+            self._mop = op
         else:
             return self._fail(CLOSE_PROTOCOL_ERROR, "reserved opcode")
         self._op = op
@@ -683,13 +735,16 @@ def _default_rand(bits: int) -> int:
 class WSClient:
     """One WebSocket connection. recv() must be called by one task only;
     send_text / ping / close may be called from any task (writes are
-    serialised by a lock)."""
+    serialised by a lock). max_size: the largest message either way;
+    frame_size: the payload of the frames sent and the receive buffer kept
+    (see Encoder, Decoder)."""
 
-    def __init__(self, max_size: int = DEFAULT_MAX_SIZE, rand=None) -> None:
+    def __init__(self, max_size: int = DEFAULT_MAX_SIZE, rand=None,
+                 frame_size: int = FRAME_SIZE) -> None:
         aio = _aio()
         self.max_size = max_size
-        self._enc = Encoder(max_size)
-        self._dec = Decoder(max_size)
+        self._enc = Encoder(frame_size)
+        self._dec = Decoder(max_size, frame_size)
         self._rand = rand or _default_rand  # rand(bits) -> int
         self._reader = None  # type: StreamReader | None
         self._writer = None  # type: StreamWriter | None
@@ -704,6 +759,11 @@ class WSClient:
         self.close_code = 0
         self.close_reason = ""
         self.subprotocol = ""
+
+    def set_max_size(self, n: int) -> None:
+        """Largest message either way from now on (no buffer depends on it)."""
+        self.max_size = n
+        self._dec.max_size = n
 
     async def connect(self, url, subprotocol: str = SUBPROTOCOL, basic_auth=None,
                       cadata=None, net=None, timeout_s: int = 30) -> None:
@@ -782,21 +842,41 @@ class WSClient:
             raise WSHandshakeError("bad header bytes")
 
     async def _send(self, op: int, payload) -> None:
+        """One message. Longer than a frame (data only): fragments (RFC 6455
+        5.4), each encoded from its piece of payload with a mask of its own
+        (5.3). The lock is held to the last one, so no other message comes
+        between them; the frame buffer is reused once each is drained."""
         async with self._lock:
             w = self._writer
             if w is None or self._close_sent:
                 raise WSClosed(self.close_code or CLOSE_ABNORMAL, "not open")
             if op == OP_CLOSE:
                 self._close_sent = True
-            frame = self._enc.frame(op, payload, self._rand(32))
-            w.write(bytes(frame) if _COPY_WRITES else frame)
-            await w.drain()
+            enc = self._enc
+            n = len(payload)
+            step = enc.frame_size
+            if n <= step:
+                frame = enc.frame(op, payload, self._rand(32))
+                w.write(bytes(frame) if _COPY_WRITES else frame)
+                await w.drain()
+                return
+            mv = memoryview(payload)
+            off = 0
+            while off < n:
+                end = off + step if off + step < n else n
+                frame = enc.frame(op if off == 0 else OP_CONT, mv[off:end], self._rand(32), end == n)
+                w.write(bytes(frame) if _COPY_WRITES else frame)
+                await w.drain()
+                off = end
 
     async def send_text(self, text: str) -> None:
-        """One text message, one frame, always strict UTF-8 (see utf8()).
-        ValueError when longer than max_size bytes; WSClosed when the
-        connection is closed or closing."""
-        await self._send(OP_TEXT, utf8(text))
+        """One text message, always strict UTF-8 (see utf8()); fragmented
+        when longer than frame_size bytes. ValueError when longer than
+        max_size bytes; WSClosed when the connection is closed or closing."""
+        b = utf8(text)
+        if len(b) > self.max_size:
+            raise ValueError("message too large")
+        await self._send(OP_TEXT, b)
 
     async def ping(self, payload: bytes = b"") -> None:
         await self._send(OP_PING, payload)
@@ -835,12 +915,14 @@ class WSClient:
             if ev == OP_TEXT:
                 try:
                     text = str(dec.payload, "utf-8")
-                    if _MICROPYTHON and not _mp_strict(dec._mbuf, len(dec.payload)):
-                        raise UnicodeError()
-                    return text
+                    ok = not _MICROPYTHON or _mp_strict(dec.msgbuf, len(dec.payload))
                 except UnicodeError:
-                    # RFC 6455 8.1: fail the connection with 1007
-                    await self._fail(CLOSE_INVALID_DATA, "invalid UTF-8", True)
+                    ok = False
+                dec.release()   # a large message's buffer goes before it is parsed
+                if ok:
+                    return text
+                # RFC 6455 8.1: fail the connection with 1007
+                await self._fail(CLOSE_INVALID_DATA, "invalid UTF-8", True)
             elif ev == OP_PING:
                 if not self._close_sent:
                     try:
@@ -861,6 +943,7 @@ class WSClient:
                         pass
                 await self._finish(code, reason)
             elif ev == OP_BINARY:
+                dec.release()
                 await self._fail(CLOSE_UNSUPPORTED, "binary message", True)
             else:
                 await self._fail(dec.error, dec.reason, True)
