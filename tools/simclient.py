@@ -10,6 +10,9 @@ and by hand:
 
     sim = Simulator.attach("127.0.0.1", 7001)   # a simulator already running
 
+    sim.call("link", dir="out", drop=0.5)       # OCPP link faults (evse.simlink)
+    sim.power_cut()                             # kill -9, then the same state and id again
+
 From the shell, one op per call (arguments as NAME=VALUE, values as JSON):
 
     python tools/simclient.py [--runtime micropython|cpython] OP [NAME=VALUE ...] [-- SIM ARGS]
