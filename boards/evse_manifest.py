@@ -14,7 +14,7 @@ package("evse", base_path="../firmware", opt=2, files=[
     "iocu/debounce.py", "iocu/errors.py", "iocu/events.py", "iocu/link.py", "iocu/lock.py",
     "iocu/pilot.py", "iocu/pwm.py", "iocu/station.py", "iocu/status.py", "main.py",
     "metering/__init__.py", "metering/decode.py", "metering/factory.py",
-    "metering/modbus_meter.py", "metering/pulse.py", "metering/regmap.py", "metering/rtu.py",
+    "metering/modbus_meter.py", "metering/plausible.py", "metering/pulse.py", "metering/regmap.py", "metering/rtu.py",
     "metering/shell.py", "ocpp/__init__.py", "ocpp/client.py", "ocpp/handlers.py",
     "ocpp/jbudget.py", "ocpp/journal.py", "ocpp/rpc.py", "ocpp/schema.py", "ocpp/sha1.py",
     "ocpp/ws.py", "services/__init__.py", "services/auth.py", "services/authlist.py",
