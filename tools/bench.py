@@ -3,7 +3,8 @@ baseline run side by side in the same invocation (no asserts on wall time).
 
 1. safety-core tick: bytes allocated per tick (gc.mem_alloc deltas over
    10,000 steady-state ticks on the Unix port) and ticks/s; baseline: the same
-   code on CPython 3.11.
+   code on CPython 3.11. Then the whole station (tools/bench_mcu.py): bytes
+   per safety tick beside bytes per MCU step, idle and charging, SSCU and DSCU.
 2. a virtual day with a charging session through the simulator (virtual
    clock): wall time on the Unix port; baseline: the simulator on CPython;
    then the same day connected to the development Central System
@@ -50,6 +51,12 @@ def tick_bench() -> None:
             print("   %-9s %14.3f %14d %18d %7.2fx" % (m.group(1), bpt, mps, cps, mps / cps))
     if not mpd:
         print(mp.stdout, mp.stderr)
+    # the whole station: the safety tick beside the MCU step (tools/bench_mcu.py)
+    r = subprocess.run([micropython_bin(), "tools/bench_mcu.py"], cwd=ROOT, capture_output=True, text=True,
+                       env=dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE))
+    print("   the whole station on the Unix port: bytes per safety tick beside bytes per MCU step")
+    for line in (r.stdout + r.stderr).splitlines():
+        print("   " + line)
 
 
 class _CsThread:

@@ -17,3 +17,6 @@ JOURNAL_BYTES = 131072
 #   LAN = {"mdc": machine.Pin(23), "mdio": machine.Pin(18), "phy_type": network.PHY_LAN8720,
 #          "phy_addr": 0, "power": machine.Pin(12)}
 # WLAN = False turns the WLAN station off.
+# The safety tick's timer (evse.hal.ticker, 10 ms): hardware timer 0 (group 0);
+# the ESP32 port has no virtual timer (-1)
+TICK_TIMER = 0

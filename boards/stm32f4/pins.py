@@ -16,3 +16,7 @@ JOURNAL_BYTES = 32768
 # (PrimaryConnection / SecondaryConnection); network.LAN() takes no arguments.
 # No WLAN on this board: connection 0 (mobile) is skipped.
 LAN = {}
+# The safety tick's timer (evse.hal.ticker, 10 ms): machine.Timer(-1), the
+# port's soft timer (its callback is already scheduled; the ticker goes
+# through micropython.schedule either way)
+TICK_TIMER = -1

@@ -8,7 +8,7 @@
 from evse.aio import asyncio
 
 from evse.config.store import Config
-from evse.station import Station
+from evse.station import Station, sleep_ms
 
 FLUSH_MS = 3000   # before a reset: time for queued messages to leave
 
@@ -31,12 +31,12 @@ async def serve(board, model: str, on_start=None) -> None:
     if on_start is not None:
         on_start(station)
     while not station.reboot_request:
-        await asyncio.sleep(0.1)
+        await sleep_ms(100)
     waited = 0
     # errata 3.36: StopTransaction before the reset; the journal keeps what
     # cannot leave in time
     while waited < FLUSH_MS and station.ocpp.online() and station.ocpp.queued():
-        await asyncio.sleep(0.1)
+        await sleep_ms(100)
         waited += 100
     await station.stop()
     board.reset()

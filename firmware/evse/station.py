@@ -13,6 +13,13 @@ from evse.aio import asyncio
 
 import json
 
+# MicroPython's asyncio.sleep_ms(int) reuses one generator; sleep(ms / 1000)
+# would allocate a float on every call (docs/design-notes.md)
+async def _sleep_float(ms: int) -> None:
+    await asyncio.sleep(ms / 1000)
+
+sleep_ms = getattr(asyncio, "sleep_ms", _sleep_float)   # CPython: no sleep_ms
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no typing)
     from typing import Any  # TYPE_CHECKING only
@@ -28,9 +35,11 @@ from evse.iocu.events import EventRing, EV_ERROR_SET
 from evse.iocu.station import Iocu
 from evse.services.session import Session, IDLE, TX, AUTHORIZED, FINISHING
 from evse.services import session as S
+from evse.services.loadbalance import deci
 from evse.ticks import ticks_add, ticks_diff
 
 TICK_MS = 10          # safety core period on a board (ARCHITECTURE.md)
+MCU_MAX_MS = 1000     # the MCU loop runs at least this often (feeds the heartbeat)
 IDLE_MAX_MS = 60000   # longest virtual jump when nothing is scheduled
 AVAIL_FILE = "availability.json"
 CONNECTOR_KEYS = ("MaxCurrentConnection", "Connector1FlexCable", "Connector2FlexCable",
@@ -65,12 +74,21 @@ class Station:
         self._task = None               # type: Any
         self.web = None                 # type: Any  # evse.web.server.WebServer while it runs
         self._hb_fault = False
+        # the safety tick's source on a board (evse.hal.ticker: a timer through
+        # micropython.schedule), or None: then whoever steps the station ticks
+        # the safety core (the simulator, tests, the real-clock simulator's loop)
+        self.ticker = getattr(board, "ticker", None)   # type: Any
+        self._wake = True               # an event for the MCU loop (config, card, control op)
+        self._rx_seen = 0               # OCPP frames received when the MCU last ran
+        self._mcu_due = 0               # ticks_ms of the MCU loop's next step without an event
+        self._best = 0                  # next_deadline_ms's running minimum (no closure)
         n = len(board.connectors)
         self.n = n
         # ---- safety core
         self.events = EventRing(64)
         self.connectors = [Connector(i + 1, board.connectors[i], self.events, board.io) for i in range(n)]
         self.iocu = Iocu(board.io, self.connectors, self.events)
+        self._tick_cb = self.safety_tick    # bound once: the timer's callback allocates nothing
         self._ev3 = [0, 0, 0]
         # ---- logs for diagnostics
         # Services a configuration may not use are loaded when first needed
@@ -134,6 +152,10 @@ class Station:
         if self._smart_enabled() or self._stored(PROFILES_FILE):
             self._load_smart()
         self.balancer = LoadBalancer(n)
+        self._e_active = [False] * n    # the energy step's inputs, updated in place
+        self._e_demand = [False] * n
+        self._e_sc = [0] * n            # type: list
+        self._cache_energy_config()
         self._limits = [-1] * n
         self._unlocks = [None] * n      # type: list  # [callbacks, deadline] of an UnlockConnector
         # ---- indicators
@@ -341,6 +363,17 @@ class Station:
 
     # ---- configuration ------------------------------------------------------------
     def apply_config(self) -> None:
+        # configure() updates many fields the tick reads: not mid-tick
+        tk = self.ticker
+        if tk is not None:
+            tk.hold()
+        try:
+            self._apply_config()
+        finally:
+            if tk is not None:
+                tk.release()
+
+    def _apply_config(self) -> None:
         g = self.config.get
         ccid = g("ExternalSensor1Type") == 8 and self.model == "sscu"
         for i, c in enumerate(self.connectors):
@@ -363,13 +396,16 @@ class Station:
         self._apply_operative()
 
     def _on_config(self, key: str) -> None:
+        self._wake = True               # the MCU loop runs at once
         # only keys the safety core reads re-configure it (most are reboot-
         # required, so their active value does not change until a reboot)
         if key in CONNECTOR_KEYS:
             self.apply_config()
         elif key == "SmartChargingEnabled" and self._smart is None and self._smart_enabled():
             self._load_smart()          # takes effect at once (manual)
-        self._limits = [-1] * self.n
+        self._cache_energy_config()
+        for i in range(self.n):
+            self._limits[i] = -1
 
     def _apply_operative(self) -> None:
         g = self.config.get
@@ -520,11 +556,43 @@ class Station:
             self.storage.write(ALIVE_FILE, str(now).encode())
 
     # ---- the synchronous core -------------------------------------------------------
+    def safety_tick(self, now: int) -> None:
+        """The safety core's one tick (evse.iocu): from the board's timer
+        (evse.hal.ticker, every 10 ms, pre-empting the MCU side between
+        bytecodes), else from step() or the real-clock loop."""
+        self.iocu.tick(now)
+
+    def timer_ticks(self) -> bool:
+        """True while the board's timer drives the safety tick."""
+        tk = self.ticker
+        return tk is not None and tk.running
+
+    def start_tick(self) -> None:
+        tk = self.ticker
+        if tk is not None and not tk.running:
+            tk.start(self._tick_cb)
+
     def step(self) -> None:
+        """Everything due now, deterministically (simulator, tests): the MCU
+        feeds the heartbeat, the safety core ticks (unless the timer drives
+        it), then the MCU services run."""
         now = self.clock.ticks_ms()
         if not self._hb_fault:
             self.iocu.heartbeat(now)
-        self.iocu.tick(now)
+        if not self.timer_ticks():
+            self.iocu.tick(now)
+        self._services(now)
+
+    def mcu_step(self) -> None:
+        """One step of the MCU side (the MCU loop on a board): feed the
+        safety core's heartbeat (manual 8.5 ERR_HEARTBEAT: a hung MCU stops
+        feeding and the tick cuts the energy), then run the services."""
+        now = self.clock.ticks_ms()
+        if not self._hb_fault:
+            self.iocu.heartbeat(now)
+        self._services(now)
+
+    def _services(self, now: int) -> None:
         se = self._sensors
         if se is None and (self.iocu.rail_state(0) or self.iocu.rail_state(1)
                            or self.iocu.rail_state(2)):
@@ -559,49 +627,55 @@ class Station:
         self._update_status()
         self.indicators.tick(now)
 
-    def next_deadline_ms(self) -> int:
-        now = self.clock.ticks_ms()
-        best = IDLE_MAX_MS
+    def _fold(self, d: int) -> None:
+        if 0 <= d < self._best:
+            self._best = d
 
-        def fold(d: int) -> None:
-            nonlocal best
-            if 0 <= d < best:
-                best = d
+    def next_deadline_ms(self, iocu: bool = True) -> int:
+        """ms until something is next due. iocu False: the MCU services only
+        (the timer ticks the safety core by itself)."""
+        now = self.clock.ticks_ms()
+        self._best = IDLE_MAX_MS
         # heartbeats are fed before every tick: only a stopped MCU (the
         # simulator's "heartbeat" fault) needs a tick at the timeout
-        fold(self.iocu.next_deadline_ms(now, self._hb_fault))
+        if iocu:
+            self._fold(self.iocu.next_deadline_ms(now, self._hb_fault))
         for s in self.sessions:
-            fold(s.next_deadline_ms(now))
+            self._fold(s.next_deadline_ms(now))
         for w in self._unlocks:
             if w is not None:
-                fold(max(0, ticks_diff(w[1], now)))
+                self._fold(max(0, ticks_diff(w[1], now)))
         for m in self.meters:
-            fold(m.next_deadline_ms(now))
-        fold(self.grid.next_deadline_ms(now))
-        fold(self.overcurrent.next_deadline_ms(now))
-        fold(self.indicators.next_deadline_ms(now))
-        fold(self.ocpp.next_deadline_ms(now))
-        fold(self.network.next_deadline_ms(now))
+            self._fold(m.next_deadline_ms(now))
+        self._fold(self.grid.next_deadline_ms(now))
+        self._fold(self.overcurrent.next_deadline_ms(now))
+        self._fold(self.indicators.next_deadline_ms(now))
+        self._fold(self.ocpp.next_deadline_ms(now))
+        self._fold(self.network.next_deadline_ms(now))
         if self.link is not None:
-            fold(self.link.next_deadline_ms(now))
+            self._fold(self.link.next_deadline_ms(now))
         wall = self.clock.now()
-        for svc in (self._diag, self._fw):
-            d = svc.next_deadline_s(wall) if svc is not None else None
-            if d is not None and d >= 0:
-                fold(d * 1000)
+        svc = self._diag
+        d = svc.next_deadline_s(wall) if svc is not None else None
+        if d is not None and d >= 0:
+            self._fold(d * 1000)
+        svc = self._fw
+        d = svc.next_deadline_s(wall) if svc is not None else None
+        if d is not None and d >= 0:
+            self._fold(d * 1000)
         d = self.metering.next_deadline_s()
         if d is not None and d >= 0:
-            fold(d * 1000)
+            self._fold(d * 1000)
         x = self._smart.next_change_s(wall, self._tx_starts()) if self._smart is not None else None
         if x is not None:
-            fold(max(0, int(x)) * 1000)
+            self._fold(max(0, int(x)) * 1000)
         x = self.balancer.next_change_s(wall)
         if x is not None:
-            fold(max(0, int(x)) * 1000)
+            self._fold(max(0, int(x)) * 1000)
         x = self._resv.next_expiry() if self._resv is not None else None
         if x is not None:
-            fold(max(0, x - wall) * 1000)
-        return best
+            self._fold(max(0, x - wall) * 1000)
+        return self._best
 
     def _drain_events(self) -> None:
         ev = self._ev3
@@ -623,30 +697,59 @@ class Station:
                 out[s.index + 1] = s.start_time
         return out
 
+    def _cache_energy_config(self) -> None:
+        """The energy step's configuration, in integers (deci-amps, 0.1
+        degC), read again when a key changes (config.subscribe): the MCU
+        step reads no key and makes no float (docs/memory.md)."""
+        g = self.config.get
+        self._cp_limit_da = deci(g("ChargePointCurrentLimit"))
+        self._maxc_da = deci(g("MaxCurrentConnection"))
+        self._minc_da = deci(g("MinCurrentConnection"))
+        self._tlow_dc = deci(g("TempLowerOffsetDegrees"))
+        self._tlow_da = deci(g("TempLowerOffsetLimit"))
+        self._tup_dc = deci(g("TempUpperOffsetDegrees"))
+        self._tup_da = deci(g("TempUpperOffsetLimit"))
+        self._nominal_da = deci(self._nominal_a())
+
     def _energy(self, now: int) -> None:
         """Offered current per connector: load balancing over smart charging
         limits (manual 6.2/6.3), then the safety core adds cable and
-        MaxCurrentConnection limits."""
+        MaxCurrentConnection limits. Allocates nothing while smart charging
+        is off (preallocated per-connector lists, integers)."""
         wall = self.clock.now()
-        active = []
-        demand = []
-        sc = []
-        for i, s in enumerate(self.sessions):
-            c = self.connectors[i]
-            active.append(s.state == TX)
-            demand.append(c.pilot == P.C or c.pilot == P.D)
-            start = s.start_time if s.state == TX else None
-            # NominalAmperage also when smart charging is disabled (manual
-            # SmartChargingEnabled False: "charging will be done at nominal amperage")
-            sc.append(self._target_a(i + 1, wall, start))
+        active = self._e_active
+        demand = self._e_demand
+        sc = self._e_sc
         smart = self._smart
         on = smart is not None and smart.enabled()
+        for i in range(self.n):
+            s = self.sessions[i]
+            p = self.connectors[i].pilot
+            tx = s.state == TX
+            active[i] = tx
+            demand[i] = p == P.C or p == P.D
+            # NominalAmperage also when smart charging is disabled (manual
+            # SmartChargingEnabled False: "charging will be done at nominal amperage")
+            if smart is None:
+                sc[i] = self._nominal_da
+            else:
+                a = smart.target_a(i + 1, wall, s.start_time if tx else None)
+                sc[i] = None if a is None else deci(a)
         station_sc = smart.limit_a(0, wall) if on else None
-        temp_c = self.board.io.temperature_dc() / 10
-        alloc = self.balancer.step(wall, self.config, active, demand, sc, station_sc, temp_c)
-        self.warnings.derating(self.balancer.derating.cap, temp_c)
-        for i, c in enumerate(self.connectors):
-            self.warnings.limit(i + 1, active[i], sc[i] if on else None, c.max_da)
+        if station_sc is not None:
+            station_sc = deci(station_sc)
+        temp_dc = self.board.io.temperature_dc()
+        lb = self.balancer
+        derate = lb.derating.cap_dc(temp_dc, self._tlow_dc, self._tlow_da, self._tup_dc, self._tup_da)
+        alloc = lb.allocate_into(wall, self._cp_limit_da, self._maxc_da, self._minc_da,
+                                 active, demand, sc, station_sc, derate)
+        self.warnings.derating(derate, temp_dc)
+        for i in range(self.n):
+            c = self.connectors[i]
+            if on:
+                self.warnings.limit(i + 1, active[i], None if sc[i] is None else sc[i] / 10, c.max_da)
+            else:
+                self.warnings.limit(i + 1, False, None, c.max_da)
             da = alloc[i] if active[i] else c.max_da
             cap = self.overcurrent.cap_da[i]
             if 0 <= cap < da:
@@ -1147,6 +1250,7 @@ class Station:
     async def start(self) -> None:
         self.running = True
         self.step()
+        self.start_tick()
         if not self.board.virtual:
             self._task = asyncio.create_task(self._run_real())
         bus = getattr(self.board, "rs485", None)
@@ -1176,6 +1280,9 @@ class Station:
         if self._rtu is not None:
             from evse.metering import shell as meter_shell
             await meter_shell.stop_io(self)
+        tk = self.ticker
+        if tk is not None:
+            tk.stop()
         if self._task is not None:
             try:
                 self._task.cancel()
@@ -1183,10 +1290,42 @@ class Station:
                 pass
 
     async def _run_real(self) -> None:
+        """The MCU loop on a real clock (docs/design-notes.md, the safety
+        tick). Every TICK_MS it looks for work: without the board's timer it
+        ticks the safety core itself (the real-clock simulator); the MCU
+        services run on an event (safety-core events, an OCPP frame, bytes
+        on the RS485 bus, a configuration change, a card or control
+        operation), when one of
+        them is due, and at least once a second (which feeds the heartbeat).
+        Allocates nothing while there is nothing to do."""
+        clock = self.clock
+        ev = self.events
+        stats = self.ocpp.stats
+        self._mcu_due = clock.ticks_ms()
         while self.running:
-            self.step()
-            d = self.next_deadline_ms()
-            await asyncio.sleep(max(1, min(d, TICK_MS)) / 1000)
+            now = clock.ticks_ms()
+            if not self.timer_ticks():
+                self.iocu.tick(now)
+            rx = stats["received"]
+            if (self._wake or len(ev) or rx != self._rx_seen or ticks_diff(now, self._mcu_due) >= 0
+                    or self._bus_rx()):
+                self._wake = False
+                self._rx_seen = rx
+                self.mcu_step()
+                d = self.next_deadline_ms(False)
+                if d > MCU_MAX_MS:
+                    d = MCU_MAX_MS
+                self._mcu_due = ticks_add(clock.ticks_ms(), d)
+            await sleep_ms(TICK_MS)
+
+    def _bus_rx(self) -> bool:
+        """Bytes wait on the RS485 bus (a master/slave frame, a Modbus
+        reply): an event for the MCU loop, whose services read them."""
+        lk = self.link
+        if lk is not None and lk.bus.any():
+            return True
+        mb = self._rtu
+        return mb is not None and mb.port.any() > 0
 
     async def settle(self) -> None:
         """After a control op: let the firmware see the change now."""
@@ -1197,6 +1336,7 @@ class Station:
             self.step()
             await self.ocpp.settle_io()
         else:
+            self._wake = True
             await asyncio.sleep(0.05)
 
     async def advance(self, ms: int) -> None:
@@ -1227,6 +1367,7 @@ class Station:
 
     # ---- inputs from the simulator / readers ----------------------------------------------
     def rfid(self, reader: int, tag: str) -> dict:
+        self._wake = True
         if self.link is not None:   # RS485 master: maybe the slave's card; slave: no reader
             res = self.link.card(reader, tag, self.clock.ticks_ms())
         else:

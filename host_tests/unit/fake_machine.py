@@ -14,6 +14,7 @@
 #   adcs[id]        the ADC object on a pin; its samples come from set_adc()
 #   uarts[id]       the UART object (tx bytes, rx queue, kwargs)
 #   rtc[0]          last RTC().datetime(tuple); resets[0] machine.reset() calls
+#   timers[id]      the Timer object on an id (fire() runs its callback)
 #   log             ("pin", id, v) / ("pwm", id, duty) / ("uart", id, bytes) /
 #                   ("flush", id) in order
 #   us[0]           a virtual microsecond clock (FakeTime.ticks_us reads it):
@@ -49,7 +50,7 @@ class Reset(Exception):
 
 
 def clear():
-    for d in (levels, modes, pulls, irqs, pwms, adcs, uarts, _adc_src):
+    for d in (levels, modes, pulls, irqs, pwms, adcs, uarts, _adc_src, timers):
         d.clear()
     del log[:]
     rtc[0] = None
@@ -283,6 +284,38 @@ class RTC:
 
     def init(self, datetime=None):
         rtc[0] = tuple(datetime) if datetime is not None else None
+
+
+class Timer:
+    """machine.Timer: init() records the period and the callback; fire()
+    calls the callback as the timer's interrupt would (timers[id] is the
+    last Timer made on an id)."""
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id=-1, **kw):
+        self.id = id
+        self.mode = None
+        self.period = None
+        self.callback = None
+        timers[id] = self
+        if kw:
+            self.init(**kw)
+
+    def init(self, *, mode=PERIODIC, period=-1, callback=None, freq=-1, hard=False):
+        self.mode = mode
+        self.period = period
+        self.callback = callback
+
+    def deinit(self):
+        self.callback = None
+
+    def fire(self):
+        if self.callback is not None:
+            self.callback(self)
+
+
+timers: dict = {}
 
 
 def reset():

@@ -35,7 +35,7 @@ def pinmap(board):
     with open("boards/%s/pins.py" % board) as f:
         exec(f.read(), ns)
     m = _Map()
-    for k in ("CONNECTORS", "STATION", "STATE_ROOT"):
+    for k in ("CONNECTORS", "STATION", "STATE_ROOT", "TICK_TIMER"):
         setattr(m, k, ns[k])
     m.CONNECTORS = [dict(c) for c in m.CONNECTORS]
     m.STATION = dict(m.STATION)
@@ -709,3 +709,30 @@ def test_board_identity_from_unique_id_and_network():
         else:
             m.unique_id = old
     assert B.mac_address(None) == ""
+
+
+# ------------------------------------------------------------ the safety tick's timer
+def test_board_ticks_the_safety_core_from_its_timer_through_schedule():
+    # pins.py TICK_TIMER: STM32 -1 (the soft timer), ESP32 0 (timer group 0).
+    # The timer's callback only schedules the tick (micropython.schedule on
+    # the Unix port, so it runs between two bytecodes of the loop below;
+    # CPython: at once).
+    for name, tid in (("stm32f4", -1), ("esp32", 0)):
+        b, pm = board(name)
+        assert pm.TICK_TIMER == tid
+        tk = b.ticker
+        assert tk.timer is M.timers[tid] and tk.period_ms == 10
+        seen = []
+        H.time.ticks = 1234
+        tk.start(seen.append)
+        t = M.timers[tid]
+        assert t.mode == M.Timer.PERIODIC and t.period == 10
+        for k in range(3):
+            t.fire()
+            n = 0
+            while len(seen) <= k and n < 10000:     # a busy Python loop, pre-empted
+                n += 1
+            assert len(seen) == k + 1, (name, k, n)
+        assert seen == [1234, 1234, 1234] and tk.ticks == 3 and tk.overruns == 0
+        tk.stop()
+        assert t.callback is None

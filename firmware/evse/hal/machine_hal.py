@@ -24,6 +24,11 @@ except ImportError:  # CPython
         return x
 
 import time
+try:
+    from micropython import schedule as _schedule
+except ImportError:  # CPython (the tests' fake machine): run the callback at once
+    def _schedule(fn, arg):  # type: ignore[misc]
+        fn(arg)
 
 import machine  # type: ignore[import-not-found]
 
@@ -344,6 +349,12 @@ class Board:
         # local management website (evse.web): all interfaces, port 80, unless
         # pins.py sets WEB = (host, port), or WEB = () to turn it off
         self.web_addr = getattr(pinmap, "WEB", ("0.0.0.0", 80))
+        # the safety tick's time source (evse.hal.ticker): a periodic
+        # machine.Timer through micropython.schedule; pins.py TICK_TIMER is
+        # the timer id (STM32 -1, the soft timer; ESP32 0, timer group 0)
+        from evse.hal.ticker import TimerTicker
+        self.ticker = TimerTicker(machine.Timer(getattr(pinmap, "TICK_TIMER", -1)),
+                                  _schedule, time.ticks_ms)  # type: ignore[attr-defined]
 
     def s0_input(self, i: int, pulses_per_kwh: int):
         """Connector i's S0 input (pin map key "s0"), or None."""

@@ -14,7 +14,8 @@
 #             virtual clock waits (real time, bounded) for a reply in flight
 #
 # Every meter offers what the built-in simulated meter (evse.hal.sim_meter)
-# offers: ok(), energy_wh(), current_a(phase), voltage_v(phase), power_w(),
+# offers: ok(), energy_wh(), current_a(phase), current_da(phase) (deci-amps,
+# an int), voltage_v(phase), power_w(),
 # update(now_ms), next_deadline_ms(now_ms), set_fault(name, active),
 # set_grid(volts), save(now_ms, final=False), persist(now_ms) (a reading is
 # about to be reported: keep the register on storage at least that high);

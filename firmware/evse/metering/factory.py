@@ -39,6 +39,9 @@ class RefusedMeter:
     def current_a(self, phase: int) -> float:
         return 0.0
 
+    def current_da(self, phase: int) -> int:
+        return 0
+
     def voltage_v(self, phase: int) -> float:
         return 0.0
 

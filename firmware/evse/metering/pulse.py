@@ -101,6 +101,10 @@ class PulseMeter(StoredRegister):
     def power_w(self) -> float:
         return self._p
 
+    def current_da(self, phase: int) -> int:
+        """Deci-amps, rounded (the overcurrent check compares ints)."""
+        return int(self.current_a(phase) * 10 + 0.5)
+
     def current_a(self, phase: int) -> float:
         n = self._phases()
         if phase >= n:

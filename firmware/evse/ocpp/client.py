@@ -92,6 +92,7 @@ class OcppClient:
         self._net = None            # type: Any  # set when the network link comes up
         self.last_error = ""
         self.tap = None             # type: Any  # tap(direction, frame): the simulator's event log
+        self.wrap_ws = None         # type: Any  # wrap_ws(ws) -> ws-like, per connection: the simulator's link faults
         config.subscribe(self._on_config)
 
     # ---- configuration ------------------------------------------------------
@@ -542,6 +543,8 @@ class OcppClient:
             await self._retry_wait(backoff)
             return
         self.connecting = False
+        if self.wrap_ws is not None:
+            ws = self.wrap_ws(ws)
         self.ws = ws
         self.connected = True
         if self._net is not None:

@@ -99,7 +99,7 @@ class Derating:
         self.hyst = hyst_c
         self.lower = False
         self.upper = False
-        self.cap = None     # the last cap_da() answer (deci-amps or None)
+        self.cap = None     # type: int | None  # the last cap_da() answer (deci-amps or None)
 
     def cap_da(self, temp_c, lower_deg, lower_limit_a, upper_deg, upper_limit_a):
         """Per-connector cap in deci-amps, or None when not derating."""
@@ -117,6 +117,20 @@ class Derating:
         self.cap = cap
         return cap
 
+    def cap_dc(self, temp_dc: int, lower_dc: int, lower_da: int, upper_dc: int, upper_da: int):
+        """cap_da() in integers, allocating nothing (the MCU step): the
+        temperature and the Degrees in 0.1 degC, the Limits in deci-amps."""
+        h = self.hyst * 10
+        self.lower = temp_dc >= lower_dc or (self.lower and temp_dc > lower_dc - h)
+        self.upper = temp_dc >= upper_dc or (self.upper and temp_dc > upper_dc - h)
+        cap = None             # type: int | None
+        if self.lower:
+            cap = lower_da
+        if self.upper and (cap is None or upper_da < cap):
+            cap = upper_da
+        self.cap = cap
+        return cap
+
     def from_config(self, temp_c, config):
         return self.cap_da(temp_c, config.get("TempLowerOffsetDegrees"),
                            config.get("TempLowerOffsetLimit"),
@@ -124,12 +138,57 @@ class Derating:
                            config.get("TempUpperOffsetLimit"))
 
 
+def _share_into(limit: int, caps, floors, idx, k: int, out) -> bool:
+    """equal_share() in place (no allocation, for the MCU step): over the k
+    connectors idx[0..k-1], caps[i] reduced by one common amount, none below
+    floors[i] (floors[i] <= caps[i]), written to out[i]. False (out
+    untouched) when the floors alone exceed limit."""
+    total = 0
+    low = 0
+    hi = 0
+    for j in range(k):
+        i = idx[j]
+        c = caps[i]
+        total += c
+        low += floors[i]
+        if c > hi:
+            hi = c
+    if total <= limit:
+        for j in range(k):
+            i = idx[j]
+            out[i] = caps[i]
+        return True
+    if low > limit:
+        return False
+    lo = 0
+    while lo < hi:
+        mid = (lo + hi) // 2
+        t = 0
+        for j in range(k):
+            i = idx[j]
+            v = caps[i] - mid
+            t += v if v > floors[i] else floors[i]
+        if t <= limit:
+            hi = mid
+        else:
+            lo = mid + 1
+    for j in range(k):
+        i = idx[j]
+        v = caps[i] - lo
+        out[i] = v if v > floors[i] else floors[i]
+    return True
+
+
 class LoadBalancer:
+    """Allocation state and scratch are preallocated: allocate_into() (the
+    station's MCU step) allocates nothing (docs/memory.md); allocate() and
+    step() return a copy of the allocation."""
+
     def __init__(self, n_connectors: int, rotate_s: int = ROTATE_S, idle_s: int = IDLE_S) -> None:
         self.n = n_connectors
         self.rotate_s = rotate_s
         self.idle_s = idle_s
-        self.alloc = [0] * n_connectors       # last allocation, deci-amps
+        self.alloc = [0] * n_connectors       # last allocation, deci-amps (updated in place)
         self.in_turns = False                 # rule 4 in force
         self.released = [False] * n_connectors  # rule 5 in force
         self.derating = Derating()
@@ -138,6 +197,15 @@ class LoadBalancer:
         self._turn = 0                        # first connector of the current turn
         self._turn_last = 0                   # last connector served this turn
         self._turn_until: int | None = None   # end of the current turn, epoch s
+        # scratch of allocate_into, by connector index
+        self._caps = [0] * n_connectors
+        self._floors = [0] * n_connectors
+        self._zero = [0] * n_connectors
+        self._play = [0] * n_connectors       # indexes in play (rules 1-4), first _np
+        self._idle = [0] * n_connectors       # released (rule 5), first _ni
+        self._chosen = [0] * n_connectors     # taken this turn (rule 4)
+        self._out = [0] * n_connectors
+        self._sc = [None] * n_connectors      # type: list
 
     def step(self, now: int, config, active: list, demand: list, sc_a=None,
              station_sc_a=None, temp_c=None) -> list:
@@ -155,19 +223,36 @@ class LoadBalancer:
 
     def allocate(self, now: int, station_da: int, max_da: int, min_da: int, active: list,
                  demand: list, sc_da=None, station_sc_da=None, derate_da=None) -> list:
-        """Deci-amps per connector (0 for inactive ones)."""
+        """Deci-amps per connector (0 for inactive ones): a new list (and
+        self.alloc a new one too: a list the caller kept does not change)."""
+        self.alloc = list(self.alloc)
+        return list(self.allocate_into(now, station_da, max_da, min_da, active, demand,
+                                       sc_da, station_sc_da, derate_da))
+
+    def allocate_into(self, now: int, station_da: int, max_da: int, min_da: int, active,
+                      demand, sc_da=None, station_sc_da=None, derate_da=None) -> list:
+        """allocate() without allocating: updates and returns self.alloc
+        (the caller must not keep it across calls). sc_da: deci-amps or
+        None per connector (None: no smart-charging limit)."""
         n = self.n
         limit = station_da
         if station_sc_da is not None and station_sc_da < limit:
             limit = station_sc_da
         if limit < 0:
             limit = 0
-        caps = [0] * n
-        play = []
-        idle = []
+        caps = self._caps
+        floors = self._floors
+        play = self._play
+        idle = self._idle
+        out = self._out
+        seen = self._seen
+        np = 0
+        ni = 0
         for i in range(n):
+            caps[i] = 0
+            out[i] = 0
             if not active[i]:
-                self._seen[i] = None
+                seen[i] = None
                 self.released[i] = False
                 self._demand[i] = False
                 continue
@@ -176,38 +261,53 @@ class LoadBalancer:
                 c = sc_da[i]
             if derate_da is not None and derate_da < c:
                 c = derate_da
-            caps[i] = c if c > 0 else 0
+            c = c if c > 0 else 0
+            caps[i] = c
+            floors[i] = min_da if min_da < c else c
             # idle clock: runs only while the EV is offered current; a released
             # connector stays released until its EV asks again
-            if (self._seen[i] is None or demand[i]
+            if (seen[i] is None or demand[i]
                     or (self.alloc[i] <= 0 and not self.released[i])):
-                self._seen[i] = now
+                seen[i] = now
             self._demand[i] = bool(demand[i])
-            self.released[i] = now - self._seen[i] >= self.idle_s
-            if self.released[i]:
-                idle.append(i)
+            r = now - seen[i] >= self.idle_s
+            self.released[i] = r
+            if r:
+                idle[ni] = i
+                ni += 1
             else:
-                play.append(i)
-        out = [0] * n
-        used = self._share(now, limit, caps, min_da, play, out)
-        if idle:
-            rest = equal_share(limit - used, [caps[i] for i in idle], [0] * len(idle))
-            for k in range(len(idle)):
-                out[idle[k]] = rest[k] if rest is not None else 0
-        self.alloc = out
-        return list(out)
+                play[np] = i
+                np += 1
+        used = self._share(now, limit, np)
+        if ni:
+            # the released ones share what is left over, with no floor
+            if not _share_into(limit - used, caps, self._zero, idle, ni, out):
+                for k in range(ni):
+                    out[idle[k]] = 0
+        a = self.alloc
+        for i in range(n):
+            a[i] = out[i]
+        return a
 
-    def _share(self, now: int, limit: int, caps: list, min_da: int, play: list, out: list) -> int:
-        floors = [min_da if min_da < caps[i] else caps[i] for i in play]
-        got = equal_share(limit, [caps[i] for i in play], floors)
-        if got is not None or len(play) == 1:
+    def _share(self, now: int, limit: int, np: int) -> int:
+        caps = self._caps
+        floors = self._floors
+        play = self._play
+        out = self._out
+        if np == 0:
             self.in_turns = False
             self._turn_until = None
-            if got is None:   # one EV, station below its floor: it gets the station limit
-                got = [limit]
-            for k in range(len(play)):
-                out[play[k]] = got[k]
-            return sum(got)
+            return 0
+        ok = _share_into(limit, caps, floors, play, np, out)
+        if ok or np == 1:
+            self.in_turns = False
+            self._turn_until = None
+            used = 0
+            if not ok:   # one EV, station below its floor: it gets the station limit
+                out[play[0]] = limit
+            for k in range(np):
+                used += out[play[k]]
+            return used
         # rule 4: in turns
         self.in_turns = True
         if self._turn_until is None:
@@ -215,27 +315,32 @@ class LoadBalancer:
         elif now >= self._turn_until:
             self._turn = (self._turn_last + 1) % self.n
             self._turn_until = now + self.rotate_s
-        chosen: list = []
+        chosen = self._chosen
+        nc = 0
         need = 0
         for k in range(self.n):
             i = (self._turn + k) % self.n
-            if i not in play:
+            inplay = False
+            for j in range(np):
+                if play[j] == i:
+                    inplay = True
+                    break
+            if not inplay:
                 continue
-            f = min_da if min_da < caps[i] else caps[i]
-            if not chosen or need + f <= limit:
-                chosen.append(i)
+            f = floors[i]
+            if nc == 0 or need + f <= limit:
+                chosen[nc] = i
+                nc += 1
                 need += f
-        self._turn_last = chosen[-1]
-        if len(chosen) == 1:
+        self._turn_last = chosen[nc - 1]
+        if nc == 1:
             i = chosen[0]
             out[i] = caps[i] if caps[i] < limit else limit
             return out[i]
-        got = equal_share(limit, [caps[i] for i in chosen],
-                          [min_da if min_da < caps[i] else caps[i] for i in chosen])
+        _share_into(limit, caps, floors, chosen, nc, out)   # floors fit by construction
         used = 0
-        for k in range(len(chosen)):
-            out[chosen[k]] = got[k]   # floors fit by construction
-            used += got[k]
+        for k in range(nc):
+            used += out[chosen[k]]
         return used
 
     def next_change_s(self, now: int):

@@ -169,7 +169,9 @@ class Metering:
 
     def step(self) -> None:
         now = self.clock.now()
-        for i, s in enumerate(self.st.sessions):
+        sessions = self.st.sessions
+        for i in range(len(sessions)):
+            s = sessions[i]
             t = self.next_sample[i]
             if t and now >= t and s.tx_ref:
                 iv = self.config.get("MeterValueSampleInterval")

@@ -46,12 +46,13 @@ class Overcurrent:
         m = self.st.meters[i]
         if not m.ok():
             return -1
-        a = m.current_a(0)
-        for p in (1, 2):
-            x = m.current_a(p)
-            if x > a:
-                a = x
-        return int(a * 10 + 0.5)
+        # deci-amps from the meter: integers, no float per step (docs/memory.md)
+        a = m.current_da(0)
+        x = m.current_da(1)
+        if x > a:
+            a = x
+        x = m.current_da(2)
+        return x if x > a else a
 
     def _reset(self, i: int) -> None:
         self.cap_da[i] = -1
@@ -60,7 +61,9 @@ class Overcurrent:
         self.st.conditions.clear(i + 1, NAME)
 
     def step(self, now: int) -> None:
-        for i, c in enumerate(self.st.connectors):
+        conns = self.st.connectors
+        for i in range(len(conns)):
+            c = conns[i]
             if c.pilot == P.A or (self.stage[i] < 2 and not self.st.sessions[i].tx_ref):
                 if self.stage[i] or self._over[i] or self.cap_da[i] >= 0:
                     self._reset(i)     # the EV left (or the transaction ended)

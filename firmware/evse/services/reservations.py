@@ -33,6 +33,7 @@ from evse.services.session import IDLE
 FILE = "reservations.json"
 
 _FREE = "Available"
+_NONE = []   # type: list  # expire()'s "nothing expired", shared: callers only read it
 _BUSY = ("Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved", "Occupied")
 
 
@@ -206,9 +207,12 @@ class Reservations:
         """Drop reservations whose expiryDate is reached (5.13 (2)); returns
         the connector ids that are free again (0 for connector-0 ones), so the
         station sends StatusNotification Available for them."""
+        for r in self._res:              # nothing due: no list made (the MCU step)
+            if r[2] <= now:
+                break
+        else:
+            return _NONE
         gone = [r for r in self._res if r[2] <= now]
-        if not gone:
-            return []
         self._save([r for r in self._res if r[2] > now])
         return [r[1] for r in gone]
 
@@ -267,7 +271,8 @@ class Reservations:
         (what the status derivation shows as Reserved). Sessions that are
         authorized or in a transaction keep theirs: it is the consumed id
         their StartTransaction.req carries."""
-        for i, s in enumerate(sessions):
+        for i in range(len(sessions)):
+            s = sessions[i]
             if s.state == IDLE:
                 s.reservation_id = self.reservation_id(i + 1)
 

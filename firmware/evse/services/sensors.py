@@ -45,6 +45,10 @@ SENSORS = (
     ("vbuff", _RAIL, 2, "VoltageSensorVCCBuff"),
 )
 _RAIL_NAMES = ("VCCMAIN", "VCC3V3IO", "VCCBUFF")
+# the keys step() reads, spelled out: a key built as prefix + "Type" would be
+# a new string on every MCU step (docs/memory.md)
+_TYPE_KEYS = ("", "ExternalSensor1Type", "ExternalSensor2Type")
+_NO_KEYS = ("", "ExternalSensor1NormallyOpen", "ExternalSensor2NormallyOpen")
 
 
 def order(actions: list) -> list:
@@ -80,7 +84,7 @@ class Sensors:
         st = self.st
         if kind == _RAIL:
             return st.iocu.rail_state(idx) != 0
-        t = st.config.get(prefix + "Type")
+        t = st.config.get(_TYPE_KEYS[idx])
         if t == 0:
             return False
         if t == 8:
@@ -88,7 +92,7 @@ class Sensors:
         if not st.iocu.ext_known[idx]:
             return False     # no debounced reading yet (boot): neither triggered nor recovered
         level = st.iocu.ext_level[idx]
-        if st.config.get(prefix + "NormallyOpen"):
+        if st.config.get(_NO_KEYS[idx]):
             return level == 0
         return level == 1
 

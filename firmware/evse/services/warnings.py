@@ -52,17 +52,18 @@ class Warnings:
             self.send_event(conn, ocpp_code, vendor, info)
 
     # ---- the energy pipeline ---------------------------------------------------
-    def derating(self, cap_da, temp_c) -> None:
+    def derating(self, cap_da, temp_dc: int) -> None:
         """Temperature derating (TempLower/UpperOffset*): cap_da is the cap in
-        force (None: not derating). Called every step: the report is built
-        only when the cap (or, detailed, the whole degree) changes."""
+        force (None: not derating), temp_dc the station temperature in 0.1
+        degC. Called every step: the report is built only when the cap (or,
+        detailed, the whole degree) changes."""
         if cap_da is None:
             if self._derating is not None:
                 self._derating = None
                 self.cond.clear(0, "derating")
             return
         detailed = self._detailed()
-        now = (cap_da, int(temp_c) if detailed else 0)
+        now = (cap_da, int(temp_dc / 10) if detailed else 0)
         if now == self._derating:
             return
         info = "derating to %d A" % (cap_da // 10)
