@@ -99,12 +99,12 @@ def test_one_module_imports_asyncio():
     assert not bad, bad
 
 
-# The OCPP-J link in layers (docs/architecture.md): text on the wire
-# (ocpp/utf8.py) and the frame codec (ocpp/wsframe.py) under the opening
-# handshake (ocpp/wshandshake.py), all synchronous, under the async client
+# The OCPP-J link in layers (docs/architecture.md): the frame codec with
+# the text on the wire (ocpp/wsframe.py) under the opening handshake
+# (ocpp/wshandshake.py), both synchronous, under the async client
 # (ocpp/ws.py); the rest of the firmware sees the link through ocpp/client.py.
-WS_SYNC = ("ocpp/utf8.py", "ocpp/wsframe.py", "ocpp/wshandshake.py")
-WS_INTERNALS = ("evse.ocpp.ws", "evse.ocpp.wsframe", "evse.ocpp.wshandshake", "evse.ocpp.utf8")
+WS_SYNC = ("ocpp/wsframe.py", "ocpp/wshandshake.py")
+WS_INTERNALS = ("evse.ocpp.ws", "evse.ocpp.wsframe", "evse.ocpp.wshandshake")
 NO_IO = ("asyncio", "uasyncio", "evse.aio", "socket", "ssl", "select", "evse.hal.net")
 
 
