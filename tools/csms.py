@@ -10,6 +10,7 @@ Two uses:
 1. `make sim`'s bundled Central System:
 
        python tools/csms.py --port 9000 [--accept-tags A,B] [--boot-status Pending]
+                             [--delay-ms N [--delay-jitter-ms J --seed S]] [--silent ACTION,...|all]
 
    prints every frame it receives and sends, answers BootNotification
    Accepted, Authorize Accepted (any tag, or only --accept-tags), numbers
@@ -44,6 +45,7 @@ import base64
 import copy
 import json
 import logging
+import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -264,8 +266,8 @@ class _Session(_OcppChargePoint):
     # ---- handlers: CP -> CS ----------------------------------------------
 
     async def _delay(self, action: str) -> None:
-        d = self.cs.delays.get(action, 0)
-        if d:
+        d = self.cs.answer_delay(action)
+        if d > 0:
             await asyncio.sleep(d)
 
     def _tx_fault(self) -> None:
@@ -340,10 +342,12 @@ class _Session(_OcppChargePoint):
 
     @on(Action.diagnostics_status_notification)
     async def _on_diag_status(self, status, **kw):
+        await self._delay("DiagnosticsStatusNotification")
         return call_result.DiagnosticsStatusNotification()
 
     @on(Action.firmware_status_notification)
     async def _on_fw_status(self, status, **kw):
+        await self._delay("FirmwareStatusNotification")
         return call_result.FirmwareStatusNotification()
 
 
@@ -369,6 +373,9 @@ class CentralSystem:
       fail_transaction_messages  answer the next N Start/Stop/MeterValues with
                             CALLERROR fail_code... (InternalError), decrementing
       delays                {action: seconds} before answering
+      delay_ms              every CALL is answered this much later (ms; after delays)
+      delay_jitter_ms       plus 0..delay_jitter_ms, drawn from random.Random(seed)
+      seed                  the seed of that draw (reseed(seed) restarts it)
       clock                 () -> epoch seconds for currentTime (time.time)
       reject_connections    refuse new websocket handshakes (HTTP 503)
       passwords             {cp_id: password}: require HTTP Basic auth
@@ -391,6 +398,10 @@ class CentralSystem:
         self.ignore_actions: set = set()
         self.fail_transaction_messages = 0
         self.delays: Dict[str, float] = {}
+        self.delay_ms = 0
+        self.delay_jitter_ms = 0
+        self.seed = 1
+        self._rng = random.Random(self.seed)
         self.clock: Callable[[], float] = time.time
         self.reject_connections = False
         self.passwords: Optional[Dict[str, str]] = None
@@ -457,6 +468,34 @@ class CentralSystem:
         if status is None:
             status = self.auth_tags.get(id_tag or "", self.auth_default)
         return {"status": status}
+
+    def reseed(self, seed: int) -> None:
+        self.seed = seed
+        self._rng = random.Random(seed)
+
+    def answer_delay(self, action: str) -> float:
+        """Seconds before the answer to a CALL of action: delays[action]
+        plus delay_ms plus a seeded jitter (one draw per CALL while a
+        jitter is set, so the same seed gives the same delays)."""
+        d = self.delays.get(action, 0) + self.delay_ms / 1000
+        if self.delay_jitter_ms > 0:
+            d += self._rng.randint(0, self.delay_jitter_ms) / 1000
+        return d
+
+    def set_silent(self, spec: str) -> None:
+        """"all": never answer any CALL; "A,B": never answer those actions
+        (they are still recorded); "": answer everything."""
+        spec = spec.strip()
+        if spec == "all":
+            self.silent = True
+            self.ignore_actions = set()
+            return
+        self.silent = False
+        acts = set(a for a in spec.split(",") if a)
+        unknown = sorted(acts - set(CP_TO_CS))
+        if unknown:
+            raise ValueError("--silent: not a charge point action: %s" % ",".join(unknown))
+        self.ignore_actions = acts
 
     # ---- CALLs to charge points -------------------------------------------
 
@@ -627,6 +666,10 @@ async def _main(args) -> None:
         cs.auth_default = "Invalid"
         cs.auth_tags = {t: "Accepted" for t in args.accept_tags.split(",") if t}
     cs.next_transaction_id = args.first_transaction_id
+    cs.delay_ms = args.delay_ms
+    cs.delay_jitter_ms = args.delay_jitter_ms
+    cs.reseed(args.seed)
+    cs.set_silent(args.silent)
     ssl_context = None
     if args.tls_cert:
         import ssl
@@ -657,11 +700,24 @@ def main(argv=None) -> int:
     p.add_argument("--first-transaction-id", type=int, default=1)
     p.add_argument("--timeout", type=float, default=30.0, help="wait for CP replies, s")
     p.add_argument("--ping-interval", type=float, default=0, help="websocket pings, s (0: off)")
+    p.add_argument("--delay-ms", type=int, default=0,
+                   help="answer every CALL this many ms late (a slow Central System)")
+    p.add_argument("--delay-jitter-ms", type=int, default=0,
+                   help="plus 0..N ms per CALL, drawn from --seed")
+    p.add_argument("--seed", type=int, default=1, help="seed of the random draws (jitter)")
+    p.add_argument("--silent", default="", metavar="ACTION,...|all",
+                   help="never answer these CALLs (all: none at all); they are still printed")
     p.add_argument("--tls-cert", default=None)
     p.add_argument("--tls-key", default=None)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--no-stdin", action="store_true", help="no console commands")
     args = p.parse_args(argv)
+    try:
+        CentralSystem().set_silent(args.silent)
+    except ValueError as e:
+        p.error(str(e))
+    if args.delay_ms < 0 or args.delay_jitter_ms < 0:
+        p.error("--delay-ms and --delay-jitter-ms must be >= 0")
     logging.basicConfig(level=logging.WARNING if not args.quiet else logging.ERROR)
     try:
         asyncio.run(_main(args))

@@ -10,6 +10,9 @@ and by hand:
 
     sim = Simulator.attach("127.0.0.1", 7001)   # a simulator already running
 
+    sim.call("link", dir="out", drop=0.5)       # OCPP link faults (evse.simlink)
+    sim.power_cut()                             # kill -9, then the same state and id again
+
 From the shell, one op per call (arguments as NAME=VALUE, values as JSON):
 
     python tools/simclient.py [--runtime micropython|cpython] OP [NAME=VALUE ...] [-- SIM ARGS]
@@ -166,6 +169,28 @@ class Simulator:
         except subprocess.TimeoutExpired:
             self.kill()
             return -9
+
+    def power_cut(self, restart: bool = True, timeout: float = 20.0) -> "Simulator":
+        """The power goes (the `powercut` op: the process kills itself with
+        SIGKILL, nothing flushed or closed), and with restart comes back: the
+        same arguments, state directory and identity, as after a power cut.
+        Returns self (running again when restart)."""
+        assert self.proc is not None, "power_cut needs a simulator this object started"
+        try:
+            assert self.sock is not None
+            self.sock.sendall(b'{"op": "powercut"}\n')
+            self.rfile.readline()           # no reply: the channel just ends
+        except OSError:
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()                # the op could not: kill -9 from here
+            self.proc.wait(5)
+        self.kill()
+        if restart:
+            self.start(timeout)
+        return self
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

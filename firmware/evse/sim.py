@@ -9,15 +9,13 @@ import sys
 if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
     sys.path.append(".frozen")
 
-try:
-    import asyncio
-except ImportError:  # pragma: no cover
-    import uasyncio as asyncio  # type: ignore
+from evse.aio import asyncio
 
 USAGE = """usage: evse.sim [--csms URL] [--id ID] [--model sscu|dscu] [--state-dir DIR]
                 [--control HOST:PORT] [--set KEY=VALUE]... [--modbus PEER]
                 [--clock real|virtual] [--rs485 listen:HOST:PORT|connect:HOST:PORT]
-                [--web HOST:PORT] [--journal-bytes N] [--events FILE] [--help]"""
+                [--web HOST:PORT] [--journal-bytes N] [--events FILE]
+                [--link-seed N] [--link FIELD=VALUE,...]... [--help]"""
 
 # every option, for --help (docs/simulator.md has the whole contract)
 OPTIONS = (
@@ -33,6 +31,8 @@ OPTIONS = (
     ("--web HOST:PORT", "serve the local management website"),
     ("--journal-bytes N", "byte budget of the transaction journal, 0 for none (32768)"),
     ("--events FILE", "write the event log (JSON lines; tools/plot_session.py draws it)"),
+    ("--link-seed N", "seed of the OCPP link faults (default 1)"),
+    ("--link SPEC", "link faults from the start, as the link op: dir=out,drop=0.5,latency_ms=200"),
     ("--help", "this text: every option and every control op"),
 )
 
@@ -64,6 +64,8 @@ def parse_args(argv: list) -> dict:
     opts["web"] = None     # extension (docs/simulator.md): local management website
     opts["journal_bytes"] = None   # extension: the OCPP journal's byte budget
     opts["events"] = None          # extension: the event log (evse.simevents)
+    opts["link_seed"] = None       # extension: the OCPP link faults (evse.simlink)
+    opts["link"] = []
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -87,6 +89,8 @@ def parse_args(argv: list) -> dict:
             if "=" not in val:
                 raise UsageError("--set needs KEY=VALUE, got " + val)
             opts["set"].append(val.split("=", 1))
+        elif key == "link":
+            opts["link"].append(link_spec(val))
         else:
             opts[key] = val
         i += 1
@@ -107,6 +111,19 @@ def parse_args(argv: list) -> dict:
     jb = opts["journal_bytes"]
     if jb is not None and (not jb.isdigit() or 0 < int(jb) < 4096):
         raise UsageError("--journal-bytes must be 0 (no budget) or at least 4096")
+    ls = opts["link_seed"]
+    if ls is not None:
+        if not ls.isdigit() or int(ls) > 0xFFFFFFFF:
+            raise UsageError("--link-seed must be an integer 0..4294967295")
+        opts["link_seed"] = int(ls)
+    from evse.simctl import apply_link, BadRequest
+    from evse.simlink import Link
+    probe = Link(None, True)
+    for spec in opts["link"]:
+        try:
+            apply_link(probe, spec)
+        except BadRequest as e:
+            raise UsageError("--link: " + str(e))
     ctl = opts["control"]
     if ":" not in ctl:
         raise UsageError("--control must be HOST:PORT")
@@ -116,6 +133,24 @@ def parse_args(argv: list) -> dict:
     except ValueError:
         raise UsageError("--control port must be a number")
     return opts
+
+
+def link_spec(text: str) -> dict:
+    """--link dir=out,drop=0.5 -> the link op's fields (values as JSON
+    where they parse: numbers, true/false; else text)."""
+    import json
+    req = {}
+    for part in text.split(","):
+        name, sep, val = part.partition("=")
+        if not sep or not name:
+            raise UsageError("--link needs FIELD=VALUE,..., got " + text)
+        try:
+            req[name] = json.loads(val)
+        except ValueError:
+            req[name] = val
+    if "disconnect" in req:
+        raise UsageError("--link: disconnect is an op (there is no connection at start)")
+    return req
 
 
 def host_port(text: str, option: str) -> tuple:
@@ -280,8 +315,14 @@ def main(argv: list) -> int:
         except OSError as e:
             print("evse.sim: --events %s: %r" % (opts["events"], e), file=sys.stderr)
             return 2
+    from evse.simlink import Link
+    from evse.simctl import apply_link
+    link = Link(board.clock, board.virtual,
+                opts["link_seed"] if opts["link_seed"] is not None else 1)
+    for spec in opts["link"]:
+        apply_link(link, spec)
     server = ControlServer(station, board, opts["control_addr"], restart=power_cycle,
-                           events=events)
+                           events=events, link=link)
     return asyncio.run(server.run())
 
 

@@ -15,10 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time
     from typing import Any  # TYPE_CHECKING only
 
-try:
-    import asyncio
-except ImportError:  # pragma: no cover
-    import uasyncio as asyncio  # type: ignore
+from evse.aio import asyncio
 
 
 class BadRequest(Exception):
@@ -92,6 +89,17 @@ OPS = (
       ("data", "str", False, None, ""))),
     ("advance", "move virtual time (--clock virtual)",
      (("seconds", "num", True, None, "0..2678400"),)),
+    ("link", "OCPP message faults per direction, seeded (docs/simulator.md Link faults)",
+     (("dir", "str", False, ("out", "in", "both"), "out: station->CS, in: CS->station; default both"),
+      ("latency_ms", "int", False, None, "hold each message this long, 0..600000"),
+      ("jitter_ms", "int", False, None, "plus 0..jitter_ms, drawn from the seed"),
+      ("drop", "num", False, None, "probability 0..1 that a message is lost"),
+      ("duplicate", "num", False, None, "probability 0..1 that a message arrives twice"),
+      ("disconnect", "bool", False, (True, False), "close the connection now"),
+      ("disconnect_after", "int", False, None, "close it after the next N messages of dir"),
+      ("seed", "int", False, None, "restart the random sequence and the counters"),
+      ("clear", "bool", False, (True, False), "all link faults off first"))),
+    ("powercut", "the power goes: the process ends at once (kill -9), nothing saved or closed", ()),
     ("status", "snapshot of the station and its connectors", ()),
     ("config", "one configuration key, as GetConfiguration gives it",
      (("key", "str", True, None, ""),)),
@@ -140,8 +148,56 @@ def _lit(v) -> str:
 FLUSH_ROUNDS = 40  # before a reboot: at most this many rounds of I/O for queued messages
 
 
+def apply_link(link, req: dict) -> None:
+    """The `link` op's fields (also --link on the command line) onto an
+    evse.simlink.Link; BadRequest when one is invalid (nothing applied)."""
+    d = req.get("dir", "both")
+    if d not in ("out", "in", "both"):
+        raise BadRequest("dir must be out, in or both")
+    which = ("out", "in") if d == "both" else (d,)
+    lat = _int(req, "latency_ms", 0, 600000) if "latency_ms" in req else None
+    jit = _int(req, "jitter_ms", 0, 600000) if "jitter_ms" in req else None
+    probs = []
+    for name in ("drop", "duplicate"):
+        v = None
+        if name in req:
+            v = _num(req, name)
+            if not (0 <= v <= 1):
+                raise BadRequest(name + " must be a probability 0..1")
+        probs.append(v)
+    after = _int(req, "disconnect_after", 1, 1000000) if "disconnect_after" in req else None
+    seed = _int(req, "seed", 0, 0xFFFFFFFF) if "seed" in req else None
+    clear = _bool(req, "clear", False)
+    if "disconnect" in req:
+        _bool(req, "disconnect")
+    for k in req:
+        if k not in ("op", "dir", "latency_ms", "jitter_ms", "drop", "duplicate", "disconnect",
+                     "disconnect_after", "seed", "clear"):
+            raise BadRequest("unknown link field " + str(k))
+    if clear:
+        link.clear()
+    if seed is not None:
+        link.reseed(seed)
+    link.set_dir(which, lat, jit, probs[0], probs[1])
+    if after is not None:
+        link.disconnect_after(after, which)
+
+
+def power_cut() -> None:
+    """End this process at once, as a power cut does: SIGKILL, no file
+    flushed or closed, no socket shut down."""
+    import os
+    kill = getattr(os, "kill", None)
+    if kill is not None:                       # CPython
+        kill(os.getpid(), 9)
+    os.system("kill -9 $PPID")                # the Unix port: the shell's parent is us
+    while True:                                # the signal is on its way
+        pass
+
+
 class ControlServer:
-    def __init__(self, station, board, addr: tuple, restart=None, events=None) -> None:
+    def __init__(self, station, board, addr: tuple, restart=None, events=None,
+                 link=None) -> None:
         self.station = station
         self.board = board
         self.addr = addr
@@ -158,7 +214,12 @@ class ControlServer:
             "status": self.op_status, "config": self.op_config,
             "shutdown": self.op_shutdown,
             "mem": self.op_mem, "help": self.op_help,
+            "link": self.op_link, "powercut": self.op_powercut,
         }
+        if link is None:
+            from evse.simlink import Link
+            link = Link(getattr(board, "clock", None), bool(getattr(board, "virtual", False)))
+        self.link = link            # evse.simlink.Link: the OCPP message faults
         self.events = events  # type: Any  # evse.simevents.EventLog (--events) or None
 
     # ---- ops ---------------------------------------------------------------
@@ -283,17 +344,50 @@ class ControlServer:
         from evse.ticks import ticks_diff
         clock = self.board.clock
         remaining = int(secs * 1000)
+        link = self.link
+        idle_rounds = 0
         while True:
             t0 = clock.ticks_ms()
-            await self.station.advance(remaining)
-            remaining -= ticks_diff(clock.ticks_ms(), t0)
-            if not self.station.reboot_request or self.restart is None:
+            # a message the link faults hold is due: stop there (evse.simlink)
+            step = remaining
+            ld = link.next_deadline_ms()
+            if 0 <= ld < step:
+                step = ld
+            await self.station.advance(step)
+            moved = ticks_diff(clock.ticks_ms(), t0)
+            remaining -= moved
+            released = link.release()
+            if self.station.reboot_request and self.restart is not None:
+                await self._reboot()    # the rest of the time runs on the new station
+                continue
+            idle_rounds = idle_rounds + 1 if moved <= 0 else 0
+            if remaining <= 0 and (not released or idle_rounds > 200):
                 break
-            await self._reboot()        # the rest of the time runs on the new station
         return {}
 
     async def op_status(self, req: dict) -> dict:
-        return self.station.status()
+        out = self.station.status()
+        out["link"] = self.link.info()
+        return out
+
+    async def op_link(self, req: dict) -> dict:
+        """Extension: OCPP message faults (evse.simlink); the reply is the
+        faults and their counters, as `status` has them under "link"."""
+        apply_link(self.link, req)
+        if req.get("disconnect") is True:
+            await self.link.disconnect()
+        await self.station.settle()
+        return self.link.info()
+
+    async def op_powercut(self, req: dict) -> dict:
+        """Extension: the power goes. No reply: the process ends here (the
+        event log, like everything else, keeps only what was written).
+        Takes no arguments, and refuses any (a typo must not cut the power)."""
+        for k in req:
+            if k != "op":
+                raise BadRequest("powercut takes no arguments, got " + str(k))
+        power_cut()
+        return {}
 
     async def op_config(self, req: dict) -> dict:
         key = _str(req, "key")
@@ -404,6 +498,7 @@ class ControlServer:
         await self._flush(old)
         await old.stop()
         self.station = self.restart()
+        self.link.attach(self.station.ocpp)
         self.reboots += 1
         if self.events is not None:
             self.events.attach(self.station, "reboot")
@@ -465,6 +560,7 @@ class ControlServer:
         srv = await asyncio.start_server(self.client, host, port)
         if self.events is not None:
             self.events.attach(self.station, "start")
+        self.link.attach(self.station.ocpp)
         await self.station.start()
         watcher = asyncio.create_task(self._watch_reboots())
         print("READY %s:%d" % (host, port))

@@ -9,10 +9,7 @@
 #
 # Connector numbering: OCPP connectorId c = 1..n; Python lists are 0-based
 # (index c - 1); connector 0 is the station itself (OCPP 3.8).
-try:
-    import asyncio
-except ImportError:  # pragma: no cover
-    import uasyncio as asyncio  # type: ignore[no-redef]
+from evse.aio import asyncio
 
 import json
 

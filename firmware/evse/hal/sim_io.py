@@ -48,7 +48,8 @@ CONNECTOR_FAULTS = ("lock_stuck", "lock_no_feedback", "lock_forced_open", "lock_
                     "plug_not_seated", "contactor_welded", "contactor_no_close",
                     "diode_missing", "pilot_short", "pilot_invalid")
 STATION_FAULTS = ("ccid_trip", "ccid_selftest_fail")
-OTHER_FAULTS = ("meter_offline", "meter_crc", "reader_offline", "heartbeat")
+OTHER_FAULTS = ("meter_offline", "meter_crc", "meter_spike", "meter_backwards", "meter_freeze",
+                "reader_offline", "heartbeat")
 ALL_FAULTS = CONNECTOR_FAULTS + STATION_FAULTS + OTHER_FAULTS
 
 PP_OHMS = {13: 1500, 20: 680, 32: 220, 63: 100}

@@ -5,10 +5,27 @@
 # mWh register: no float rounding however long it counts). The register
 # persists in storage like a real meter's non-volatile register, so a
 # restart (power cycle) continues from the same reading.
+#
+# Meter glitches (faults meter_spike, meter_backwards, meter_freeze): the
+# readout, not the register, goes wrong: one reading 1 MWh too high, a
+# reading 1000 Wh below the register while active, a readout stuck at its
+# value while active (the register keeps counting). The built-in meter reads
+# its readout as a driver reads a register it does not count itself: each
+# reading passes the plausibility rule of the Modbus meters
+# (evse.metering.plausible, docs/metering.md), a rejected one is read again
+# at once up to GLITCH_RETRIES times, then the meter fails (PowerMeterFailure
+# "meter N: energy X Wh rejected") until a plausible reading comes; what the
+# station reports (energy_wh) is only ever an accepted reading.
 from evse.hal.register import StoredRegister
+from evse.metering.plausible import plausible, GLITCH_RETRIES
 from evse.ticks import ticks_diff
 
 UNITS_PER_MWH = 360000   # 1 mWh = 3.6 J = 360000 x (0.1 A x 0.1 V x 1 ms)
+# the most the simulated connector can deliver (80 A offered + 80 A a faulty
+# EV overdraws, 3 phases at 253 V): bounds the readout's plausible jumps
+MAX_W = 160 * 253 * 3
+SPIKE_WH = 1000000
+BACKWARDS_WH = 1000
 
 
 class SimMeter(StoredRegister):
@@ -20,12 +37,54 @@ class SimMeter(StoredRegister):
         self._acc = 0                    # energy below one mWh, UNITS_PER_MWH units
         self.offline = False
         self.crc = False
+        self.index = index
         self._last = clock.ticks_ms()
         self._reg_init(storage, "meter%d" % (index + 1), self._last)
+        self.spike = False            # the next reading is a spike (one only)
+        self.backwards = False
+        self.frozen = -1              # the readout while frozen (Wh), -1: not frozen
+        self.accepted = self.mwh // 1000   # the last accepted reading (Wh)
+        self._acc_t = self._last
+        self._glitch = 0              # rejected readings in a row
+        self.rejected = 0             # rejected readings
+        self.error = ""               # why the readout failed ("" while it is good)
 
     # ---- readings (what a meter driver offers) --------------------------------
     def ok(self) -> bool:
-        return not (self.offline or self.crc)
+        return not (self.offline or self.crc or self.error)
+
+    def info(self) -> str:
+        return self.error or "meter"
+
+    def energy_wh(self) -> int:
+        return self.accepted
+
+    def readout(self) -> int:
+        """What the meter's display shows now (Wh), glitches included."""
+        if self.frozen >= 0:
+            return self.frozen
+        e = self.mwh // 1000
+        if self.spike:
+            return e + SPIKE_WH
+        if self.backwards:
+            return e - BACKWARDS_WH
+        return e
+
+    def _read(self, now: int) -> None:
+        """One reading of the readout through the plausibility rule."""
+        e = self.readout()
+        self.spike = False                  # a spike is one reading
+        if plausible(e, self.accepted, ticks_diff(now, self._acc_t), MAX_W, 1):
+            self.accepted = e
+            self._acc_t = now
+            self._glitch = 0
+            self.error = ""
+            return
+        self.rejected += 1
+        self._glitch += 1
+        if self._glitch > GLITCH_RETRIES:
+            self._glitch = 0
+            self.error = ("meter %d: energy %d Wh rejected" % (self.index + 1, e))[:50]
 
     def current_a(self, phase: int) -> float:
         return self.da[phase] / 10
@@ -59,6 +118,7 @@ class SimMeter(StoredRegister):
         for p in range(3):
             self.da[p] = draw if p < phases else 0
         self._reg_maybe_save(now)
+        self._read(now)
 
     def next_deadline_ms(self, now: int) -> int:
         # update() integrates a constant power exactly over any interval, so
@@ -66,6 +126,8 @@ class SimMeter(StoredRegister):
         # contacts are still moving after a coil change (the EV starts or
         # stops drawing then), or when the draw already differs from what
         # was last seen; and for the register's periodic save.
+        if self._glitch or self.spike:
+            return 0                        # a rejected reading is read again at once
         s = self.cio.settle_ms(now) if hasattr(self.cio, "settle_ms") else -1
         if s >= 0:
             return s + 1
@@ -78,6 +140,12 @@ class SimMeter(StoredRegister):
             self.offline = active
         elif name == "meter_crc":
             self.crc = active
+        elif name == "meter_spike":
+            self.spike = active
+        elif name == "meter_backwards":
+            self.backwards = active
+        elif name == "meter_freeze":
+            self.frozen = self.accepted if active else -1
         else:
             raise ValueError("unknown fault " + name)
 

@@ -44,13 +44,10 @@ except ImportError:  # CPython
 from evse.metering import decode
 from evse.metering import rtu
 from evse.metering.regmap import NQ, Q_E, Q_P, Q_HZ, Q_I1, Q_V1, T_F32, CDAB
+from evse.metering.plausible import plausible, MAX_REGISTER_WH, GLITCH_RETRIES
 from evse.ticks import ticks_add, ticks_diff
 
 PERIOD_MS = const(1000)
-MAX_REGISTER_WH = 1000000000000     # 1 TWh: above it a reading is a glitch
-JUMP_MARGIN = 1.5                   # x the installation's maximum power
-JUMP_SLACK_WH = 20
-GLITCH_RETRIES = const(2)
 
 
 def energy_wh(buf, off: int, r: tuple):
@@ -282,24 +279,14 @@ class ModbusMeter:
                 self.error = ""
 
     def _plausible(self, e: int) -> bool:
-        if e < 0 or e > MAX_REGISTER_WH:
-            return False
         if self._e_seen:
             last = self.vals[Q_E]
-        elif self._floor >= 0:
-            last = self._floor       # the last value reported before a restart
         else:
-            return True              # the first reading ever: nothing to compare
-        if e < last:
-            return False             # a register never goes backwards
+            last = self._floor       # the last value reported before a restart (-1: none)
+        dt = -1
         if self._e_seen and self.max_w is not None:
-            dt = ticks_diff(self.clock.ticks_ms(), self._e_t)
-            if dt >= 0:              # (ticks wrapped: no bound)
-                allowed = (self.max_w() * JUMP_MARGIN * dt // 3600000 + 2 * self._e_res
-                           + JUMP_SLACK_WH + last // 4194304)   # + float32 resolution
-                if e - last > allowed:
-                    return False
-        return True
+            dt = ticks_diff(self.clock.ticks_ms(), self._e_t)   # (< 0: ticks wrapped, no bound)
+        return plausible(e, last, dt, self.max_w() if dt >= 0 else None, self._e_res)
 
     def _fail(self, why: str) -> None:
         self._block = -1              # the rest of this cycle waits for the next one
