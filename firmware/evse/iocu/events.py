@@ -36,10 +36,11 @@ EV_SESSION = const(12)       # arg: 1 a latched error ended the session / 0
 EV_LOCKST = const(13)        # arg: lock driver state | pos << 2 | (feedback + 1) << 4
 EV_RAIL = const(14)          # station: arg = rail * 4 + debounced R_* state
 EV_REPORT = const(15)        # the state follows in full (after CMD_REPORT): forget errors
+EV_BLOCK = const(16)         # station: arg = the blocking station error (Iocu.error) now
 
 NAMES = ("", "PILOT", "ERROR_SET", "ERROR_CLEARED", "WARNING", "CONTACTOR",
          "LOCK", "PLUG", "OFFERED", "INPUT", "CABLE", "DUTY", "SESSION", "LOCKST",
-         "RAIL", "REPORT")
+         "RAIL", "REPORT", "BLOCK")
 
 EMPTY = const(-1)
 

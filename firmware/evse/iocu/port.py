@@ -39,7 +39,7 @@ from evse.iocu import pwm as W
 from evse.iocu import lock as K
 from evse.iocu.events import (EventRing, EV_PILOT, EV_ERROR_SET, EV_ERROR_CLEARED, EV_WARNING,
                               EV_CONTACTOR, EV_LOCK, EV_PLUG, EV_OFFERED, EV_INPUT, EV_CABLE,
-                              EV_DUTY, EV_SESSION, EV_LOCKST, EV_RAIL, EV_REPORT)
+                              EV_DUTY, EV_SESSION, EV_LOCKST, EV_RAIL, EV_REPORT, EV_BLOCK)
 
 _N = E_.N_CODES
 
@@ -158,8 +158,7 @@ class IocuPort:
         self.n = n
         self.conn = [ConnectorMirror(i + 1) for i in range(n)]
         # station state
-        self.error = 0              # blocking station error (as Iocu.error)
-        self._act = bytearray(_N)
+        self.error = 0              # blocking station error (as Iocu.error; EV_BLOCK)
         self._rail = bytearray(3)
         self.ext_level = bytearray(3)
         self.ext_known = bytearray(3)
@@ -299,28 +298,15 @@ class IocuPort:
             self.resend()
 
     def _station_event(self, code: int, arg: int) -> None:
-        if code == EV_ERROR_SET or code == EV_ERROR_CLEARED:
-            if arg >= _N:
-                return
-            on = code == EV_ERROR_SET
-            self._act[arg] = 1 if on else 0
-            a = self._act
-            if a[E_.IOCU_EVENT_POWER_FAILURE]:
-                self.error = E_.IOCU_EVENT_POWER_FAILURE
-            elif a[E_.ERR_VOLTAGE_TOO_LOW]:
-                self.error = E_.ERR_VOLTAGE_TOO_LOW
-            elif a[E_.ERR_VOLTAGE_TOO_HIGH]:
-                self.error = E_.ERR_VOLTAGE_TOO_HIGH
-            elif a[E_.ERR_HEARTBEAT]:
-                self.error = E_.ERR_HEARTBEAT
-            else:
-                self.error = 0
-            self._station_error()
-            if arg == E_.ERR_HEARTBEAT:
-                if on:
-                    self.link_errors += 1
-                else:
-                    self._resend = True     # the link works again
+        if code == EV_BLOCK:
+            self.error = arg
+            for m in self.conn:
+                m.station_error = arg
+                m.error = m._own if m._own else arg
+        elif code == EV_ERROR_SET and arg == E_.ERR_HEARTBEAT:
+            self.link_errors += 1
+        elif code == EV_ERROR_CLEARED and arg == E_.ERR_HEARTBEAT:
+            self._resend = True         # the link works again
         elif code == EV_WARNING:
             if arg == E_.ERR_REQ_CRC_WRONG or arg == E_.ERR_RX_BUFFER_OVERFLOW:
                 self.link_errors += 1
@@ -334,14 +320,3 @@ class IocuPort:
             if 0 < i < 3:
                 self.ext_level[i] = arg & 1
                 self.ext_known[i] = 1
-        elif code == EV_REPORT:
-            for c in range(_N):
-                self._act[c] = 0
-            self.error = 0
-            self._station_error()
-
-    def _station_error(self) -> None:
-        e = self.error
-        for m in self.conn:
-            m.station_error = e
-            m.error = m._own if m._own else e

@@ -40,7 +40,7 @@ from evse.iocu import errors as E_
 from evse.iocu import link as L
 from evse.iocu.debounce import Debounce
 from evse.iocu.events import (EV_ERROR_SET, EV_ERROR_CLEARED, EV_WARNING, EV_INPUT,
-                              EV_RAIL, EV_REPORT)
+                              EV_RAIL, EV_REPORT, EV_BLOCK)
 
 SUPPLY_HYST_MV = const(200)
 INPUT_DEBOUNCE_MS = const(50)
@@ -100,10 +100,6 @@ class Iocu:
         self._dirty = True
 
     # ---------------------------------------------------------- MCU side
-    def rail_state(self, n: int) -> int:
-        """Debounced state of supply rail n: R_OK, R_LOW, R_HIGH or R_FAIL."""
-        return self._rail[n].value
-
     def heartbeat(self, now: int) -> None:
         self._hb_t = now
         self._hb_armed = True
@@ -220,6 +216,7 @@ class Iocu:
         """CMD_REPORT: the station's state, then each connector's, as events."""
         ev = self.events
         ev.push(0, EV_REPORT, 0)
+        ev.push(0, EV_BLOCK, self.error)
         for code in range(1, E_.N_CODES):
             if self._act[code]:
                 ev.push(0, EV_ERROR_SET, code)
@@ -327,6 +324,8 @@ class Iocu:
             err = E_.ERR_HEARTBEAT
         else:
             err = 0
+        if self.mirrored and err != self.error:
+            self.events.push(0, EV_BLOCK, err)
         self.error = err
         for c in self.connectors:
             c.station_error = err
