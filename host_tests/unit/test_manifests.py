@@ -10,9 +10,11 @@ from support import cpython_only
 BOARDS = ("stm32f4", "esp32")
 # bytes of .mpy a board freezes (flash). Measured 236 343 (armv7emsp) with
 # the website, the lazy services and without the simulator (the whole
-# package: 264 085); the memory diet's aim of 180 KiB is not reached by
-# leaving the simulator out (docs/memory.md, flash)
-MPY_BUDGET = 240 * 1024
+# package: 264 085); 246 118 once the timer tick, the shared plausibility
+# rule and the module splits (one concept per module) landed. The memory
+# diet's aim of 180 KiB is not reached by leaving the simulator out
+# (docs/memory.md, flash): this guard only stops growth by accident
+MPY_BUDGET = 250 * 1024
 ARCH = {"stm32f4": "armv7emsp", "esp32": "xtensawin"}
 
 
@@ -67,7 +69,7 @@ def test_the_simulator_manifest_adds_only_the_simulator_modules():
 
 
 @cpython_only
-def test_a_board_freezes_at_most_240_kib_of_mpy():
+def test_a_board_freezes_at_most_250_kib_of_mpy():
     import sys
     sys.path.insert(0, "tools")
     import mpy_build
