@@ -121,6 +121,8 @@ class ConnectorMirror:
             self.locked = arg == 1
         elif code == EV_PLUG:
             self.plug_present = arg == 1
+            if arg == 0:
+                self.keep_locked = False    # the IOCU forgets it too: nothing to hold
         elif code == EV_CABLE:
             self.cable_da = arg - 1
         elif code == EV_SESSION:
