@@ -28,6 +28,7 @@
 # closed (close handshake, bounded), held messages are lost as in-flight
 # data is; the client's ordinary reconnect (backoff) follows.
 from evse.aio import asyncio
+
 from evse.ticks import ticks_add, ticks_diff
 
 TYPE_CHECKING = False

@@ -226,12 +226,12 @@ def test_one_module_imports_asyncio():
     assert not bad, bad
 
 
-# The OCPP-J link in layers (docs/architecture.md): text on the wire
-# (ocpp/utf8.py) and the frame codec (ocpp/wsframe.py) under the opening
-# handshake (ocpp/wshandshake.py), all synchronous, under the async client
+# The OCPP-J link in layers (docs/architecture.md): the frame codec with
+# the text on the wire (ocpp/wsframe.py) under the opening handshake
+# (ocpp/wshandshake.py), both synchronous, under the async client
 # (ocpp/ws.py); the rest of the firmware sees the link through ocpp/client.py.
-WS_SYNC = ("ocpp/utf8.py", "ocpp/wsframe.py", "ocpp/wshandshake.py")
-WS_INTERNALS = ("evse.ocpp.ws", "evse.ocpp.wsframe", "evse.ocpp.wshandshake", "evse.ocpp.utf8")
+WS_SYNC = ("ocpp/wsframe.py", "ocpp/wshandshake.py")
+WS_INTERNALS = ("evse.ocpp.ws", "evse.ocpp.wsframe", "evse.ocpp.wshandshake")
 NO_IO = ("asyncio", "uasyncio", "evse.aio", "socket", "ssl", "select", "evse.hal.net")
 
 
@@ -343,3 +343,39 @@ def test_the_architecture_page_lists_every_module():
         if base not in words:
             missing.append(rel)
     assert not missing, missing
+
+
+# Imports point down only (docs/architecture.md, layers): what each folder
+# of the package may import besides itself. The one exception: the
+# simulator's meter (hal/sim_meter.py) shares the plausibility rule of the
+# real meters (metering/plausible.py).
+BASE = ("evse.aio", "evse.ticks", "evse.clock", "evse.hal")
+TOP = ("evse", "evse.VERSION")      # from evse import VERSION
+MAY_IMPORT = {
+    "hal": BASE,
+    "config": BASE,
+    "iocu": BASE,
+    "metering": BASE,
+    "services": BASE + ("evse.iocu", "evse.metering", "evse.config"),
+    "ocpp": BASE + ("evse.config",),
+    "web": BASE + ("evse.config", "evse.iocu", "evse.services", "evse.metering"),
+}
+UPWARD_OK = (("hal/sim_meter.py", "evse.metering.plausible"),)
+
+
+def test_imports_point_down_only():
+    bad = []
+    for p in _walk(FW):
+        rel = p[len(FW) + 1:]
+        top = rel.split("/")[0]
+        if top not in MAY_IMPORT:
+            continue        # the station, the entry points, the simulator
+        for name in _evse_imports(p):
+            mod = name if name.count(".") <= 2 else ".".join(name.split(".")[:3])
+            if mod == "evse." + top or mod.startswith("evse." + top + "."):
+                continue
+            if name in TOP or (rel, mod) in UPWARD_OK or (rel, name) in UPWARD_OK:
+                continue
+            if not any(mod == b or mod.startswith(b + ".") for b in MAY_IMPORT[top]):
+                bad.append("%s imports %s" % (rel, name))
+    assert not bad, bad

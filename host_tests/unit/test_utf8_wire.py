@@ -2,7 +2,7 @@
 # from the Central System (a pair decodes to the character it encodes, an
 # unpaired one is rejected: rpc.py module comment), invalid UTF-8 received
 # fails the connection (1007), and nothing sent is ever invalid UTF-8 - not
-# even text that picked up a lone surrogate somewhere (utf8.utf8).
+# even text that picked up a lone surrogate somewhere (wsframe.utf8).
 import sys
 
 if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
@@ -10,7 +10,7 @@ if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
 import asyncio
 import json
 
-from evse.ocpp import rpc, utf8, wsframe
+from evse.ocpp import rpc, wsframe
 from session_rig import Rig
 from test_ws_client import FakeConn, _connected, _failed_with
 from test_ws_codec import sframe, unmask
@@ -67,14 +67,14 @@ def test_escapes_that_are_not_surrogates_and_deep_nesting_are_fine():
 
 
 def test_utf8_joins_pairs_and_replaces_lone_surrogates():
-    assert utf8.utf8("plain \u00e9\u20ac" + CLEF) == "plain \u00e9\u20ac".encode() + CLEF_UTF8
-    assert utf8.utf8(HI + LO) == CLEF_UTF8
-    assert utf8.utf8("a" + chr(0xD800) + "b") == b"a" + FFFD_UTF8 + b"b"
-    assert utf8.utf8(LO + HI) == FFFD_UTF8 + FFFD_UTF8
-    assert utf8.utf8(HI) == FFFD_UTF8
-    assert utf8.utf8(HI + HI + LO) == FFFD_UTF8 + CLEF_UTF8
-    assert utf8.clean_text("x" + chr(0xDFFF)) == ("x\ufffd", 1)
-    assert utf8.has_surrogates("a" + chr(0xD800)) and not utf8.has_surrogates("a\u00e9" + CLEF)
+    assert wsframe.utf8("plain \u00e9\u20ac" + CLEF) == "plain \u00e9\u20ac".encode() + CLEF_UTF8
+    assert wsframe.utf8(HI + LO) == CLEF_UTF8
+    assert wsframe.utf8("a" + chr(0xD800) + "b") == b"a" + FFFD_UTF8 + b"b"
+    assert wsframe.utf8(LO + HI) == FFFD_UTF8 + FFFD_UTF8
+    assert wsframe.utf8(HI) == FFFD_UTF8
+    assert wsframe.utf8(HI + HI + LO) == FFFD_UTF8 + CLEF_UTF8
+    assert wsframe.clean_text("x" + chr(0xDFFF)) == ("x\ufffd", 1)
+    assert wsframe.has_surrogates("a" + chr(0xD800)) and not wsframe.has_surrogates("a\u00e9" + CLEF)
 
 
 def test_frames_sent_are_strict_utf8_whatever_the_text_holds():
@@ -128,7 +128,7 @@ def test_the_station_answers_surrogate_escapes_in_valid_utf8():
     oc.on_text('[2,"g1","GetConfiguration",{"key":["\\ud834\\udd1e"]}]')
     oc.on_text('[2,"g2","GetConfiguration",{"key":["\\ud800"]}]')
     oc.on_text('[2,"g3","ChangeConfiguration",{"key":"\\ud834\\udd1e","value":"1"}]')
-    replies = [utf8.utf8(t) for t in oc.outbox]
+    replies = [wsframe.utf8(t) for t in oc.outbox]
     assert len(replies) == 3
     assert CLEF_UTF8 in replies[0] and b"\\u" not in replies[0], replies[0]
     assert json.loads(replies[0].decode())[2]["unknownKey"] == [CLEF]

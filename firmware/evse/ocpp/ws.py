@@ -3,8 +3,7 @@
 #   WSClient   connect / send_text / recv / ping / close / keepalive
 #   Backoff    reconnect delays; KeepAlive: WebSocketPingInterval
 # The synchronous parts it drives: evse.ocpp.wsframe (frame codec),
-# evse.ocpp.wshandshake (URL, Upgrade request and answer), evse.ocpp.utf8
-# (text on the wire). Only evse.ocpp imports these; the rest of the firmware
+# evse.ocpp.wshandshake (URL, Upgrade request and answer). Only evse.ocpp imports these; the rest of the firmware
 # sees the link through evse.ocpp.client.
 try:
     from micropython import const
@@ -21,9 +20,8 @@ except ImportError:  # pragma: no cover
 
 from evse.ticks import ticks_add, ticks_diff
 from evse.aio import asyncio
-from evse.ocpp.utf8 import strict, utf8
-from evse.ocpp.wsframe import (Encoder, Decoder, WSError, WSClosed, close_payload, OP_CONT,
-                               OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, CLOSE_NORMAL,
+from evse.ocpp.wsframe import (strict, utf8, Encoder, Decoder, WSError, WSClosed, close_payload,
+                               OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, CLOSE_NORMAL,
                                CLOSE_ABNORMAL, CLOSE_UNSUPPORTED, CLOSE_INVALID_DATA,
                                DEFAULT_MAX_SIZE, FRAME_SIZE)
 from evse.ocpp.wshandshake import (WSHandshakeError, SUBPROTOCOL, MAX_HEADER_BYTES, new_key,

@@ -5,11 +5,6 @@
 # ChargingScheduleAllowedChargingRateUnit allows. Plain functions on a Profile.
 from evse.services.smartprofile import CP_MAX, RECURRING, RELATIVE
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # type checking only
-    from evse.services.smartprofile import Profile
-
-
 def min_opt(a, b):
     if a is None:
         return b
@@ -18,10 +13,11 @@ def min_opt(a, b):
     return b
 
 
-def period_at(p: "Profile", t: int, anchor):
-    """(index of the period in force at t or -1, next instant > t at which that
-    may change or None). anchor: transaction start for Relative profiles; None
-    = no transaction yet, the profile stays at its first period."""
+def period_at(p, t: int, anchor):
+    """p: a Profile (evse.services.smartprofile). -> (index of the period in
+    force at t or -1, next instant > t at which that may change or None).
+    anchor: transaction start for Relative profiles; None = no transaction
+    yet, the profile stays at its first period."""
     if p.vto is not None and t >= p.vto:
         return -1, None
     if p.vfrom is not None and t < p.vfrom:
@@ -67,8 +63,8 @@ def period_at(p: "Profile", t: int, anchor):
     return i, nxt
 
 
-def period_value(p: "Profile", i: int, watts: bool, volts: int) -> int:
-    """Limit of period i in tenths of the wanted unit (W->A rounded down)."""
+def period_value(p, i: int, watts: bool, volts: int) -> int:
+    """Limit of period i of Profile p in tenths of the wanted unit (W->A rounded down)."""
     v = p.limits[i]
     ph = p.phases[i] or 3
     if p.watts == watts:
