@@ -9,7 +9,9 @@
 # made in __init__, values are small ints and bools, events go to a
 # preallocated EventRing.
 #
-# MCU-side commands (call between ticks; they never touch the pins):
+# MCU-side commands (they never touch the pins). In the station they arrive
+# only as link frames that Iocu._dispatch decodes at the start of a tick
+# (evse.iocu.port; nothing outside iocu/ calls them, test_layering.py):
 #   authorize(on)         a session may deliver energy (transaction accepted,
 #                         or free charging); False = session over
 #   set_limit_da(da)      energy-management limit in deci-amps
@@ -38,6 +40,9 @@
 #   - Plug removal seen on PP: during a charge (contactor closed or EV in
 #     C/D with a session) ERR_UNEXPECTED_PLUG_REMOVAL; while locked before
 #     energy ERR_PLUG_EXPECTED_PRESENT; otherwise normal.
+#
+# Once CMD_REPORT set `mirrored`, the tick also reports what the MCU's mirror
+# needs beyond the events above (EV_CABLE, EV_DUTY, EV_SESSION, EV_LOCKST).
 #
 # Readable state: pilot, duty_permille, offered_da, contactor_closed, locked,
 # plug_present, cable_da (-1 none, 0 bad resistor, else dA; tethered: 800),

@@ -2,7 +2,8 @@
 # and the one tick the station layer calls.
 #
 #   Iocu(station_io, connectors, events)
-#   tick(now_ms)  drains the command link, checks the supply rails, the MCU
+#   tick(now_ms)  drains the command link (the frames of evse.iocu.port:
+#                 commands, configuration, heartbeat, report), checks the supply rails, the MCU
 #                 heartbeat and the external inputs, hands the station's
 #                 blocking error to every connector, then ticks each connector.
 #
@@ -17,8 +18,10 @@
 #
 # MCU heartbeat: once heartbeat() has been called (or a CMD_HEARTBEAT frame
 # arrived), a gap longer than heartbeat_timeout_ms raises ERR_HEARTBEAT: every
-# connector stops energy until heartbeats resume. The MCU task loop calls
-# heartbeat(now); the simulator's "heartbeat" fault simply stops calling it.
+# connector stops energy until heartbeats resume. Every MCU step sends a
+# CMD_HEARTBEAT frame (IocuPort.heartbeat); the simulator's "heartbeat" fault
+# stops sending it, and a link that loses or corrupts every frame ends the
+# same way (the safe state of manual 8.5).
 #
 # External inputs 1 and 2 (StationIO.ext_input(n)): debounced over
 # INPUT_DEBOUNCE_MS; ext_level[n] is the debounced level (EV_INPUT events on
