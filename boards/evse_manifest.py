@@ -11,7 +11,7 @@ package("evse", base_path="../firmware", opt=2, files=[
     "hal/fsstore.py", "hal/machine_hal.py", "hal/net.py", "hal/netif.py", "hal/register.py",
     "hal/slotfs.py", "hal/ticker.py", "iocu/__init__.py", "iocu/ccid.py", "iocu/connector.py",
     "iocu/contactor.py", "iocu/debounce.py", "iocu/errors.py", "iocu/events.py",
-    "iocu/link.py", "iocu/lock.py", "iocu/pilot.py", "iocu/pwm.py", "iocu/station.py",
+    "iocu/link.py", "iocu/lock.py", "iocu/pilot.py", "iocu/port.py", "iocu/pwm.py", "iocu/station.py",
     "iocu/status.py", "main.py", "metering/__init__.py", "metering/decode.py",
     "metering/factory.py", "metering/modbus_meter.py", "metering/plausible.py",
     "metering/pulse.py", "metering/regmap.py", "metering/rtu.py", "metering/shell.py",

@@ -65,7 +65,7 @@ class EventLog:
     def attach(self, station, kind: str) -> None:
         """Follow a (new) station: after each step, and its OCPP frames."""
         self.station = station
-        self.last = [None] * len(station.connectors)
+        self.last = [None] * station.n
         step = station.step
 
         def stepped():
@@ -82,7 +82,7 @@ class EventLog:
             return
         now = self.board.clock.ticks_ms()
         three = st.phases() == 3
-        for i, c in enumerate(st.connectors):
+        for i, c in enumerate(st.mirrors):
             m = st.meters[i]
             status = cstatus.NAMES[st.derive_status(i)]
             tx = st.transaction_id(st.sessions[i])

@@ -20,12 +20,14 @@ if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no t
 from evse import VERSION
 from evse.clock import iso8601, parse_iso8601
 from evse.iocu import errors
+from evse.iocu import link as K
 from evse.iocu import lock as L
 from evse.iocu import pilot as P
 from evse.iocu import status as cstatus
 from evse.iocu.connector import Connector
 from evse.iocu.events import EventRing, EV_ERROR_SET
 from evse.iocu.station import Iocu
+from evse.iocu.port import IocuPort
 from evse.services.session import Session, IDLE, TX, AUTHORIZED, FINISHING
 from evse.services import session as S
 from evse.services.loadbalance import deci
@@ -78,9 +80,19 @@ class Station:
         n = len(board.connectors)
         self.n = n
         # ---- safety core
+        # The safety core (the IOCU of manual 8.1) is built here and then
+        # reached only through its port: framed commands in, events out into
+        # per-connector mirrors (evse.iocu.port, docs/design-notes.md). The
+        # station keeps the Connector list only for tests and the simulator
+        # to look at the hardware truth; no MCU code reads it.
         self.events = EventRing(64)
-        self.connectors = [Connector(i + 1, board.connectors[i], self.events, board.io) for i in range(n)]
-        self.iocu = Iocu(board.io, self.connectors, self.events)
+        conns = [Connector(i + 1, board.connectors[i], self.events, board.io) for i in range(n)]
+        self.connectors = conns
+        # 32 frames: a resend after a link error (IocuPort.resend) is 8
+        # frames per connector, with room for the step's own commands
+        self.iocu = Iocu(board.io, conns, self.events, 32)
+        self.port = IocuPort(self.iocu.link, self.events, n)
+        self.mirrors = self.port.conn
         self._tick_cb = self.safety_tick    # bound once: the timer's callback allocates nothing
         self._ev3 = [0, 0, 0]
         # ---- logs for diagnostics
@@ -103,7 +115,7 @@ class Station:
         # ---- meters
         self.meters = self._make_meters(modbus)
         # ---- sessions
-        self.sessions = [Session(i, self.connectors[i], config, self.clock, self, self.meters[i])
+        self.sessions = [Session(i, self.mirrors[i], config, self.clock, self, self.meters[i], self.port)
                          for i in range(n)]
         self.status_codes = [-1] * (n + 1)   # last reported status code per connector (0 = station)
         self.status_errs = [""] * (n + 1)
@@ -367,25 +379,29 @@ class Station:
                 tk.release()
 
     def _apply_config(self) -> None:
+        """The connector keys to the safety core (CMD_CFG_* frames)."""
         g = self.config.get
+        f = 0
+        for key, bit in (("FlexConnectorWithActuator", K.CFG_ACTUATOR), ("3StageServo", K.CFG_THREE_STAGE),
+                         ("InversedServo", K.CFG_INVERSED), ("SafetyRelayEnabled", K.CFG_SAFETY_RELAY),
+                         ("RelayHelperContactNormallyOpen", K.CFG_HELPER_NO)):
+            if g(key):
+                f |= bit
+        # OCPP 1.6 4.10: StopTransactionOnEVSideDisconnect false has
+        # priority, the cable stays locked while the transaction goes on
+        if g("UnlockConnectorOnEVSideDisconnect") and g("StopTransactionOnEVSideDisconnect"):
+            f |= K.CFG_UNLOCK_ON_EV
         ccid = g("ExternalSensor1Type") == 8 and self.model == "sscu"
-        for i, c in enumerate(self.connectors):
+        mx = g("MaxCurrentConnection")
+        mx = deci(mx) if type(mx) in (int, float) else K.INVALID
+        for i in range(self.n):
             n = i + 1
-            c.configure(
-                max_current_a=g("MaxCurrentConnection"),
-                flex_cable=g("Connector%dFlexCable" % n) if n <= 2 else True,
-                actuator=g("FlexConnectorWithActuator"),
-                three_stage=g("3StageServo"),
-                inversed=g("InversedServo"),
-                safety_relay=g("SafetyRelayEnabled"),
-                helper_no=g("RelayHelperContactNormallyOpen"),
-                # OCPP 1.6 4.10: StopTransactionOnEVSideDisconnect false has
-                # priority, the cable stays locked while the transaction goes on
-                unlock_on_ev_disconnect=(g("UnlockConnectorOnEVSideDisconnect")
-                                         and g("StopTransactionOnEVSideDisconnect")),
-                ccid=ccid and i == 0,
-                min_current_a=6,
-            )
+            fc = f
+            if g("Connector%dFlexCable" % n) if n <= 2 else True:
+                fc |= K.CFG_FLEX
+            if ccid and i == 0:
+                fc |= K.CFG_CCID
+            self.port.configure(n, mx, 60, fc)
         self._apply_operative()
 
     def _on_config(self, key: str) -> None:
@@ -402,10 +418,10 @@ class Station:
 
     def _apply_operative(self) -> None:
         g = self.config.get
-        for i, c in enumerate(self.connectors):
+        for i in range(self.n):
             n = i + 1
             enabled = g("Connector%dEnabled" % n) if n <= 2 else True
-            c.set_operative(bool(enabled) and self.avail[0] and self.avail[n])
+            self.port.set_operative(n, bool(enabled) and self.avail[0] and self.avail[n])
 
     # ---- transaction sink (called by sessions) ---------------------------------------
     def tx_started(self, s) -> None:
@@ -571,7 +587,7 @@ class Station:
         it), then the MCU services run."""
         now = self.clock.ticks_ms()
         if not self._hb_fault:
-            self.iocu.heartbeat(now)
+            self.port.heartbeat(now)
         if not self.timer_ticks():
             self.iocu.tick(now)
         self._services(now)
@@ -582,13 +598,14 @@ class Station:
         feeding and the tick cuts the energy), then run the services."""
         now = self.clock.ticks_ms()
         if not self._hb_fault:
-            self.iocu.heartbeat(now)
+            self.port.heartbeat(now)
         self._services(now)
 
     def _services(self, now: int) -> None:
+        port = self.port
+        port.sync()                     # the safety core's events -> the mirrors
         se = self._sensors
-        if se is None and (self.iocu.rail_state(0) or self.iocu.rail_state(1)
-                           or self.iocu.rail_state(2)):
+        if se is None and (port.rail_state(0) or port.rail_state(1) or port.rail_state(2)):
             se = self._load_sensors()   # a voltage sensor became active
         if se is not None:
             se.step()
@@ -673,7 +690,7 @@ class Station:
     def _drain_events(self) -> None:
         ev = self._ev3
         w = self.warnings
-        while self.events.pop_into(ev):
+        while self.port.inbox.pop_into(ev):
             w.iocu_event(ev[0], ev[1], ev[2])
             if ev[1] == EV_ERROR_SET and ev[2] == errors.ERR_HEARTBEAT:
                 # manual 8.5 ERR_HEARTBEAT: "any running charge session will be
@@ -717,7 +734,7 @@ class Station:
         on = smart is not None and smart.enabled()
         for i in range(self.n):
             s = self.sessions[i]
-            p = self.connectors[i].pilot
+            p = self.mirrors[i].pilot
             tx = s.state == TX
             active[i] = tx
             demand[i] = p == P.C or p == P.D
@@ -738,7 +755,7 @@ class Station:
                                  active, demand, sc, station_sc, derate)
         self.warnings.derating(derate, temp_dc)
         for i in range(self.n):
-            c = self.connectors[i]
+            c = self.mirrors[i]
             if on:
                 self.warnings.limit(i + 1, active[i], None if sc[i] is None else sc[i] / 10, c.max_da)
             else:
@@ -753,7 +770,7 @@ class Station:
                 da = 0          # invalidated id past MaxEnergyOnInvalidId: SuspendedEVSE (session.py)
             if da != self._limits[i]:
                 self._limits[i] = da
-                c.set_limit_da(int(da))
+                self.port.set_limit_da(i + 1, int(da))
 
     def _reservations(self) -> None:
         r = self._resv
@@ -768,7 +785,7 @@ class Station:
 
     # ---- status ---------------------------------------------------------------------------
     def derive_status(self, i: int) -> int:
-        c = self.connectors[i]
+        c = self.mirrors[i]
         s = self.sessions[i]
         r = self._resv
         reserved = r is not None and r.on_connector(i + 1) is not None and s.state == IDLE
@@ -789,7 +806,7 @@ class Station:
         return code
 
     def station_status(self) -> int:
-        if self.iocu.error or self.conditions.blocks(0):
+        if self.port.error or self.conditions.blocks(0):
             return cstatus.FAULTED
         if not self.avail[0]:
             return cstatus.UNAVAILABLE
@@ -802,7 +819,7 @@ class Station:
 
     def _status_fields(self, cid: int):
         if cid == 0:
-            err = self.iocu.error
+            err = self.port.error
             if err:
                 return errors.ocpp(err)
             top = self.conditions.top(0)
@@ -811,7 +828,7 @@ class Station:
             if self.cards.reader_failure():
                 return "ReaderFailure", "", "RFID"
             return "NoError", "", ""
-        c = self.connectors[cid - 1]
+        c = self.mirrors[cid - 1]
         if c.error:
             return errors.ocpp(c.error)
         m = self.meters[cid - 1]
@@ -954,7 +971,7 @@ class Station:
     def _diag_info(self) -> dict:
         return {"model": self.model, "firmware": VERSION, "connectors": [
             {"id": i + 1, "status": cstatus.NAMES[self.derive_status(i)],
-             "error": errors.name(c.error) if c.error else ""} for i, c in enumerate(self.connectors)],
+             "error": errors.name(c.error) if c.error else ""} for i, c in enumerate(self.mirrors)],
             "ocpp": {"connected": self.ocpp.connected, "registered": self.ocpp.registered,
                      "queued": self.ocpp.queued(), "log": self.ocpp.log[-10:],
                      "journal": self.journal.stats()}}
@@ -1016,7 +1033,7 @@ class Station:
                 profile = None if not on else profile
             if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
                 return "Rejected"
-        if cid is not None and not self.connectors[cid - 1].operative:
+        if cid is not None and not self.mirrors[cid - 1].operative:
             return "Rejected"
         res = self.cards.remote_start(cid, tag, profile)
         self.log.add("remote start %s c%s: %s" % (tag, cid, res.get("result")))
@@ -1036,7 +1053,7 @@ class Station:
         comes through done(status) once the lock has moved: Unlocked when
         its feedback confirms the release, UnlockFailed when the driver gave
         up (still engaged, e.g. stuck) or after UNLOCK_WAIT_MS."""
-        c = self.connectors[cid - 1]
+        c = self.mirrors[cid - 1]
         s = self.sessions[cid - 1]
         if not c.lock.fitted:
             return "NotSupported"
@@ -1046,7 +1063,7 @@ class Station:
             s.cancel_authorization()
         elif s.cable_held:
             s.release_cable()
-        if not c.request_unlock():
+        if not self.port.request_unlock(cid):
             return "UnlockFailed"
         if c.lock.settled(False):
             return "Unlocked"
@@ -1063,7 +1080,7 @@ class Station:
             w = self._unlocks[i]
             if w is None:
                 continue
-            lk = self.connectors[i].lock
+            lk = self.mirrors[i].lock
             if lk.settled(False):
                 r = "Unlocked"
             elif lk.state == L.FAILED or ticks_diff(now, w[1]) >= 0:
@@ -1161,7 +1178,7 @@ class Station:
             if self.sessions[cid - 1].state == TX:
                 start = self.sessions[cid - 1].start_time
             cap = self._offer_cap_da(cid - 1, start)
-            floor = self.connectors[cid - 1].min_da
+            floor = self.mirrors[cid - 1].min_da
         try:
             res = self.smart.composite_schedule(cid, duration, unit, self.clock.now(), start,
                                                 cap, floor)
@@ -1176,7 +1193,7 @@ class Station:
         the configured maxima (GetCompositeSchedule reports what is offered):
         the plugged cable's rating, temperature derating, and a load-balancing
         share below the connector's own target. Deci-amps or None."""
-        c = self.connectors[i]
+        c = self.mirrors[i]
         cap = None
         if c.cable_in() and c.cable_da >= 0:
             cap = c.cable_da
@@ -1292,7 +1309,7 @@ class Station:
         them is due, and at least once a second (which feeds the heartbeat).
         Allocates nothing while there is nothing to do."""
         clock = self.clock
-        ev = self.events
+        port = self.port
         stats = self.ocpp.stats
         self._mcu_due = clock.ticks_ms()
         while self.running:
@@ -1300,7 +1317,7 @@ class Station:
             if not self.timer_ticks():
                 self.iocu.tick(now)
             rx = stats["received"]
-            if (self._wake or len(ev) or rx != self._rx_seen or ticks_diff(now, self._mcu_due) >= 0
+            if (self._wake or len(port.events) or rx != self._rx_seen or ticks_diff(now, self._mcu_due) >= 0
                     or self._bus_rx()):
                 self._wake = False
                 self._rx_seen = rx
@@ -1412,7 +1429,7 @@ class Station:
 
     def status(self) -> dict:
         conns = []
-        for i, c in enumerate(self.connectors):
+        for i, c in enumerate(self.mirrors):
             s = self.sessions[i]
             m = self.meters[i]
             code = self.derive_status(i)

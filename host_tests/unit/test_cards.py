@@ -49,6 +49,22 @@ class FakeConnector:
         return False
 
 
+class FakePort:
+    """The IOCU port's commands (evse.iocu.port.IocuPort), applied to the
+    fake connectors."""
+    def __init__(self, conns) -> None:
+        self.conns = conns
+
+    def authorize(self, cid, on) -> None:
+        self.conns[cid - 1].authorize(on)
+
+    def request_unlock(self, cid) -> None:
+        self.conns[cid - 1].request_unlock()
+
+    def keep_lock(self, cid, on) -> None:
+        self.conns[cid - 1].keep_lock(on)
+
+
 class FakeSink:
     def __init__(self) -> None:
         self.started = []
@@ -92,7 +108,9 @@ class Station:
         self.auth = Authorizer(cfg, al, cache, clock)
         self.sink = FakeSink()
         self.conns = [FakeConnector() for _ in range(n)]
-        self.sessions = [Session(i, self.conns[i], cfg, clock, self.sink, FakeMeter()) for i in range(n)]
+        port = FakePort(self.conns)
+        self.sessions = [Session(i, self.conns[i], cfg, clock, self.sink, FakeMeter(), port)
+                         for i in range(n)]
         from evse.hal.fsstore import Storage
         from support import tmpdir
         self.res = Reservations(Storage(tmpdir("cards")), cfg, clock, n)

@@ -2,6 +2,8 @@
 # the host's time, sockets and files; firmware uses no CPython-only modules.
 import os
 
+from support import cpython_only
+
 FW = "firmware/evse"
 HW = ("machine", "time", "socket", "ssl", "select", "utime", "usocket")
 CPYTHON_ONLY = ("dataclasses", "enum", "abc", "typing", "logging", "functools",
@@ -83,6 +85,131 @@ def test_only_hal_opens_files():
                     break
                 i = src.find(needle, i + 1)
     assert not bad, bad
+
+
+# ---- the IOCU boundary (manual 8.1; docs/design-notes.md, the IOCU port) ----
+# The MCU side holds one object of the safety core: the port
+# (evse.iocu.port). Nothing outside iocu/ calls a Connector mutator, reaches
+# a Connector, or looks inside the Iocu. The mutators are derived from the
+# Connector class: its public methods that assign an attribute of self,
+# directly or through another method that does.
+CONNECTOR = FW + "/iocu/connector.py"
+# the composition root may build the safety core and run its tick (the
+# IOCU's own timer on one processor) and hand its link to the port
+IOCU_ROOT = {"station.py": ("tick", "next_deadline_ms", "link")}
+# same-named methods of classes that are not the Connector (receiver, method)
+NOT_CONNECTOR = {("station.py", "self.indicators", "tick"),   # evse.services.indicators
+                 ("fleet.py", "self", "report")}             # evse.fleet.Fleet.report
+
+
+def _connector_mutators():
+    import ast
+    with open(CONNECTOR) as f:
+        tree = ast.parse(f.read())
+    cls = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Connector"][0]
+    meths = {f.name: f for f in cls.body if isinstance(f, ast.FunctionDef)}
+
+    def assigns_self(fn):
+        for n in ast.walk(fn):
+            if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) \
+                    and isinstance(n.value, ast.Name) and n.value.id == "self":
+                return True
+        return False
+
+    def self_calls(fn):
+        return {n.func.attr for n in ast.walk(fn)
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                and isinstance(n.func.value, ast.Name) and n.func.value.id == "self"}
+
+    mut = {m for m, fn in meths.items() if assigns_self(fn)}
+    grew = True
+    while grew:
+        grew = False
+        for m, fn in meths.items():
+            if m not in mut and self_calls(fn) & mut:
+                mut.add(m)
+                grew = True
+    attrs = set()
+    for n in ast.walk(meths["__init__"]):
+        if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) \
+                and isinstance(n.value, ast.Name) and n.value.id == "self" and not n.attr.startswith("_"):
+            attrs.add(n.attr)
+    return {m for m in mut if not m.startswith("_") and m != "__init__"}, attrs
+
+
+def _violations(rel, src, mutators, attrs):
+    import ast
+    tree = ast.parse(src)
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    bad = []
+    for n in ast.walk(tree):
+        where = "%s:%d" % (rel, getattr(n, "lineno", 0))
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in mutators:
+            recv = ast.unparse(n.func.value)
+            m = n.func.attr
+            if recv.endswith("port"):
+                continue                    # the IOCU port: a framed command
+            if recv.endswith(".iocu") and m in IOCU_ROOT.get(rel, ()):
+                continue
+            if (rel, recv, m) in NOT_CONNECTOR:
+                continue
+            bad.append("%s calls the Connector mutator %s.%s()" % (where, recv, m))
+        elif isinstance(n, ast.Attribute):
+            recv = ast.unparse(n.value)
+            if n.attr == "connectors" and not rel.startswith("hal/") and id(n) not in called:
+                # the HAL's connector IO lists are hardware, not the IOCU;
+                # the root stores the Connector list for tests to look at
+                if recv.endswith("board") or (rel == "station.py" and isinstance(n.ctx, ast.Store)):
+                    continue
+                bad.append("%s reaches the Connectors: %s.connectors" % (where, recv))
+            elif recv.endswith("iocu") and n.attr not in IOCU_ROOT.get(rel, ()):
+                bad.append("%s looks inside the Iocu: %s.%s" % (where, recv, n.attr))
+            elif (isinstance(n.ctx, ast.Store) and n.attr in attrs and recv != "self"
+                  and not rel.startswith("hal/")):
+                bad.append("%s assigns a Connector attribute: %s.%s" % (where, recv, n.attr))
+        elif isinstance(n, ast.Name) and n.id == "Connector" and rel != "station.py":
+            bad.append("%s names the Connector class" % where)
+    return bad
+
+
+def _iocu_boundary_violations():
+    mutators, attrs = _connector_mutators()
+    bad = []
+    for p in sorted(_walk(FW)):
+        rel = p[len(FW) + 1:]
+        if rel.startswith("iocu/"):
+            continue
+        with open(p) as f:
+            bad.extend(_violations(rel, f.read(), mutators, attrs))
+    return mutators, bad
+
+
+@cpython_only
+def test_only_the_iocu_port_commands_the_safety_core():
+    mutators, bad = _iocu_boundary_violations()
+    # the derivation finds the commands (and not the read-only getters)
+    for m in ("authorize", "set_limit_da", "request_unlock", "keep_lock", "set_operative",
+              "clear_error", "set_external_error", "configure", "tick"):
+        assert m in mutators, m
+    for m in ("active", "cable_in", "session_ended", "next_deadline_ms"):
+        assert m not in mutators, m
+    assert not bad, bad
+
+
+@cpython_only
+def test_the_boundary_check_catches_each_way_around_the_port():
+    mutators, attrs = _connector_mutators()
+    cases = (
+        ("services/x.py", "def f(st):\n    st.connectors[0].authorize(True)\n", 2),
+        ("services/x.py", "def f(s):\n    s.connector.request_unlock()\n", 1),
+        ("web/x.py", "def f(st):\n    return st.iocu.error\n", 1),
+        ("services/x.py", "def f(c):\n    c.operative = False\n", 1),
+        ("ocpp/x.py", "from evse.iocu.connector import Connector\nC = Connector\n", 1),
+        ("services/x.py", "def f(st):\n    st.port.authorize(1, True)\n    return st.n\n", 0),
+    )
+    for rel, src, n in cases:
+        got = _violations(rel, src, mutators, attrs)
+        assert len(got) == n, (src, got)
 
 
 def test_one_module_imports_asyncio():

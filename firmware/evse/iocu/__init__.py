@@ -14,5 +14,6 @@
 #   connector  Connector: ties the above together, tick(now_ms)
 #   station    Iocu: station supervision + the one tick for all connectors
 #   link       MCU -> IOCU command frames (queue + CRC)
+#   port       IocuPort: the MCU side's only handle (frames out, mirrors in)
 #   status     OCPP ChargePointStatus derivation
 #   debounce   Debounce helper

@@ -9,7 +9,9 @@
 # made in __init__, values are small ints and bools, events go to a
 # preallocated EventRing.
 #
-# MCU-side commands (call between ticks; they never touch the pins):
+# MCU-side commands (they never touch the pins). In the station they arrive
+# only as link frames that Iocu._dispatch decodes at the start of a tick
+# (evse.iocu.port; nothing outside iocu/ calls them, test_layering.py):
 #   authorize(on)         a session may deliver energy (transaction accepted,
 #                         or free charging); False = session over
 #   set_limit_da(da)      energy-management limit in deci-amps
@@ -39,6 +41,9 @@
 #     C/D with a session) ERR_UNEXPECTED_PLUG_REMOVAL; while locked before
 #     energy ERR_PLUG_EXPECTED_PRESENT; otherwise normal.
 #
+# Once CMD_REPORT set `mirrored`, the tick also reports what the MCU's mirror
+# needs beyond the events above (EV_CABLE, EV_DUTY, EV_SESSION, EV_LOCKST).
+#
 # Readable state: pilot, duty_permille, offered_da, contactor_closed, locked,
 # plug_present, cable_da (-1 none, 0 bad resistor, else dA; tethered: 800),
 # error, station_error, authorized, operative, limit_da, flex_cable,
@@ -60,7 +65,8 @@ from evse.iocu.lock import Lock, POS_LOCKED
 from evse.iocu.contactor import Contactor, may_close
 from evse.iocu.ccid import Ccid, CLEARED, GAVE_UP
 from evse.iocu.events import (EV_PILOT, EV_ERROR_SET, EV_ERROR_CLEARED, EV_WARNING,
-                              EV_CONTACTOR, EV_LOCK, EV_PLUG, EV_OFFERED)
+                              EV_CONTACTOR, EV_LOCK, EV_PLUG, EV_OFFERED, EV_CABLE,
+                              EV_DUTY, EV_SESSION, EV_LOCKST, EV_REPORT)
 
 ERROR_HOLD_MS = const(2000)   # a latched error is shown at least this long
 TEMP_HYST_DC = const(50)      # socket temperature must fall 5.0 degC to clear
@@ -112,6 +118,13 @@ class Connector:
         self._w_test = -1
         self._has_temp = False
         self._now = 0               # time of the last tick (for commands)
+        # last reported (EV_CABLE, EV_DUTY, EV_SESSION, EV_LOCKST): the MCU's
+        # mirror (evse.iocu.port) starts from the same defaults
+        self._r_cable = -1
+        self._r_duty = W.NO_PWM
+        self._r_over = 0
+        self._r_lock = 1 << 4       # IDLE, POS_UNKNOWN, feedback -1
+        self.mirrored = False       # push those events (CMD_REPORT turns it on)
         self.hw_ok = True
         self.configure()
 
@@ -253,6 +266,27 @@ class Connector:
             self._warn(code)
         else:
             self._raise(self._now, code)
+        self._dirty = True
+
+    def report(self) -> None:
+        """Push the whole readable state as events again (CMD_REPORT: the MCU
+        lost events, ERR_TX_BUFFER_OVERFLOW); the trackers report the rest
+        at the end of the next tick."""
+        i = self.index
+        ev = self.events
+        ev.push(i, EV_REPORT, 0)
+        ev.push(i, EV_PILOT, self.pilot)
+        ev.push(i, EV_PLUG, 1 if self.plug_present else 0)
+        ev.push(i, EV_LOCK, 1 if self.locked else 0)
+        ev.push(i, EV_OFFERED, self.offered_da)
+        ev.push(i, EV_CONTACTOR, 1 if self.contactor_closed else 0)
+        for c in range(1, _N):
+            if self._act[c]:
+                ev.push(i, EV_ERROR_SET, c)
+        self._r_cable = -99
+        self._r_duty = -99
+        self._r_over = -99
+        self._r_lock = -99
         self._dirty = True
 
     def cable_in(self) -> bool:
@@ -449,7 +483,11 @@ class Connector:
             self.contactor_closed = close
             self.events.push(self.index, EV_CONTACTOR, 1 if close else 0)
 
-        # 10. outputs: relay first, then PWM, lock motor, CCID test line
+        # 10. what the MCU mirrors and has no event of its own
+        if self.mirrored:
+            self._report_changes(duty, lk)
+
+        # 11. outputs: relay first, then PWM, lock motor, CCID test line
         r = 1 if close else 0
         if r != self._w_relay:
             io.relay_set(r)
@@ -466,6 +504,23 @@ class Connector:
             if t != self._w_test:
                 self._sio.ccid_test_set(t)
                 self._w_test = t
+
+    def _report_changes(self, duty: int, lk) -> None:
+        x = self.cable_da
+        if x != self._r_cable:
+            self._r_cable = x
+            self.events.push(self.index, EV_CABLE, x + 1)
+        if duty != self._r_duty:
+            self._r_duty = duty
+            self.events.push(self.index, EV_DUTY, duty)
+        x = 1 if self._session_over else 0
+        if x != self._r_over:
+            self._r_over = x
+            self.events.push(self.index, EV_SESSION, x)
+        x = lk.state | (lk.pos << 2) | ((lk.feedback() + 1) << 4)
+        if x != self._r_lock:
+            self._r_lock = x
+            self.events.push(self.index, EV_LOCKST, x)
 
     # ------------------------------------------------------------ scheduling
     def next_deadline_ms(self, now: int) -> int:

@@ -29,9 +29,18 @@ EV_LOCK = const(6)           # arg: 1 locked / 0 unlocked (confirmed)
 EV_PLUG = const(7)           # arg: 1 cable present at the socket (PP) / 0
 EV_OFFERED = const(8)        # arg: offered current, deci-amps (0 = none)
 EV_INPUT = const(9)          # station: arg = n * 2 + level (debounced ext input n)
+# state the MCU side mirrors (evse.iocu.port), pushed when it changes
+EV_CABLE = const(10)         # arg: PP cable capacity + 1 (0 = none, 1 = bad resistor, else dA + 1)
+EV_DUTY = const(11)          # arg: PWM duty, permille (1000 = no PWM, 0 = state F)
+EV_SESSION = const(12)       # arg: 1 a latched error ended the session / 0
+EV_LOCKST = const(13)        # arg: lock driver state | pos << 2 | (feedback + 1) << 4
+EV_RAIL = const(14)          # station: arg = rail * 4 + debounced R_* state
+EV_REPORT = const(15)        # the state follows in full (after CMD_REPORT): forget errors
+EV_BLOCK = const(16)         # station: arg = the blocking station error (Iocu.error) now
 
 NAMES = ("", "PILOT", "ERROR_SET", "ERROR_CLEARED", "WARNING", "CONTACTOR",
-         "LOCK", "PLUG", "OFFERED", "INPUT")
+         "LOCK", "PLUG", "OFFERED", "INPUT", "CABLE", "DUTY", "SESSION", "LOCKST",
+         "RAIL", "REPORT", "BLOCK")
 
 EMPTY = const(-1)
 

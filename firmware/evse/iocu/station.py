@@ -2,7 +2,8 @@
 # and the one tick the station layer calls.
 #
 #   Iocu(station_io, connectors, events)
-#   tick(now_ms)  drains the command link, checks the supply rails, the MCU
+#   tick(now_ms)  drains the command link (the frames of evse.iocu.port:
+#                 commands, configuration, heartbeat, report), checks the supply rails, the MCU
 #                 heartbeat and the external inputs, hands the station's
 #                 blocking error to every connector, then ticks each connector.
 #
@@ -17,8 +18,10 @@
 #
 # MCU heartbeat: once heartbeat() has been called (or a CMD_HEARTBEAT frame
 # arrived), a gap longer than heartbeat_timeout_ms raises ERR_HEARTBEAT: every
-# connector stops energy until heartbeats resume. The MCU task loop calls
-# heartbeat(now); the simulator's "heartbeat" fault simply stops calling it.
+# connector stops energy until heartbeats resume. Every MCU step sends a
+# CMD_HEARTBEAT frame (IocuPort.heartbeat); the simulator's "heartbeat" fault
+# stops sending it, and a link that loses or corrupts every frame ends the
+# same way (the safe state of manual 8.5).
 #
 # External inputs 1 and 2 (StationIO.ext_input(n)): debounced over
 # INPUT_DEBOUNCE_MS; ext_level[n] is the debounced level (EV_INPUT events on
@@ -39,7 +42,8 @@ from evse.ticks import ticks_diff
 from evse.iocu import errors as E_
 from evse.iocu import link as L
 from evse.iocu.debounce import Debounce
-from evse.iocu.events import EV_ERROR_SET, EV_ERROR_CLEARED, EV_WARNING, EV_INPUT
+from evse.iocu.events import (EV_ERROR_SET, EV_ERROR_CLEARED, EV_WARNING, EV_INPUT,
+                              EV_RAIL, EV_REPORT, EV_BLOCK)
 
 SUPPLY_HYST_MV = const(200)
 INPUT_DEBOUNCE_MS = const(50)
@@ -60,11 +64,19 @@ _TEST_RGB = (0, 0xFF0000, 0x00FF00, 0x0000FF)
 
 
 class Iocu:
-    def __init__(self, io, connectors, events) -> None:
+    def __init__(self, io, connectors, events, link_depth: int = 16) -> None:
         self.io = io
         self.connectors = connectors
         self.events = events
-        self.link = L.CommandLink(16)
+        self.link = L.CommandLink(link_depth)
+        self._over_seen = 0            # link.overflows already warned about
+        n = len(connectors)
+        # configuration frames wait here for their CMD_CFG_APPLY
+        self._cfg_max = [L.INVALID] * (n + 1)
+        self._cfg_min = [L.INVALID] * (n + 1)
+        self._cfg_temp = [0] * (n + 1)
+        self._rail_w = bytearray(3)    # last reported rail states (EV_RAIL)
+        self.mirrored = False          # EV_RAIL events (CMD_REPORT turns them on)
         self._frame = bytearray(L.FRAME)
         self._act = bytearray(E_.N_CODES)
         self.error = 0                 # blocking station error (highest priority)
@@ -91,10 +103,6 @@ class Iocu:
         self._dirty = True
 
     # ---------------------------------------------------------- MCU side
-    def rail_state(self, n: int) -> int:
-        """Debounced state of supply rail n: R_OK, R_LOW, R_HIGH or R_FAIL."""
-        return self._rail[n].value
-
     def heartbeat(self, now: int) -> None:
         self._hb_t = now
         self._hb_armed = True
@@ -105,6 +113,7 @@ class Iocu:
         if self.link.post(socket, cmd, arg):
             self._dirty = True
             return True
+        self._over_seen = self.link.overflows
         self.events.push(0, EV_WARNING, E_.ERR_RX_BUFFER_OVERFLOW)
         return False
 
@@ -112,6 +121,7 @@ class Iocu:
         if self.link.post_frame(frame):
             self._dirty = True
             return True
+        self._over_seen = self.link.overflows
         self.events.push(0, EV_WARNING, E_.ERR_RX_BUFFER_OVERFLOW)
         return False
 
@@ -143,6 +153,16 @@ class Iocu:
             if cmd == L.CMD_HEARTBEAT:
                 self.heartbeat(now)
                 continue
+            if cmd == L.CMD_REPORT:
+                # arg bit 0: mirror events on (EV_CABLE .. EV_RAIL);
+                # bit 1: the whole state as events now
+                on = (arg & 1) == 1
+                self.mirrored = on
+                for c in self.connectors:
+                    c.mirrored = on
+                if arg & 2:
+                    self._report()
+                continue
             if cmd == L.CMD_TEST_LED or cmd == L.CMD_TEST_BUZZER:
                 if not self.test_mode:
                     self._warn(E_.ERR_TEST_CMD_NOT_ALLOWED)
@@ -169,8 +189,47 @@ class Iocu:
                 c.clear_error()
             elif cmd == L.CMD_SET_ERROR and E_.valid(arg):
                 c.set_external_error(arg)
+            elif cmd == L.CMD_KEEP_LOCK:
+                c.keep_lock(arg != 0)
+            elif cmd == L.CMD_CFG_MAX:
+                self._cfg_max[sock] = arg
+            elif cmd == L.CMD_CFG_MIN:
+                self._cfg_min[sock] = arg
+            elif cmd == L.CMD_CFG_TEMP:
+                self._cfg_temp[sock] = arg
+            elif cmd == L.CMD_CFG_APPLY:
+                self._apply_config(c, sock, arg)
             else:
                 self._warn(E_.ERR_UNKNOWN_REQ)
+
+    def _apply_config(self, c, sock: int, f: int) -> None:
+        """CMD_CFG_APPLY: the values of the CMD_CFG_* frames before it, the
+        flags in f. An invalid value reaches Connector.configure() as -1:
+        ERR_UNEXPECTED_HW_SETUP, as for any impossible setup."""
+        mx = self._cfg_max[sock]
+        mn = self._cfg_min[sock]
+        # Connector.configure's positional order
+        c.configure(-1 if mx == L.INVALID else mx / 10, f & L.CFG_FLEX != 0, f & L.CFG_ACTUATOR != 0,
+                    f & L.CFG_THREE_STAGE != 0, f & L.CFG_INVERSED != 0, f & L.CFG_SAFETY_RELAY != 0,
+                    f & L.CFG_HELPER_NO != 0, f & L.CFG_UNLOCK_ON_EV != 0, f & L.CFG_CCID != 0,
+                    f & L.CFG_VENTILATION != 0, -1 if mn == L.INVALID else mn / 10,
+                    self._cfg_temp[sock])
+
+    def _report(self) -> None:
+        """CMD_REPORT: the station's state, then each connector's, as events."""
+        ev = self.events
+        ev.push(0, EV_REPORT, 0)
+        ev.push(0, EV_BLOCK, self.error)
+        for code in range(1, E_.N_CODES):
+            if self._act[code]:
+                ev.push(0, EV_ERROR_SET, code)
+        for n in range(3):
+            ev.push(0, EV_RAIL, n * 4 + self._rail_w[n])
+        for n in (1, 2):
+            if self.ext_known[n]:
+                ev.push(0, EV_INPUT, n * 2 + self.ext_level[n])
+        for c in self.connectors:
+            c.report()
 
     def _supply(self, now: int) -> None:
         low = high = fail = False
@@ -179,6 +238,9 @@ class Iocu:
             d = self._rail[n]
             if v < 0:
                 d.update(now, R_OK)
+                if self.mirrored and d.value != self._rail_w[n]:
+                    self._rail_w[n] = d.value
+                    self.events.push(0, EV_RAIL, n * 4 + d.value)
                 continue
             lim = _LIMITS[n]
             cur = d.value
@@ -193,6 +255,9 @@ class Iocu:
                 r = R_OK
             d.update(now, r)
             r = d.value
+            if self.mirrored and r != self._rail_w[n]:
+                self._rail_w[n] = r
+                self.events.push(0, EV_RAIL, n * 4 + r)
             if r == R_FAIL:
                 fail = True
             elif r == R_LOW:
@@ -241,6 +306,10 @@ class Iocu:
         self._dirty = False
         if len(self.link):
             self._dispatch(now)
+        if self.link.overflows != self._over_seen:
+            # frames were lost at the queue (manual 8.5 ERR_RX_BUFFER_OVERFLOW)
+            self._over_seen = self.link.overflows
+            self._warn(E_.ERR_RX_BUFFER_OVERFLOW)
         if self.supply_monitor:
             self._supply(now)
         if self._hb_armed and self.heartbeat_timeout_ms > 0:
@@ -258,6 +327,8 @@ class Iocu:
             err = E_.ERR_HEARTBEAT
         else:
             err = 0
+        if self.mirrored and err != self.error:
+            self.events.push(0, EV_BLOCK, err)
         self.error = err
         for c in self.connectors:
             c.station_error = err

@@ -37,7 +37,7 @@ class Handlers:
         }
 
     def _connector(self, cid) -> int:
-        n = len(self.st.connectors)
+        n = self.st.n
         if type(cid) is not int or cid < 0 or cid > n:
             raise rpc.CallError("PropertyConstraintViolation", "connectorId %r out of range" % (cid,))
         return cid
@@ -81,7 +81,7 @@ class Handlers:
         cid = p.get("connectorId")
         if self.client.boot_status == "Pending":
             return {"status": "Rejected"}
-        if cid is not None and not 1 <= cid <= len(self.st.connectors):
+        if cid is not None and not 1 <= cid <= self.st.n:
             # 6.33: connectorId SHALL be > 0; the JSON schema allows any
             # integer, so 0, a negative or an unknown connector is a valid
             # request the station cannot start: Rejected (OCTT TC_027)
@@ -102,7 +102,7 @@ class Handlers:
 
     def unlock_connector(self, p: dict):  # -> dict | rpc.Later
         cid = p["connectorId"]
-        if not 1 <= cid <= len(self.st.connectors):
+        if not 1 <= cid <= self.st.n:
             return {"status": "NotSupported"}   # errata 3.87: unknown connectorId
         # 5.18: the answer says whether the connector was unlocked, so it
         # waits for the lock's feedback when the lock has to move first
@@ -151,7 +151,7 @@ class Handlers:
 
     def get_composite_schedule(self, p: dict) -> dict:
         cid = p["connectorId"]
-        if not 0 <= cid <= len(self.st.connectors):
+        if not 0 <= cid <= self.st.n:
             return {"status": "Rejected"}       # 5.7: e.g. the connectorId is unknown
         res = self.st.composite_schedule(cid, p["duration"], p.get("chargingRateUnit"))
         if res is None:
@@ -166,7 +166,7 @@ class Handlers:
         cid = p.get("connectorId")
         if what not in TRIGGERS:
             return {"status": "NotImplemented"}
-        if cid is not None and not 0 <= cid <= len(self.st.connectors):
+        if cid is not None and not 0 <= cid <= self.st.n:
             # 5.17: a connectorId that does not matter to the message is
             # ignored; one that matters and does not exist: nothing to send
             if what in ("StatusNotification", "MeterValues"):

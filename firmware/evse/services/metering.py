@@ -75,7 +75,7 @@ class Metering:
         self.st = station
         self.config = station.config
         self.clock = station.clock
-        n = len(station.connectors)
+        n = station.n
         self.next_sample = [0] * n      # UTC seconds of the next sampled value, 0 = off
         self.next_aligned = 0           # UTC seconds of the next aligned boundary, 0 = not set
         self._aligned_iv = 0            # the interval next_aligned was computed for
@@ -103,7 +103,7 @@ class Metering:
                 vals = [("%.1f" % m.current_a(p), PHASES[p]) for p in range(self.st.phases())
                         if has is None or has(name, p)]
             elif name == "Current.Offered":
-                vals = [("%.1f" % (self.st.connectors[i].offered_da / 10), None)]
+                vals = [("%.1f" % (self.st.mirrors[i].offered_da / 10), None)]
             elif name == "Voltage":
                 vals = [("%.1f" % m.voltage_v(p), PHASES[p] + "-N") for p in range(self.st.phases())
                         if has is None or has(name, p)]

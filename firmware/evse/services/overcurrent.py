@@ -61,7 +61,7 @@ class Overcurrent:
         self.st.conditions.clear(i + 1, NAME)
 
     def step(self, now: int) -> None:
-        conns = self.st.connectors
+        conns = self.st.mirrors
         for i in range(len(conns)):
             c = conns[i]
             if c.pilot == P.A or (self.stage[i] < 2 and not self.st.sessions[i].tx_ref):

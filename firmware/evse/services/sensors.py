@@ -83,15 +83,15 @@ class Sensors:
         name, kind, idx, prefix = SENSORS[i]
         st = self.st
         if kind == _RAIL:
-            return st.iocu.rail_state(idx) != 0
+            return st.port.rail_state(idx) != 0
         t = st.config.get(_TYPE_KEYS[idx])
         if t == 0:
             return False
         if t == 8:
-            return idx == 1 and st.connectors[0].active(E.ERR_CCID_TRIPPED)
-        if not st.iocu.ext_known[idx]:
+            return idx == 1 and st.mirrors[0].active(E.ERR_CCID_TRIPPED)
+        if not st.port.ext_known[idx]:
             return False     # no debounced reading yet (boot): neither triggered nor recovered
-        level = st.iocu.ext_level[idx]
+        level = st.port.ext_level[idx]
         if st.config.get(_NO_KEYS[idx]):
             return level == 0
         return level == 1
@@ -131,13 +131,13 @@ class Sensors:
             for cid in conns:
                 # no unlock under a running transaction: end it first
                 st.sessions[cid - 1].stop("EmergencyStop")
-                st.connectors[cid - 1].request_unlock()
+                st.port.request_unlock(cid)
         elif action == "SetError":
             for cid in conns:
-                st.connectors[cid - 1].set_external_error(E.ERR_EXTERNAL)
+                st.port.set_external_error(cid, E.ERR_EXTERNAL)
         elif action == "ClearError":
             for cid in conns:
-                st.connectors[cid - 1].clear_error()
+                st.port.clear_error(cid)
         elif action == "HardReset":
             st.reset("Hard", local=True)
         elif action == "SetLEDIntensityLow":

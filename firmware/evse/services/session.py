@@ -4,8 +4,9 @@
 # StopTransactionOnInvalidId/MaxEnergyOnInvalidId, StartTransactionDelay).
 #
 # Who may charge is decided by evse.services.auth; this module decides *when*
-# a transaction starts and stops and tells the safety core (iocu.Connector)
-# through authorize(on). The safety core alone decides whether the contactor
+# a transaction starts and stops and tells the safety core through the IOCU
+# port (evse.iocu.port: port.authorize(cid, on), framed commands); it reads
+# the connector's state from the port's mirror of it. The safety core alone decides whether the contactor
 # may close. Transaction messages go to `sink` (the OCPP layer's journal):
 #   sink.tx_started(session), sink.tx_stopped(session, reason)
 #
@@ -77,9 +78,11 @@ R_UNLOCK = "UnlockCommand"
 
 
 class Session:
-    def __init__(self, index: int, connector, config, clock, sink, meter) -> None:
+    def __init__(self, index: int, connector, config, clock, sink, meter, port) -> None:
         self.index = index              # 0-based; OCPP connectorId = index + 1
-        self.connector = connector      # evse.iocu.connector.Connector
+        self.cid = index + 1
+        self.connector = connector      # the port's mirror (evse.iocu.port.ConnectorMirror): read only
+        self.port = port                # evse.iocu.port.IocuPort: every command
         self.config = config
         self.clock = clock
         self.sink = sink
@@ -188,7 +191,7 @@ class Session:
         if self.state == AUTHORIZED and self.locking:
             # gone before the cable was locked: wait for it again
             self.locking = False
-            self.connector.authorize(False)
+            self.port.authorize(self.cid, False)
             self._arm(now, self.config.get("ConnectionTimeOut"))
             return
         if self.state == TX:
@@ -202,7 +205,7 @@ class Session:
             if not self.connector.flex_cable:
                 self._reset_idle()      # tethered: the EV leaving ends it
             else:
-                self.connector.request_unlock()
+                self.port.request_unlock(self.cid)
 
     def _tagless(self, now: int) -> None:
         """TaglessCharging: an EV waiting on an operative, unreserved
@@ -258,8 +261,8 @@ class Session:
         """The owner presented the identifier: unlock (OCPP 1.6 4.10)."""
         if self.cable_held:
             self.cable_held = False
-            self.connector.keep_lock(False)
-            self.connector.request_unlock()
+            self.port.keep_lock(self.cid, False)
+            self.port.request_unlock(self.cid)
 
     def stop(self, reason: str, tag: str = "", hold: bool = False) -> bool:
         """End the authorization or the transaction. `tag`: the identifier
@@ -273,7 +276,7 @@ class Session:
             return False
         self.stop_reason = reason
         self.stop_tag = tag or self.id_tag
-        self.connector.authorize(False)
+        self.port.authorize(self.cid, False)
         self.invalid_cap_wh = -1
         self.suspended = False
         self.sink.tx_stopped(self, reason)
@@ -284,9 +287,9 @@ class Session:
             if c.flex_cable and c.cable_in():
                 if hold and c.lock.fitted:
                     self.cable_held = True
-                    c.keep_lock(True)         # until the owner's identifier (4.10)
+                    self.port.keep_lock(self.cid, True)         # until the owner's identifier (4.10)
                 else:
-                    c.request_unlock()        # let the driver take the cable
+                    self.port.request_unlock(self.cid)        # let the driver take the cable
             else:
                 self._reset_idle()
         return True
@@ -315,7 +318,7 @@ class Session:
             # energy until locked); step() starts the transaction once it is
             self.state = AUTHORIZED
             self.locking = True
-            c.authorize(True)
+            self.port.authorize(self.cid, True)
             return
         self._begin()
 
@@ -325,7 +328,7 @@ class Session:
         self.meter_start = int(self.meter.energy_wh())
         self.start_time = self.clock.now()
         self.stop_reason = ""
-        self.connector.authorize(True)
+        self.port.authorize(self.cid, True)
         self.sink.tx_started(self)
         self._ignore(self.id_tag)
 
@@ -355,5 +358,5 @@ class Session:
         self.stop_tag = ""
         if self.cable_held:
             self.cable_held = False
-            self.connector.keep_lock(False)
-        self.connector.authorize(False)
+            self.port.keep_lock(self.cid, False)
+        self.port.authorize(self.cid, False)

@@ -142,7 +142,7 @@ class App:
         st = self.st
         from evse.iocu import errors
         info = {"version": VERSION, "station_status": st.connector_status_name(0),
-                "station_error": errors.name(st.iocu.error) if st.iocu.error else "-"}
+                "station_error": errors.name(st.port.error) if st.port.error else "-"}
         return Response(200, pages.status(st.status(), info, s[1]))
 
     def _config_page(self, csrf: str, msg: str = "", error: bool = False):
