@@ -54,7 +54,7 @@ for e in queued:
     j.push(e[1], e[4], e[2])
 gc.collect()
 c = mem_alloc()
-print("OCPP layer idle:     %6d bytes (client, handlers, empty journal, WebSocket with 2 x 16 KiB buffers)" % (b - a))
+print("OCPP layer idle:     %6d bytes (client, handlers, empty journal, WebSocket with 2 x 2 KiB buffers)" % (b - a))
 print("OCPP layer charging: %6d bytes (+ %d queued transaction messages: %d bytes, %d per message; payloads stay on flash)"
       % (c - a, len(queued), c - b, (c - b) // max(1, len(queued))))
 print("whole station:       %6d bytes heap in use (bytecode of non-frozen modules included)" % a)
