@@ -161,6 +161,31 @@ def fleet_bench(n: int = FLEET_N) -> None:
              cs_cpu, cs_cpu / s["wall_s"]))
 
 
+def _rpc_day() -> "float | None":
+    """The connected day against tools/csms_rpc.js (ocpp-rpc, strict mode), or
+    None where node or its packages are missing (make bench needs no npm)."""
+    import shutil
+    if shutil.which("node") is None or not os.path.isdir(os.path.join(ROOT, "node_modules", "ocpp-rpc")):
+        print("   (ocpp-rpc Central System not installed: make test-integration installs it)")
+        return None
+    sys.path.insert(0, os.path.join(ROOT, "host_tests", "integration"))
+    from rpc_rig import RpcCentralSystem
+
+    class _Port:
+        def __init__(self, port: int) -> None:
+            self.port = port
+    rpc = RpcCentralSystem()
+    rpc.start()
+    try:
+        w, _ = virtual_day("micropython", _Port(rpc.port or 0))  # type: ignore[arg-type]
+        bad = rpc.violations()
+    finally:
+        rpc.stop()
+    if bad:
+        print("   ocpp-rpc Central System saw %d violations: %s" % (len(bad), bad[:3]))
+    return w
+
+
 def main() -> int:
     if sys.argv[1:2] == ["fleet"]:
         fleet_bench(int(sys.argv[2]) if len(sys.argv) > 2 else FLEET_N)
@@ -177,8 +202,14 @@ def main() -> int:
         n = len(cs.cs.frames)
     finally:
         cs.stop()
-    print("   connected (Unix port): %.2f s wall for %d frames   offline: %.2f s   ratio %.2fx"
-          % (ow, n, mw, ow / mw))
+    print("   connected (Unix port) to the ocpp-library Central System: %.2f s wall for %d frames"
+          "   offline: %.2f s   ratio %.2fx" % (ow, n, mw, ow / mw))
+    rw = _rpc_day()
+    if rw is not None:
+        print("   connected (Unix port) to the ocpp-rpc strict Central System (node): %.2f s wall"
+              "   ratio %.2fx" % (rw, rw / mw))
+    print("   (one CALL at a time: a connected day is the offline day plus a round trip per"
+          " message, most of it the Central System's own time)")
     print("\n3. heap of the whole station on the Unix port (gc.mem_alloc after collect)")
     h = heap()
     if h:
