@@ -24,7 +24,7 @@
 #   longer validates falls back to its default. Each case adds a line to .errors.
 import json
 
-from evse.config.keys import (KEYS, ALIASES, SENSOR_ACTIONS, INTEGER, FLOAT, BOOLEAN,
+from evse.config.keys import (KEYS, ORDER, ALIASES, SENSOR_ACTIONS, INTEGER, FLOAT, BOOLEAN,
                               STRING, CSL, LIST, RO, REBOOT, SSCU, DSCU, VOLATILE, DIGITS,
                               WRITEONLY, IPV4)
 from evse.config.values import (BAD, printable, digits, ipv4, parse_int, parse_float, fmt_float, match,
@@ -72,6 +72,32 @@ _RULES = (
 )
 
 
+def _lookup(name):
+    """The KEYS entry named exactly name, or None: binary search over keys.ORDER
+    (no name -> entry dictionary on the heap: 162 entries cost about 2 KB)."""
+    lo = 0
+    hi = len(ORDER)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        e = KEYS[ORDER[mid]]
+        n = e[_NAME]
+        if n == name:
+            return e
+        if n < name:
+            lo = mid + 1
+        else:
+            hi = mid
+    return None
+
+
+def _named(name):
+    """The KEYS entry of a name the firmware spells (KeyError if none)."""
+    e = _lookup(name)
+    if e is None:
+        raise KeyError(name)
+    return e
+
+
 class Config:
     """The configuration of one controller. storage: evse.hal.fsstore.Storage
     (read/write/remove); model: "sscu" or "dscu"."""
@@ -83,9 +109,6 @@ class Config:
         self.model = m
         self._sup = SSCU if m == "sscu" else DSCU
         self._storage = storage
-        self._index: dict = {}
-        for e in KEYS:
-            self._index[e[_NAME]] = e
         self._values: dict = {}      # name -> active value, only where it differs from the default
         self._pending: dict = {}     # name -> configured value of a REBOOT key, until reboot
         self._listeners: list = []
@@ -96,7 +119,7 @@ class Config:
     def _find(self, name):
         if type(name) is not str:
             return None
-        e = self._index.get(name)
+        e = _lookup(name)
         if e is not None:
             return e
         ln = name.lower()
@@ -105,7 +128,7 @@ class Config:
                 return e
         for alias, real in ALIASES:
             if alias.lower() == ln:
-                return self._index[real]
+                return _named(real)
         return None
 
     def _entry(self, name):
@@ -247,7 +270,7 @@ class Config:
             if item in items:
                 return BAD
             items.append(item)
-        lim = self._index.get(e[_NAME] + "MaxLength")
+        lim = _lookup(e[_NAME] + "MaxLength")
         if lim is not None and len(items) > self._active(lim):
             return BAD
         return ",".join(items)
@@ -258,7 +281,7 @@ class Config:
             # security whitepaper A05: only raised; 1/2 need a Basic password,
             # 2 needs TLS with a root certificate to check the server with
             p = get(a)
-            if p < self._configured(self._index[a]):
+            if p < self._configured(_named(a)):
                 return False
             if p >= 1 and len(get("AuthorizationKey")) < 16:
                 return False
@@ -274,7 +297,7 @@ class Config:
 
     def _cross_ok(self, name: str, value) -> bool:
         def get(n):
-            return value if n == name else self._configured(self._index[n])
+            return value if n == name else self._configured(_named(n))
         for rule in _RULES:
             if name in rule and not self._rule_ok(rule, get):
                 return False
@@ -323,7 +346,7 @@ class Config:
         if len(raw) < _PW_LEN:
             raise ValueError("rng_bytes gave too few bytes")
         pw = "".join([_PW_ALPHABET[raw[i] & 63] for i in range(_PW_LEN)])
-        e = self._index["LocalManagementPassword"]
+        e = _named("LocalManagementPassword")
         self._store(e, pw)
         return self._active(e)
 
@@ -488,7 +511,7 @@ class Config:
                 pass
             return
         for name in vals:
-            e = self._index.get(name)
+            e = _lookup(name)
             if e is None or e[_FLAGS] & VOLATILE:
                 self._error("config.json: key %r dropped" % (name,))
                 continue
@@ -502,7 +525,7 @@ class Config:
     def _fix_rules(self) -> None:
         """Stored values breaking a cross-key rule fall back to defaults."""
         def get(n):
-            return self._active(self._index[n])
+            return self._active(_named(n))
         again = True
         while again:
             again = False
