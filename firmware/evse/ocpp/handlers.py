@@ -8,33 +8,43 @@ from evse.ocpp import rpc
 TRIGGERS = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
             "Heartbeat", "MeterValues", "StatusNotification")
 
+# action -> handler method: a constant table (in flash when frozen) looked up
+# per CALL, instead of a dictionary of bound methods on the heap
+ACTIONS = (
+    ("CancelReservation", "cancel_reservation"),
+    ("ChangeAvailability", "change_availability"),
+    ("ChangeConfiguration", "change_configuration"),
+    ("ClearCache", "clear_cache"),
+    ("ClearChargingProfile", "clear_charging_profile"),
+    ("DataTransfer", "data_transfer"),
+    ("GetCompositeSchedule", "get_composite_schedule"),
+    ("GetConfiguration", "get_configuration"),
+    ("GetDiagnostics", "get_diagnostics"),
+    ("GetLocalListVersion", "get_local_list_version"),
+    ("RemoteStartTransaction", "remote_start"),
+    ("RemoteStopTransaction", "remote_stop"),
+    ("ReserveNow", "reserve_now"),
+    ("Reset", "reset"),
+    ("SendLocalList", "send_local_list"),
+    ("SetChargingProfile", "set_charging_profile"),
+    ("TriggerMessage", "trigger_message"),
+    ("UnlockConnector", "unlock_connector"),
+    ("UpdateFirmware", "update_firmware"),
+)
+
 
 class Handlers:
     def __init__(self, station, client) -> None:
         self.st = station
         self.client = client
         self.vendors = {}   # type: dict  # vendorId -> fn(messageId, data) -> (status, data)
-        self.table = {
-            "CancelReservation": self.cancel_reservation,
-            "ChangeAvailability": self.change_availability,
-            "ChangeConfiguration": self.change_configuration,
-            "ClearCache": self.clear_cache,
-            "ClearChargingProfile": self.clear_charging_profile,
-            "DataTransfer": self.data_transfer,
-            "GetCompositeSchedule": self.get_composite_schedule,
-            "GetConfiguration": self.get_configuration,
-            "GetDiagnostics": self.get_diagnostics,
-            "GetLocalListVersion": self.get_local_list_version,
-            "RemoteStartTransaction": self.remote_start,
-            "RemoteStopTransaction": self.remote_stop,
-            "ReserveNow": self.reserve_now,
-            "Reset": self.reset,
-            "SendLocalList": self.send_local_list,
-            "SetChargingProfile": self.set_charging_profile,
-            "TriggerMessage": self.trigger_message,
-            "UnlockConnector": self.unlock_connector,
-            "UpdateFirmware": self.update_firmware,
-        }
+
+    def handler(self, action: str):
+        """The handler of a CALL's action, or None (NotImplemented)."""
+        for a, name in ACTIONS:
+            if a == action:
+                return getattr(self, name)
+        return None
 
     def _connector(self, cid) -> int:
         n = len(self.st.connectors)
