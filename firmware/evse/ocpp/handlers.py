@@ -1,5 +1,5 @@
 # Central System -> charge point operations (manual chapter 3, OCPP 1.6
-# chapter 5): one small handler per action, dispatched through one table.
+# chapter 5): one small handler per action, dispatched by name (handler()).
 # Payloads arrive already validated against evse.ocpp.schema; a handler
 # returns the .conf payload, or raises rpc.CallError. Work that must follow
 # the reply (Reset, TriggerMessage, uploads) is queued on client.after.
@@ -8,29 +8,20 @@ from evse.ocpp import rpc
 TRIGGERS = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
             "Heartbeat", "MeterValues", "StatusNotification")
 
-# action -> handler method: a constant table (in flash when frozen) looked up
-# per CALL, instead of a dictionary of bound methods on the heap
-ACTIONS = (
-    ("CancelReservation", "cancel_reservation"),
-    ("ChangeAvailability", "change_availability"),
-    ("ChangeConfiguration", "change_configuration"),
-    ("ClearCache", "clear_cache"),
-    ("ClearChargingProfile", "clear_charging_profile"),
-    ("DataTransfer", "data_transfer"),
-    ("GetCompositeSchedule", "get_composite_schedule"),
-    ("GetConfiguration", "get_configuration"),
-    ("GetDiagnostics", "get_diagnostics"),
-    ("GetLocalListVersion", "get_local_list_version"),
-    ("RemoteStartTransaction", "remote_start"),
-    ("RemoteStopTransaction", "remote_stop"),
-    ("ReserveNow", "reserve_now"),
-    ("Reset", "reset"),
-    ("SendLocalList", "send_local_list"),
-    ("SetChargingProfile", "set_charging_profile"),
-    ("TriggerMessage", "trigger_message"),
-    ("UnlockConnector", "unlock_connector"),
-    ("UpdateFirmware", "update_firmware"),
-)
+
+# The handler of action "SetChargingProfile" is the method set_charging_profile:
+# the name is derived per CALL (no table of bound methods on the heap, no
+# table of names in flash)
+def _method(action: str) -> str:
+    out = []
+    for ch in action:
+        if "A" <= ch <= "Z":
+            if out:
+                out.append("_")
+            out.append(ch.lower())
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 class Handlers:
@@ -41,10 +32,10 @@ class Handlers:
 
     def handler(self, action: str):
         """The handler of a CALL's action, or None (NotImplemented)."""
-        for a, name in ACTIONS:
-            if a == action:
-                return getattr(self, name)
-        return None
+        from evse.ocpp import schema
+        if action not in schema.CALLS:
+            return None
+        return getattr(self, _method(action), None)
 
     def _connector(self, cid) -> int:
         n = len(self.st.connectors)
@@ -87,7 +78,7 @@ class Handlers:
             out["data"] = data
         return out
 
-    def remote_start(self, p: dict) -> dict:
+    def remote_start_transaction(self, p: dict) -> dict:
         cid = p.get("connectorId")
         if self.client.boot_status == "Pending":
             return {"status": "Rejected"}
@@ -98,7 +89,7 @@ class Handlers:
             return {"status": "Rejected"}
         return {"status": self.st.remote_start(p["idTag"], cid, p.get("chargingProfile"))}
 
-    def remote_stop(self, p: dict) -> dict:
+    def remote_stop_transaction(self, p: dict) -> dict:
         if self.client.boot_status == "Pending":
             return {"status": "Rejected"}
         return {"status": self.st.remote_stop(p["transactionId"])}
