@@ -13,7 +13,7 @@ TRIGGERS = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatus
 # the name is derived per CALL (no table of bound methods on the heap, no
 # table of names in flash)
 def _method(action: str) -> str:
-    out = []
+    out = []  # type: list
     for ch in action:
         if "A" <= ch <= "Z":
             if out:
