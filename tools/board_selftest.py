@@ -258,7 +258,7 @@ class MemCentralSystem:
 
     # --- WebSocket server
     def _handshake(self) -> None:
-        from evse.ocpp import ws
+        from evse.ocpp.wshandshake import accept_key
         req = self.request or ""
         key = ""
         proto = ""
@@ -274,7 +274,7 @@ class MemCentralSystem:
         check("ocpp1.6" in proto, "no ocpp1.6 subprotocol offered")
         self._push(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
-                    "Sec-WebSocket-Protocol: ocpp1.6\r\n\r\n" % ws.accept_key(key)).encode())
+                    "Sec-WebSocket-Protocol: ocpp1.6\r\n\r\n" % accept_key(key)).encode())
 
     def _frames(self) -> None:
         t = self.tx

@@ -1,4 +1,4 @@
-"""Build a firmware update bundle (evse.services.firmware, format 1) of the
+"""Build a firmware update bundle (evse.services.fwbundle, format 1) of the
 whole application package, for UpdateFirmware (manual 3.20).
 
     python tools/mkbundle.py --version 1.2.0 --out build/evse-1.2.0.jsonl
@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FW = os.path.join(ROOT, "firmware")
 sys.path.insert(0, FW)
 
-from evse.services.firmware import encode_bundle  # noqa: E402
+from evse.services.fwbundle import encode_bundle  # noqa: E402
 
 
 def mpy_cross() -> str:

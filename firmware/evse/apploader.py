@@ -1,5 +1,6 @@
 # Boot loader of the application slots (manual 3.20; the slots, the pointer and
-# the bundle format are in evse.services.firmware).
+# the updater are in evse.services.firmware, the bundle format in
+# evse.services.fwbundle).
 #
 # A board's main.py (and the simulator, evse.sim) calls boot(root) BEFORE it
 # imports the application (evse.main, evse.station, ...):
@@ -30,7 +31,7 @@
 import sys
 
 _state = None     # type: dict | None  # after boot(): root, slot (storage name or None), dir, version
-_builtin = None   # type: tuple | None  # (firmware module, Storage, slotfs) of the built-in firmware
+_builtin = None   # type: tuple | None  # (firmware module, Storage, slotfs, BundleParser) of the built-in firmware
 _active = None    # type: tuple | None  # (dir, mark) on sys.path now; None: the built-in modules
 
 
@@ -44,9 +45,10 @@ def _modules():
         # imported once, at the first boot, before any slot is on sys.path:
         # the slots are always checked by the built-in verifier
         from evse.services import firmware
+        from evse.services.fwbundle import BundleParser
         from evse.hal.fsstore import Storage
         from evse.hal import slotfs
-        _builtin = (firmware, Storage, slotfs)
+        _builtin = (firmware, Storage, slotfs, BundleParser)
     return _builtin
 
 
@@ -109,7 +111,7 @@ def boot(root: str, entry=("evse.main",), max_boots: int = 3, packages=("evse",)
     root = root.rstrip("/") or "/"
     if path is None:
         path = sys.path
-    firmware, Storage, slotfs = _modules()
+    firmware, Storage, slotfs, BundleParser = _modules()
     fw = firmware.FirmwareUpdater(Storage(root), None, None, None, _nop, _nop, max_boots=max_boots)
     slot = fw.boot_attempt()
     while True:
@@ -117,7 +119,7 @@ def boot(root: str, entry=("evse.main",), max_boots: int = 3, packages=("evse",)
         mark = None
         try:
             if slot is not None:
-                d = slotfs.extract(root, slot, firmware.BundleParser, packages)
+                d = slotfs.extract(root, slot, BundleParser, packages)
                 mark = slotfs.read_file(d + "/" + slotfs.MARK)
             _activate(d, mark, packages, keep, path)
             for m in entry:
@@ -147,7 +149,7 @@ def failed(exc) -> bool:
     st = _state
     if st is None or st["slot"] is None:
         return False
-    firmware, Storage, slotfs = _modules()
+    firmware, Storage, slotfs, _ = _modules()
     fw = firmware.FirmwareUpdater(Storage(st["root"]), None, None, None, _nop, _nop)
     fw.slot_failed("start-up: %r" % (exc,))
     _state = None

@@ -1,4 +1,4 @@
-# The one clock of the firmware (ARCHITECTURE.md, Time).
+# The one clock of the firmware (docs/architecture.md, time).
 #   ticks_ms()  monotonic milliseconds, wrapping like MicroPython's ticks (2**30)
 #   now()       UTC seconds since 1970-01-01 (OCPP timestamps)
 # VirtualClock moves only when told (simulator --clock virtual, unit tests).

@@ -15,10 +15,7 @@ if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
 import gc
 import json
 
-try:
-    import asyncio
-except ImportError:  # pragma: no cover
-    import uasyncio as asyncio  # type: ignore
+from evse.aio import asyncio
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time

@@ -5,13 +5,10 @@
 # persistent journal, so they go out after the new BootNotification.
 # boards/*/main.py runs the boot loader (evse.apploader.boot) before importing
 # this module, so this may be the copy of an installed firmware slot.
-try:
-    import asyncio
-except ImportError:  # pragma: no cover
-    import uasyncio as asyncio  # type: ignore[no-redef]
+from evse.aio import asyncio, sleep_ms
 
 from evse.config.store import Config
-from evse.station import Station, sleep_ms
+from evse.station import Station
 
 FLUSH_MS = 3000   # before a reset: time for queued messages to leave
 

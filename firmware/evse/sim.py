@@ -9,10 +9,7 @@ import sys
 if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
     sys.path.append(".frozen")
 
-try:
-    import asyncio
-except ImportError:  # pragma: no cover
-    import uasyncio as asyncio  # type: ignore
+from evse.aio import asyncio
 
 USAGE = """usage: evse.sim [--csms URL] [--id ID] [--model sscu|dscu] [--state-dir DIR]
                 [--control HOST:PORT] [--set KEY=VALUE]... [--modbus PEER]

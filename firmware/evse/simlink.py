@@ -27,10 +27,7 @@
 # selected direction(s) have passed (`disconnect_after`): the WebSocket is
 # closed (close handshake, bounded), held messages are lost as in-flight
 # data is; the client's ordinary reconnect (backoff) follows.
-try:
-    import asyncio
-except ImportError:  # pragma: no cover
-    import uasyncio as asyncio  # type: ignore
+from evse.aio import asyncio
 
 from evse.ticks import ticks_add, ticks_diff
 

@@ -9,19 +9,9 @@
 #
 # Connector numbering: OCPP connectorId c = 1..n; Python lists are 0-based
 # (index c - 1); connector 0 is the station itself (OCPP 3.8).
-try:
-    import asyncio
-except ImportError:  # pragma: no cover
-    import uasyncio as asyncio  # type: ignore[no-redef]
+from evse.aio import asyncio, sleep_ms
 
 import json
-
-# MicroPython's asyncio.sleep_ms(int) reuses one generator; sleep(ms / 1000)
-# would allocate a float on every call (docs/design-notes.md)
-async def _sleep_float(ms: int) -> None:
-    await asyncio.sleep(ms / 1000)
-
-sleep_ms = getattr(asyncio, "sleep_ms", _sleep_float)   # CPython: no sleep_ms
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no typing)

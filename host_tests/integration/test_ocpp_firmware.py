@@ -7,7 +7,7 @@ import os
 import pytest
 
 import mkbundle
-from evse.services.firmware import encode_bundle
+from evse.services.fwbundle import encode_bundle
 from ocpp_rig import rig_run, until
 from test_transfer_live import HttpServer
 

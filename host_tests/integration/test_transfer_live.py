@@ -22,7 +22,7 @@ FIRMWARE = os.path.join(ROOT, "firmware")
 if FIRMWARE not in sys.path:
     sys.path.insert(0, FIRMWARE)
 
-from evse.services.firmware import encode_bundle, verify_bundle  # noqa: E402
+from evse.services.fwbundle import encode_bundle, verify_bundle  # noqa: E402
 
 FTP_USER, FTP_PASS = "evse", "p@ss:w/rd"
 # pyftpdlib still uses asyncore/asynchat on Python 3.11

@@ -145,7 +145,9 @@ class LiveServer:
 
 CLIENT = r'''
 import asyncio, json
-from evse.ocpp.ws import WSClient, WSHandshakeError, WSClosed
+from evse.ocpp.ws import WSClient
+from evse.ocpp.wsframe import WSClosed
+from evse.ocpp.wshandshake import WSHandshakeError
 from evse.hal.net import Net
 
 async def main(url, auth, cadata):

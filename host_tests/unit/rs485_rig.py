@@ -2,6 +2,7 @@
 # in-memory bus with the HAL port's signatures, and a fake unit (the station
 # as the link sees it). Plain state-recording classes, both runtimes.
 from evse.services import masterslave as M
+from evse.services import msmaster, msslave
 
 
 class MemBus:
@@ -106,8 +107,8 @@ def rig(**kw):
     mb, sb = pair()
     mu = FakeUnit()
     su = FakeUnit()
-    m = M.MasterLink(mb, mu, **kw)
-    s = M.SlaveLink(sb, su)
+    m = msmaster.MasterLink(mb, mu, **kw)
+    s = msslave.SlaveLink(sb, su)
     return m, s, mu, su, mb, sb
 
 

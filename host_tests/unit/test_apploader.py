@@ -10,7 +10,8 @@ import sys
 from evse import apploader
 from evse.hal import slotfs
 from evse.hal.fsstore import Storage
-from evse.services.firmware import FirmwareUpdater, encode_bundle
+from evse.services.firmware import FirmwareUpdater
+from evse.services.fwbundle import encode_bundle
 from support import tmpdir
 
 PKG = ("fwapp",)

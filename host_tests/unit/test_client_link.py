@@ -10,7 +10,7 @@ import asyncio
 import json
 
 from evse.ocpp import client as client_mod
-from evse.ocpp import ws
+from evse.ocpp import wsframe
 from session_rig import Rig
 from test_ws_client import FakeConn
 from test_ws_codec import sframe
@@ -23,7 +23,7 @@ class CsConn(FakeConn):
         n = len(self.frames)
         FakeConn._frames(self)
         for fin, op, payload in self.frames[n:]:
-            if op != ws.OP_TEXT:
+            if op != wsframe.OP_TEXT:
                 continue
             m = json.loads(payload.decode())
             if m[0] != 2:
@@ -33,7 +33,7 @@ class CsConn(FakeConn):
                 conf = {"status": "Accepted", "currentTime": "2026-01-01T00:00:00Z", "interval": 300}
             elif m[2] == "Heartbeat":
                 conf = {"currentTime": "2026-01-01T00:00:00Z"}
-            self.push(sframe(ws.OP_TEXT, json.dumps([3, m[1], conf]).encode()))
+            self.push(sframe(wsframe.OP_TEXT, json.dumps([3, m[1], conf]).encode()))
 
 
 class FlakyNet:
@@ -53,7 +53,7 @@ class FlakyNet:
 
 
 def _texts(conn):
-    return [json.loads(p.decode()) for fin, op, p in conn.frames if op == ws.OP_TEXT]
+    return [json.loads(p.decode()) for fin, op, p in conn.frames if op == wsframe.OP_TEXT]
 
 
 async def _until(r, pred, rounds=200):
@@ -170,6 +170,6 @@ def test_websocket_buffers_are_the_same_objects_across_reconnects():
             for a, b in zip(first, other):
                 assert a is b
         # 2 KiB each way, whatever the largest message (max_frame, 16 KiB)
-        assert len(first[1]) == ws.FRAME_SIZE + 14 and len(first[2]) == ws.FRAME_SIZE
+        assert len(first[1]) == wsframe.FRAME_SIZE + 14 and len(first[2]) == wsframe.FRAME_SIZE
         assert first[0].max_size == r.st.max_frame
     asyncio.run(body())

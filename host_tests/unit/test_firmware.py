@@ -13,7 +13,8 @@ from evse.clock import VirtualClock, iso8601
 from evse.config.store import Config
 from evse.hal.fsstore import Storage
 from evse.services import firmware as fw
-from evse.services.firmware import BundleParser, FirmwareUpdater, encode_bundle, verify_bundle
+from evse.services.firmware import FirmwareUpdater
+from evse.services.fwbundle import BundleParser, encode_bundle, verify_bundle
 from support import tmpdir
 from test_transfer import FakeFtp, FakeHttp, FakeNet, http_response, payload
 

@@ -5,6 +5,7 @@
 from rs485_rig import FakeUnit, MemBus, pair, rig, run
 
 from evse.services import masterslave as M
+from evse.services import msmaster, msslave
 from evse.services import rs485link as L
 
 U = M.F_USABLE
@@ -15,34 +16,34 @@ AU = M.F_AUTHORIZED
 
 # ---- routing rules (pure) -----------------------------------------------------------------
 def test_route_same_card_stops_where_its_session_is():
-    assert M.route("T1", "", [(TX, "t1", "")], [(W, "", "")]) == M.ROUTE_LOCAL
-    assert M.route("T1", "", [(W, "", "")], [(TX, "T1", "")]) == M.ROUTE_SLAVE
-    assert M.route("t1", "", [(U, "", "")], [(AU, "T1", "")]) == M.ROUTE_SLAVE
+    assert msmaster.route("T1", "", [(TX, "t1", "")], [(W, "", "")]) == M.ROUTE_LOCAL
+    assert msmaster.route("T1", "", [(W, "", "")], [(TX, "T1", "")]) == M.ROUTE_SLAVE
+    assert msmaster.route("t1", "", [(U, "", "")], [(AU, "T1", "")]) == M.ROUTE_SLAVE
 
 
 def test_route_group_card_goes_to_its_group_session():
-    assert M.route("T2", "G", [(U, "", "")], [(TX, "T1", "g")]) == M.ROUTE_SLAVE
-    assert M.route("T2", "G", [(TX, "T1", "G")], [(TX, "T3", "G")]) == M.ROUTE_LOCAL
-    assert M.route("T2", "", [(U, "", "")], [(TX, "T1", "G")]) == M.ROUTE_LOCAL
+    assert msmaster.route("T2", "G", [(U, "", "")], [(TX, "T1", "g")]) == M.ROUTE_SLAVE
+    assert msmaster.route("T2", "G", [(TX, "T1", "G")], [(TX, "T3", "G")]) == M.ROUTE_LOCAL
+    assert msmaster.route("T2", "", [(U, "", "")], [(TX, "T1", "G")]) == M.ROUTE_LOCAL
 
 
 def test_route_prefers_the_ev_waiting_for_authorization():
-    assert M.route("T", "", [(U, "", "")], [(W, "", "")]) == M.ROUTE_SLAVE
-    assert M.route("T", "", [(W, "", "")], [(U, "", "")]) == M.ROUTE_LOCAL
-    assert M.route("T", "", [(W, "", "")], [(W, "", "")]) == M.ROUTE_LOCAL   # master first
+    assert msmaster.route("T", "", [(U, "", "")], [(W, "", "")]) == M.ROUTE_SLAVE
+    assert msmaster.route("T", "", [(W, "", "")], [(U, "", "")]) == M.ROUTE_LOCAL
+    assert msmaster.route("T", "", [(W, "", "")], [(W, "", "")]) == M.ROUTE_LOCAL   # master first
 
 
 def test_route_free_connector_master_first_then_slave():
-    assert M.route("T", "", [(U, "", "")], [(U, "", "")]) == M.ROUTE_LOCAL
-    assert M.route("T", "", [(TX, "X", "")], [(U, "", "")]) == M.ROUTE_SLAVE
-    assert M.route("T", "", [(TX, "X", "")], [(TX, "Y", "")]) == M.ROUTE_LOCAL
+    assert msmaster.route("T", "", [(U, "", "")], [(U, "", "")]) == M.ROUTE_LOCAL
+    assert msmaster.route("T", "", [(TX, "X", "")], [(U, "", "")]) == M.ROUTE_SLAVE
+    assert msmaster.route("T", "", [(TX, "X", "")], [(TX, "Y", "")]) == M.ROUTE_LOCAL
     # a Faulted slave connector (not usable) with an EV: not a target
-    assert M.route("T", "", [(TX, "X", "")], [(M.F_EV_WAITING, "", "")]) == M.ROUTE_LOCAL
+    assert msmaster.route("T", "", [(TX, "X", "")], [(M.F_EV_WAITING, "", "")]) == M.ROUTE_LOCAL
 
 
 def test_route_without_slave_status_is_local():
-    assert M.route("T", "", [(TX, "X", "")], None) == M.ROUTE_LOCAL
-    assert M.route("T", "", [(U, "", "")], []) == M.ROUTE_LOCAL
+    assert msmaster.route("T", "", [(TX, "X", "")], None) == M.ROUTE_LOCAL
+    assert msmaster.route("T", "", [(U, "", "")], []) == M.ROUTE_LOCAL
 
 
 # ---- polling -----------------------------------------------------------------------------
@@ -393,8 +394,8 @@ def test_status_of_two_connectors_with_longest_tags_fits_a_frame():
     mb, sb = pair()
     mu = FakeUnit()
     su = FakeUnit(2)
-    m = M.MasterLink(mb, mu)
-    s = M.SlaveLink(sb, su)
+    m = msmaster.MasterLink(mb, mu)
+    s = msslave.SlaveLink(sb, su)
     long_tag = "\u00c4" * 20                     # 20 characters, 40 bytes of UTF-8
     for i in (0, 1):
         su.flags[i] = TX

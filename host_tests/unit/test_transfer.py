@@ -1,4 +1,5 @@
-# evse.services.transfer: URL parsing, the FTP and HTTP clients against scripted
+# evse.services.transfer (and transferurl, ftpclient, httpclient, transferjob):
+# URL parsing, the FTP and HTTP clients against scripted
 # in-memory servers (FakeNet, FakeFtp, FakeHttp: plain state-recording classes
 # with the HAL's signatures, reused by test_firmware.py and
 # test_transfer_diagnostics.py), downloads into Storage, the retry schedule.
@@ -9,8 +10,9 @@ if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
 import asyncio
 
 from evse.hal.fsstore import Storage
-from evse.services import transfer
-from evse.services.transfer import TransferError, parse_url
+from evse.services import transfer, transferjob, transferurl
+from evse.services.transfer import TransferError
+from evse.services.transferurl import parse_url
 from support import raises, tmpdir
 
 
@@ -313,9 +315,9 @@ def test_parse_url_rejects_malformed():
 
 
 def test_join_path():
-    assert transfer.join_path("", "f") == "f"
-    assert transfer.join_path("d", "f") == "d/f"
-    assert transfer.join_path("d/", "f") == "d/f"
+    assert transferurl.join_path("", "f") == "f"
+    assert transferurl.join_path("d", "f") == "d/f"
+    assert transferurl.join_path("d/", "f") == "d/f"
 
 
 # ---- FTP -----------------------------------------------------------------------------------
@@ -593,7 +595,7 @@ def test_https_asks_the_net_for_tls_with_hostname_and_ca():
 
 # ---- retry schedule, storage rename -----------------------------------------------------------
 def test_job_retries_count_after_the_first_try():
-    j = transfer.Job("ftp://h/", 100, 2, 30)
+    j = transferjob.Job("ftp://h/", 100, 2, 30)
     assert not j.due(99) and j.wait_s(90) == 10 and j.due(100)
     for k in range(3):
         assert j.due(j.next_at)
@@ -601,11 +603,11 @@ def test_job_retries_count_after_the_first_try():
         more = j.retry(1000 * (k + 1))
         assert more == (k < 2)
     assert j.tries == 3 and j.next_at == 2030 and not j.due(10 ** 9) and j.wait_s(0) == -1
-    j = transfer.Job("ftp://h/", 0, None, None)
-    assert (j.left, j.interval) == (1 + transfer.DEFAULT_RETRIES, transfer.DEFAULT_INTERVAL_S)
-    j = transfer.Job("ftp://h/", 0, -5, -1)
+    j = transferjob.Job("ftp://h/", 0, None, None)
+    assert (j.left, j.interval) == (1 + transferjob.DEFAULT_RETRIES, transferjob.DEFAULT_INTERVAL_S)
+    j = transferjob.Job("ftp://h/", 0, -5, -1)
     assert (j.left, j.interval) == (1, 0)
-    j2 = transfer.Job.from_dict(j.to_dict())
+    j2 = transferjob.Job.from_dict(j.to_dict())
     assert j2.to_dict() == j.to_dict()
 
 
@@ -625,8 +627,8 @@ def test_config_credentials():
             if k == "FTPPassword":
                 raise KeyError(k)
             return "user1"
-    assert transfer.config_credentials(Cfg()) == ("user1", "")
-    assert transfer.config_credentials(None) == ("", "")
+    assert transferjob.config_credentials(Cfg()) == ("user1", "")
+    assert transferjob.config_credentials(None) == ("", "")
 
 
 def test_no_progress_times_out():

@@ -2,7 +2,7 @@
 # from the Central System (a pair decodes to the character it encodes, an
 # unpaired one is rejected: rpc.py module comment), invalid UTF-8 received
 # fails the connection (1007), and nothing sent is ever invalid UTF-8 - not
-# even text that picked up a lone surrogate somewhere (ws.utf8).
+# even text that picked up a lone surrogate somewhere (wsframe.utf8).
 import sys
 
 if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
@@ -10,7 +10,7 @@ if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
 import asyncio
 import json
 
-from evse.ocpp import rpc, ws
+from evse.ocpp import rpc, wsframe
 from session_rig import Rig
 from test_ws_client import FakeConn, _connected, _failed_with
 from test_ws_codec import sframe, unmask
@@ -67,14 +67,14 @@ def test_escapes_that_are_not_surrogates_and_deep_nesting_are_fine():
 
 
 def test_utf8_joins_pairs_and_replaces_lone_surrogates():
-    assert ws.utf8("plain \u00e9\u20ac" + CLEF) == "plain \u00e9\u20ac".encode() + CLEF_UTF8
-    assert ws.utf8(HI + LO) == CLEF_UTF8
-    assert ws.utf8("a" + chr(0xD800) + "b") == b"a" + FFFD_UTF8 + b"b"
-    assert ws.utf8(LO + HI) == FFFD_UTF8 + FFFD_UTF8
-    assert ws.utf8(HI) == FFFD_UTF8
-    assert ws.utf8(HI + HI + LO) == FFFD_UTF8 + CLEF_UTF8
-    assert ws.clean_text("x" + chr(0xDFFF)) == ("x\ufffd", 1)
-    assert ws.has_surrogates("a" + chr(0xD800)) and not ws.has_surrogates("a\u00e9" + CLEF)
+    assert wsframe.utf8("plain \u00e9\u20ac" + CLEF) == "plain \u00e9\u20ac".encode() + CLEF_UTF8
+    assert wsframe.utf8(HI + LO) == CLEF_UTF8
+    assert wsframe.utf8("a" + chr(0xD800) + "b") == b"a" + FFFD_UTF8 + b"b"
+    assert wsframe.utf8(LO + HI) == FFFD_UTF8 + FFFD_UTF8
+    assert wsframe.utf8(HI) == FFFD_UTF8
+    assert wsframe.utf8(HI + HI + LO) == FFFD_UTF8 + CLEF_UTF8
+    assert wsframe.clean_text("x" + chr(0xDFFF)) == ("x\ufffd", 1)
+    assert wsframe.has_surrogates("a" + chr(0xD800)) and not wsframe.has_surrogates("a\u00e9" + CLEF)
 
 
 def test_frames_sent_are_strict_utf8_whatever_the_text_holds():
@@ -84,7 +84,7 @@ def test_frames_sent_are_strict_utf8_whatever_the_text_holds():
         for text in ("[3,\"1\",{\"v\":\"" + HI + LO + "\"}]", "[3,\"2\",{\"v\":\"\ud800x\"}]",
                      rpc.result("3", {"v": chr(0xDC00) + "\u00e9"})):
             await c.send_text(text)
-        got = [p for fin, op, p in conn.frames if op == ws.OP_TEXT]
+        got = [p for fin, op, p in conn.frames if op == wsframe.OP_TEXT]
         assert got[0] == b'[3,"1",{"v":"' + CLEF_UTF8 + b'"}]'
         assert got[1] == b'[3,"2",{"v":"' + FFFD_UTF8 + b'x"}]'
         assert got[2] == b'[3,"3",{"v":"' + FFFD_UTF8 + b'\xc3\xa9"}]'
@@ -100,12 +100,12 @@ def test_invalid_utf8_received_fails_the_connection_with_1007_on_both_runtimes()
                 b"[\"\xf0\x80\x80\xaf\"]",
                 b"[\"\xf4\x90\x80\x80\"]",       # above U+10FFFF
                 b"[\"\xf5\x80\x80\x80\"]"):
-        _failed_with(sframe(ws.OP_TEXT, bad), 1007)
+        _failed_with(sframe(wsframe.OP_TEXT, bad), 1007)
 
 
 def test_valid_multibyte_text_is_received():
     async def main():
-        conn = FakeConn(after=sframe(ws.OP_TEXT, b"[\"\xed\x9f\xbf\xee\x80\x80" + CLEF_UTF8 + b"\"]"))
+        conn = FakeConn(after=sframe(wsframe.OP_TEXT, b"[\"\xed\x9f\xbf\xee\x80\x80" + CLEF_UTF8 + b"\"]"))
         c, _ = await _connected(conn)
         assert await c.recv() == "[\"\ud7ff\ue000" + CLEF + "\"]"
         await c.close()
@@ -113,9 +113,9 @@ def test_valid_multibyte_text_is_received():
 
 
 def test_close_reason_is_cut_between_characters():
-    p = ws.close_payload(1000, "\u00e9" * 100)
+    p = wsframe.close_payload(1000, "\u00e9" * 100)
     assert len(p) == 2 + 122 and p[2:].decode() == "\u00e9" * 61
-    assert ws.close_payload(1000, "a" + HI) == b"\x03\xe8a" + FFFD_UTF8
+    assert wsframe.close_payload(1000, "a" + HI) == b"\x03\xe8a" + FFFD_UTF8
 
 
 def test_the_station_answers_surrogate_escapes_in_valid_utf8():
@@ -128,7 +128,7 @@ def test_the_station_answers_surrogate_escapes_in_valid_utf8():
     oc.on_text('[2,"g1","GetConfiguration",{"key":["\\ud834\\udd1e"]}]')
     oc.on_text('[2,"g2","GetConfiguration",{"key":["\\ud800"]}]')
     oc.on_text('[2,"g3","ChangeConfiguration",{"key":"\\ud834\\udd1e","value":"1"}]')
-    replies = [ws.utf8(t) for t in oc.outbox]
+    replies = [wsframe.utf8(t) for t in oc.outbox]
     assert len(replies) == 3
     assert CLEF_UTF8 in replies[0] and b"\\u" not in replies[0], replies[0]
     assert json.loads(replies[0].decode())[2]["unknownKey"] == [CLEF]

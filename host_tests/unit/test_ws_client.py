@@ -6,7 +6,7 @@ if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
     sys.path.append(".frozen")  # the frozen asyncio, when MICROPYPATH hides it
 import asyncio
 
-from evse.ocpp import ws
+from evse.ocpp import wsframe, wshandshake, ws
 from test_ws_codec import sframe, unmask
 
 
@@ -97,7 +97,7 @@ class FakeConn:
             self.push(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
             self.eof = True
             return
-        acc = ws.accept_key(self.header("Sec-WebSocket-Key"))
+        acc = wshandshake.accept_key(self.header("Sec-WebSocket-Key"))
         if self.mode == "badaccept":
             acc = "AAAA" + acc[4:]
         lines = ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket",
@@ -121,10 +121,10 @@ class FakeConn:
             self.masks.append(bytes(self.tx[off:off + 4]))
             self.tx = self.tx[end:]
             self.frames.append((fin, op, payload))
-            if op == ws.OP_PING and self.auto_pong:
-                self.push(sframe(ws.OP_PONG, payload))
-            elif op == ws.OP_CLOSE and self.echo_close:
-                self.push(sframe(ws.OP_CLOSE, payload))
+            if op == wsframe.OP_PING and self.auto_pong:
+                self.push(sframe(wsframe.OP_PONG, payload))
+            elif op == wsframe.OP_CLOSE and self.echo_close:
+                self.push(sframe(wsframe.OP_CLOSE, payload))
                 self.eof = True
 
     def sent(self, op):
@@ -170,7 +170,7 @@ def _close_code(payload):
 
 def test_connect_send_recv_and_request_headers():
     async def main():
-        conn = FakeConn(after=sframe(ws.OP_TEXT, "[3,\"1\",{}]"))
+        conn = FakeConn(after=sframe(wsframe.OP_TEXT, "[3,\"1\",{}]"))
         c, net = await _connected(conn, basic_auth=("CP1", "pw"))
         assert not c.closed and c.subprotocol == "ocpp1.6"
         assert net.calls == [("cs.example", 9000, False, None)]
@@ -181,7 +181,7 @@ def test_connect_send_recv_and_request_headers():
         assert conn.header("Authorization") == "Basic Q1AxOnB3"
         assert len(conn.header("Sec-WebSocket-Key")) == 24
         await c.send_text("[2,\"a\",\"Heartbeat\",{}]")
-        assert conn.frames == [(True, ws.OP_TEXT, b"[2,\"a\",\"Heartbeat\",{}]")]
+        assert conn.frames == [(True, wsframe.OP_TEXT, b"[2,\"a\",\"Heartbeat\",{}]")]
         assert await c.recv() == "[3,\"1\",{}]"
     run(main())
 
@@ -204,7 +204,7 @@ def _handshake_error(mode):
         c = ws.WSClient(256, rand=_counter_rand())
         try:
             await c.connect("ws://h/CP1", net=FakeNet(conn), timeout_s=1)
-        except ws.WSHandshakeError as e:
+        except wshandshake.WSHandshakeError as e:
             assert c.closed and conn.closed
             return e
         raise AssertionError("no handshake error")
@@ -231,7 +231,7 @@ def test_handshake_timeout():
         c = ws.WSClient(256, rand=_counter_rand())
         try:
             await c.connect("ws://h/CP1", net=FakeNet(conn), timeout_s=0.05)
-        except ws.WSHandshakeError as e:
+        except wshandshake.WSHandshakeError as e:
             assert "timeout" in str(e) and conn.closed
             return
         raise AssertionError("no timeout")
@@ -240,12 +240,12 @@ def test_handshake_timeout():
 
 def test_byte_by_byte_delivery():
     async def main():
-        frames = (sframe(ws.OP_PING, "p") + sframe(ws.OP_TEXT, "ab", fin=False)
-                  + sframe(ws.OP_CONT, "cd"))
+        frames = (sframe(wsframe.OP_PING, "p") + sframe(wsframe.OP_TEXT, "ab", fin=False)
+                  + sframe(wsframe.OP_CONT, "cd"))
         conn = FakeConn(after=frames, chunk=1)
         c, net = await _connected(conn)
         assert await c.recv() == "abcd"
-        assert conn.sent(ws.OP_PONG) == [b"p"]
+        assert conn.sent(wsframe.OP_PONG) == [b"p"]
     run(main())
 
 
@@ -253,28 +253,28 @@ def test_byte_by_byte_delivery():
 
 def test_ping_answered_with_same_payload():
     async def main():
-        conn = FakeConn(after=sframe(ws.OP_PING, b"\x01\x02xyz") + sframe(ws.OP_TEXT, "m"))
+        conn = FakeConn(after=sframe(wsframe.OP_PING, b"\x01\x02xyz") + sframe(wsframe.OP_TEXT, "m"))
         c, _ = await _connected(conn)
         assert await c.recv() == "m"
-        assert conn.sent(ws.OP_PONG) == [b"\x01\x02xyz"]
+        assert conn.sent(wsframe.OP_PONG) == [b"\x01\x02xyz"]
     run(main())
 
 
 def test_server_close_is_echoed_and_reported():
     async def main():
-        conn = FakeConn(after=sframe(ws.OP_CLOSE, b"\x03\xe9bye"))
+        conn = FakeConn(after=sframe(wsframe.OP_CLOSE, b"\x03\xe9bye"))
         c, _ = await _connected(conn)
         try:
             await c.recv()
             raise AssertionError("no WSClosed")
-        except ws.WSClosed as e:
+        except wsframe.WSClosed as e:
             assert e.code == 1001 and e.reason == "bye"
         assert c.closed and c.close_code == 1001 and conn.closed
-        assert [_close_code(p) for p in conn.sent(ws.OP_CLOSE)] == [1001]
+        assert [_close_code(p) for p in conn.sent(wsframe.OP_CLOSE)] == [1001]
         try:
             await c.send_text("x")
             raise AssertionError("send after close")
-        except ws.WSClosed:
+        except wsframe.WSClosed:
             pass
     run(main())
 
@@ -286,22 +286,22 @@ def _failed_with(after, code):
         try:
             await c.recv()
             raise AssertionError("no WSClosed")
-        except ws.WSClosed as e:
+        except wsframe.WSClosed as e:
             assert e.code == code, e.code
         assert c.closed and conn.closed
-        assert [_close_code(p) for p in conn.sent(ws.OP_CLOSE)] == [code]
+        assert [_close_code(p) for p in conn.sent(wsframe.OP_CLOSE)] == [code]
     run(main())
 
 
 def test_oversize_message_fails_with_1009():
-    _failed_with(sframe(ws.OP_TEXT, b"x" * 1025), 1009)
-    _failed_with(sframe(ws.OP_TEXT, b"x" * 600, fin=False) + sframe(ws.OP_CONT, b"y" * 600), 1009)
+    _failed_with(sframe(wsframe.OP_TEXT, b"x" * 1025), 1009)
+    _failed_with(sframe(wsframe.OP_TEXT, b"x" * 600, fin=False) + sframe(wsframe.OP_CONT, b"y" * 600), 1009)
 
 
 def test_protocol_violations_fail_the_connection():
-    _failed_with(sframe(ws.OP_TEXT, "x", mask=1), 1002)
-    _failed_with(sframe(ws.OP_TEXT, b"\xff\xfe"), 1007)
-    _failed_with(sframe(ws.OP_BINARY, b"\x00"), 1003)
+    _failed_with(sframe(wsframe.OP_TEXT, "x", mask=1), 1002)
+    _failed_with(sframe(wsframe.OP_TEXT, b"\xff\xfe"), 1007)
+    _failed_with(sframe(wsframe.OP_BINARY, b"\x00"), 1003)
 
 
 def test_eof_is_1006():
@@ -313,7 +313,7 @@ def test_eof_is_1006():
         try:
             await c.recv()
             raise AssertionError("no WSClosed")
-        except ws.WSClosed as e:
+        except wsframe.WSClosed as e:
             assert e.code == 1006
         assert c.closed
     run(main())
@@ -327,9 +327,9 @@ def test_client_close_handshake():
         c, _ = await _connected(conn)
         await c.close(1000, "done")
         assert c.closed and c.close_code == 1000 and conn.closed
-        assert conn.sent(ws.OP_CLOSE) == [b"\x03\xe8done"]
+        assert conn.sent(wsframe.OP_CLOSE) == [b"\x03\xe8done"]
         await c.close()  # idempotent
-        assert len(conn.sent(ws.OP_CLOSE)) == 1
+        assert len(conn.sent(wsframe.OP_CLOSE)) == 1
     run(main())
 
 
@@ -342,7 +342,7 @@ def test_client_close_while_a_task_is_reading():
         async def reader():
             try:
                 await c.recv()
-            except ws.WSClosed as e:
+            except wsframe.WSClosed as e:
                 got.append(e.code)
 
         t = asyncio.create_task(reader())
@@ -386,12 +386,12 @@ def test_keepalive_pings_and_pongs():
             try:
                 while True:
                     await c.recv()
-            except ws.WSClosed:
+            except wsframe.WSClosed:
                 pass
 
         rt = asyncio.create_task(reader())
         kt = asyncio.create_task(c.keepalive(10, ft.ticks_ms, ft.sleep_ms))
-        while len(conn.sent(ws.OP_PING)) < 3:
+        while len(conn.sent(wsframe.OP_PING)) < 3:
             await asyncio.sleep(0)
         assert ft.t >= 30000 and not c.closed
         await c.close()
@@ -407,7 +407,7 @@ def test_keepalive_detects_dead_peer():
         ft = FakeTime()
         await c.keepalive(10, ft.ticks_ms, ft.sleep_ms)   # returns when it gives up
         assert c.closed and c.close_code == 1006 and c.close_reason == "ping timeout"
-        assert len(conn.sent(ws.OP_PING)) == 1 and 20000 <= ft.t < 21100
+        assert len(conn.sent(wsframe.OP_PING)) == 1 and 20000 <= ft.t < 21100
         assert conn.closed
     run(main())
 
@@ -418,7 +418,7 @@ def test_keepalive_zero_disables():
         c, _ = await _connected(conn)
         ft = FakeTime()
         await c.keepalive(0, ft.ticks_ms, ft.sleep_ms)
-        assert conn.sent(ws.OP_PING) == [] and not c.closed
+        assert conn.sent(wsframe.OP_PING) == [] and not c.closed
     run(main())
 
 
@@ -426,12 +426,12 @@ def test_client_is_reusable_after_close():
     async def main():
         c = ws.WSClient(256, rand=_counter_rand())
         for i in range(3):
-            conn = FakeConn(after=sframe(ws.OP_TEXT, "n%d" % i))
+            conn = FakeConn(after=sframe(wsframe.OP_TEXT, "n%d" % i))
             await c.connect("ws://h/CP1", net=FakeNet(conn))
             try:
                 await c.connect("ws://h/CP1", net=FakeNet(FakeConn()))
                 raise AssertionError("second connect accepted")
-            except ws.WSError:
+            except wsframe.WSError:
                 pass
             assert await c.recv() == "n%d" % i
             await c.close()
@@ -464,18 +464,18 @@ def test_long_message_goes_out_as_masked_fragments():
         c = ws.WSClient(16384, rand=_counter_rand())
         await c.connect("ws://h/CP1", net=FakeNet(conn))
         raw = TEXT10K.encode()
-        assert len(raw) > 10000 and len(c._enc._buf) == ws.FRAME_SIZE + 14
+        assert len(raw) > 10000 and len(c._enc._buf) == wsframe.FRAME_SIZE + 14
         await c.send_text(TEXT10K)
         f = conn.frames
         assert [(fin, op) for fin, op, _ in f] == (
-            [(False, ws.OP_TEXT)] + [(False, ws.OP_CONT)] * (len(f) - 2) + [(True, ws.OP_CONT)])
-        assert [len(p) for _, _, p in f[:-1]] == [ws.FRAME_SIZE] * (len(f) - 1)
+            [(False, wsframe.OP_TEXT)] + [(False, wsframe.OP_CONT)] * (len(f) - 2) + [(True, wsframe.OP_CONT)])
+        assert [len(p) for _, _, p in f[:-1]] == [wsframe.FRAME_SIZE] * (len(f) - 1)
         assert b"".join(p for _, _, p in f) == raw
         assert len(set(conn.masks)) == len(f)        # a masking key of its own each
         # a message that fits a frame is still one frame
         n = len(f)
-        await c.send_text("x" * ws.FRAME_SIZE)
-        assert conn.frames[n:] == [(True, ws.OP_TEXT, b"x" * ws.FRAME_SIZE)]
+        await c.send_text("x" * wsframe.FRAME_SIZE)
+        assert conn.frames[n:] == [(True, wsframe.OP_TEXT, b"x" * wsframe.FRAME_SIZE)]
         try:
             await c.send_text("x" * 16385)
             raise AssertionError("oversize send accepted")
@@ -495,14 +495,14 @@ def test_ping_during_a_fragmented_send_is_answered_after_its_last_fragment():
 
         t = asyncio.create_task(reader())
         await asyncio.sleep(0)
-        conn.push(sframe(ws.OP_PING, "mid"))
+        conn.push(sframe(wsframe.OP_PING, "mid"))
         await c.send_text(TEXT10K)
-        conn.push(sframe(ws.OP_TEXT, "done"))
+        conn.push(sframe(wsframe.OP_TEXT, "done"))
         assert await t == "done"
         ops = [op for _, op, _ in conn.frames]
-        k = ops.index(ws.OP_PONG)
-        assert ops[:k] == [ws.OP_TEXT] + [ws.OP_CONT] * (k - 1) and conn.frames[k - 1][0]
-        assert conn.sent(ws.OP_PONG) == [b"mid"]
+        k = ops.index(wsframe.OP_PONG)
+        assert ops[:k] == [wsframe.OP_TEXT] + [wsframe.OP_CONT] * (k - 1) and conn.frames[k - 1][0]
+        assert conn.sent(wsframe.OP_PONG) == [b"mid"]
     run(main())
 
 
@@ -513,23 +513,23 @@ def test_long_messages_received_whole_or_fragmented_with_pings_between():
         frames = b""
         cuts = list(range(0, len(raw), 1001)) + [len(raw)]
         for i in range(len(cuts) - 1):
-            op = ws.OP_TEXT if i == 0 else ws.OP_CONT
+            op = wsframe.OP_TEXT if i == 0 else wsframe.OP_CONT
             frames += sframe(op, raw[cuts[i]:cuts[i + 1]], fin=i == len(cuts) - 2)
-            frames += sframe(ws.OP_PING, "p%d" % i)
-        conn = FakeConn(after=sframe(ws.OP_TEXT, raw) + frames, chunk=700)
+            frames += sframe(wsframe.OP_PING, "p%d" % i)
+        conn = FakeConn(after=sframe(wsframe.OP_TEXT, raw) + frames, chunk=700)
         c = ws.WSClient(16384, rand=_counter_rand())
         await c.connect("ws://h/CP1", net=FakeNet(conn))
         assert await c.recv() == TEXT10K
         assert c._dec.msgbuf is c._dec._small        # its buffer was given back
         assert await c.recv() == TEXT10K
-        assert conn.sent(ws.OP_PONG)[:len(cuts) - 2] == [b"p%d" % i for i in range(len(cuts) - 2)]
+        assert conn.sent(wsframe.OP_PONG)[:len(cuts) - 2] == [b"p%d" % i for i in range(len(cuts) - 2)]
     run(main())
 
 
 def test_bad_continuation_sequence_fails_with_1002():
     raw = TEXT10K.encode()
-    _failed_with(sframe(ws.OP_TEXT, raw[:600], fin=False) + sframe(ws.OP_TEXT, raw[600:900]), 1002)
-    _failed_with(sframe(ws.OP_TEXT, raw[:600], fin=False) + sframe(ws.OP_BINARY, b"cd"), 1002)
+    _failed_with(sframe(wsframe.OP_TEXT, raw[:600], fin=False) + sframe(wsframe.OP_TEXT, raw[600:900]), 1002)
+    _failed_with(sframe(wsframe.OP_TEXT, raw[:600], fin=False) + sframe(wsframe.OP_BINARY, b"cd"), 1002)
 
 
 def test_max_size_change_keeps_the_buffers():

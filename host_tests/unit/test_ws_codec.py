@@ -1,7 +1,7 @@
-# WebSocket frame codec (evse.ocpp.ws Encoder/Decoder), accept key, SHA-1.
+# WebSocket frame codec (evse.ocpp.wsframe Encoder/Decoder), accept key (evse.ocpp.wshandshake), SHA-1.
 import struct
 
-from evse.ocpp import ws
+from evse.ocpp import wsframe, wshandshake
 from evse.ocpp.sha1 import sha1 as sha1_fallback
 
 
@@ -51,8 +51,8 @@ def feed_all(dec, data):
     while off < len(data):
         off += dec.feed(mv[off:])
         if dec.event:
-            out.append((dec.event, bytes(dec.payload) if dec.event != ws.ERROR else None))
-            if dec.event == ws.ERROR:
+            out.append((dec.event, bytes(dec.payload) if dec.event != wsframe.ERROR else None))
+            if dec.event == wsframe.ERROR:
                 break
     return out
 
@@ -62,8 +62,8 @@ def feed_bytewise(dec, data):
     for i in range(len(data)):
         used = dec.feed(data[i:i + 1])
         if dec.event:
-            out.append((dec.event, bytes(dec.payload) if dec.event != ws.ERROR else None))
-            if dec.event == ws.ERROR:
+            out.append((dec.event, bytes(dec.payload) if dec.event != wsframe.ERROR else None))
+            if dec.event == wsframe.ERROR:
                 break
         else:
             assert used == 1
@@ -74,7 +74,7 @@ def feed_bytewise(dec, data):
 
 def test_accept_key_rfc6455_example():
     # RFC 6455 section 1.3 (and OCPP-J 3.2 prints the same pair)
-    assert ws.accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    assert wshandshake.accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 
 def test_sha1_fallback_vectors():
@@ -83,139 +83,139 @@ def test_sha1_fallback_vectors():
     m = b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
     assert sha1_fallback(m) == bytes.fromhex("84983e441c3bd26ebaae4aa1f95129e5e54670f1")
     for n in (55, 56, 63, 64, 65, 200):
-        assert sha1_fallback(b"x" * n) == ws.sha1(b"x" * n)
+        assert sha1_fallback(b"x" * n) == wshandshake.sha1(b"x" * n)
 
 
 # ------------------------------------------------------------- encoder
 
 def test_encode_small_text_masked():
-    enc = ws.Encoder(1024)
-    f = enc.frame(ws.OP_TEXT, b"Hello", 0x37FA213D)
+    enc = wsframe.Encoder(1024)
+    f = enc.frame(wsframe.OP_TEXT, b"Hello", 0x37FA213D)
     # RFC 6455 5.7: a single-frame masked text message
     assert bytes(f) == bytes([0x81, 0x85, 0x37, 0xFA, 0x21, 0x3D, 0x7F, 0x9F, 0x4D, 0x51, 0x58])
-    assert unmask(f) == (True, ws.OP_TEXT, b"Hello")
+    assert unmask(f) == (True, wsframe.OP_TEXT, b"Hello")
 
 
 def test_encode_lengths_16_and_64_bit():
-    enc = ws.Encoder(70000)
+    enc = wsframe.Encoder(70000)
     for n in (0, 1, 3, 125, 126, 127, 1000, 65535, 65536, 70000):
         data = bytes(i & 0xFF for i in range(n))
-        f = enc.frame(ws.OP_BINARY, data, 0x01020304)
+        f = enc.frame(wsframe.OP_BINARY, data, 0x01020304)
         fin, op, got = unmask(f)
-        assert fin and op == ws.OP_BINARY and got == data, n
+        assert fin and op == wsframe.OP_BINARY and got == data, n
 
 
 def test_encode_reuses_one_buffer():
-    enc = ws.Encoder(256)
-    a = enc.frame(ws.OP_TEXT, b"one", 1)
+    enc = wsframe.Encoder(256)
+    a = enc.frame(wsframe.OP_TEXT, b"one", 1)
     buf_id = id(enc._buf)
-    enc.frame(ws.OP_TEXT, b"two", 2)
+    enc.frame(wsframe.OP_TEXT, b"two", 2)
     assert id(enc._buf) == buf_id
     assert len(a) == 2 + 4 + 3
 
 
 def test_encode_fragment_and_control():
-    enc = ws.Encoder(256)
-    fin, op, p = unmask(enc.frame(ws.OP_TEXT, b"ab", 5, fin=False))
-    assert not fin and op == ws.OP_TEXT and p == b"ab"
-    fin, op, p = unmask(enc.frame(ws.OP_PING, b"x" * 125, 7))
-    assert fin and op == ws.OP_PING and p == b"x" * 125
+    enc = wsframe.Encoder(256)
+    fin, op, p = unmask(enc.frame(wsframe.OP_TEXT, b"ab", 5, fin=False))
+    assert not fin and op == wsframe.OP_TEXT and p == b"ab"
+    fin, op, p = unmask(enc.frame(wsframe.OP_PING, b"x" * 125, 7))
+    assert fin and op == wsframe.OP_PING and p == b"x" * 125
 
 
 def test_encode_refuses_oversize():
-    enc = ws.Encoder(100)
+    enc = wsframe.Encoder(100)
     try:
-        enc.frame(ws.OP_TEXT, b"x" * 101, 1)
+        enc.frame(wsframe.OP_TEXT, b"x" * 101, 1)
         assert False
     except ValueError:
         pass
     try:
-        enc.frame(ws.OP_PING, b"x" * 126, 1)
+        enc.frame(wsframe.OP_PING, b"x" * 126, 1)
         assert False
     except ValueError:
         pass
 
 
 def test_close_payload():
-    assert ws.close_payload(1000) == b"\x03\xe8"
-    assert ws.close_payload(1001, "bye") == b"\x03\xe9bye"
-    assert ws.close_payload(1005) == b""
+    assert wsframe.close_payload(1000) == b"\x03\xe8"
+    assert wsframe.close_payload(1001, "bye") == b"\x03\xe9bye"
+    assert wsframe.close_payload(1005) == b""
 
 
 # ------------------------------------------------------------- decoder
 
 def test_decode_single_text():
-    dec = ws.Decoder(1024)
-    assert feed_all(dec, sframe(ws.OP_TEXT, "hi")) == [(ws.OP_TEXT, b"hi")]
+    dec = wsframe.Decoder(1024)
+    assert feed_all(dec, sframe(wsframe.OP_TEXT, "hi")) == [(wsframe.OP_TEXT, b"hi")]
 
 
 def test_decode_two_messages_in_one_chunk():
-    dec = ws.Decoder(1024)
-    data = sframe(ws.OP_TEXT, "a") + sframe(ws.OP_TEXT, "bc")
+    dec = wsframe.Decoder(1024)
+    data = sframe(wsframe.OP_TEXT, "a") + sframe(wsframe.OP_TEXT, "bc")
     n = dec.feed(data)
-    assert n == 3 and dec.event == ws.OP_TEXT and bytes(dec.payload) == b"a"
+    assert n == 3 and dec.event == wsframe.OP_TEXT and bytes(dec.payload) == b"a"
     n2 = dec.feed(data[n:])
-    assert n2 == 4 and dec.event == ws.OP_TEXT and bytes(dec.payload) == b"bc"
+    assert n2 == 4 and dec.event == wsframe.OP_TEXT and bytes(dec.payload) == b"bc"
     assert dec.feed(b"") == 0 and dec.event == 0
 
 
 def test_decode_byte_by_byte_all_length_forms():
     for n in (0, 5, 125, 126, 300, 65535, 65536):
-        dec = ws.Decoder(70000)
+        dec = wsframe.Decoder(70000)
         data = bytes(i & 0x7F for i in range(n))
-        assert feed_bytewise(dec, sframe(ws.OP_TEXT, data)) == [(ws.OP_TEXT, data)], n
+        assert feed_bytewise(dec, sframe(wsframe.OP_TEXT, data)) == [(wsframe.OP_TEXT, data)], n
 
 
 def test_decode_fragmented_with_interleaved_ping():
-    dec = ws.Decoder(1024)
-    data = (sframe(ws.OP_TEXT, "Hel", fin=False) + sframe(ws.OP_PING, "p1")
-            + sframe(ws.OP_CONT, "", fin=False) + sframe(ws.OP_CONT, "lo"))
-    want = [(ws.OP_PING, b"p1"), (ws.OP_TEXT, b"Hello")]
+    dec = wsframe.Decoder(1024)
+    data = (sframe(wsframe.OP_TEXT, "Hel", fin=False) + sframe(wsframe.OP_PING, "p1")
+            + sframe(wsframe.OP_CONT, "", fin=False) + sframe(wsframe.OP_CONT, "lo"))
+    want = [(wsframe.OP_PING, b"p1"), (wsframe.OP_TEXT, b"Hello")]
     assert feed_all(dec, data) == want
-    dec = ws.Decoder(1024)
+    dec = wsframe.Decoder(1024)
     assert feed_bytewise(dec, data) == want
 
 
 def test_decode_pong_and_empty_ping():
-    dec = ws.Decoder(64)
-    assert feed_all(dec, sframe(ws.OP_PONG, "x") + sframe(ws.OP_PING)) == [
-        (ws.OP_PONG, b"x"), (ws.OP_PING, b"")]
+    dec = wsframe.Decoder(64)
+    assert feed_all(dec, sframe(wsframe.OP_PONG, "x") + sframe(wsframe.OP_PING)) == [
+        (wsframe.OP_PONG, b"x"), (wsframe.OP_PING, b"")]
 
 
 def test_decode_close_with_code_and_reason():
-    dec = ws.Decoder(64)
-    ev = feed_all(dec, sframe(ws.OP_CLOSE, b"\x03\xe9going"))
-    assert ev == [(ws.OP_CLOSE, b"\x03\xe9going")]
+    dec = wsframe.Decoder(64)
+    ev = feed_all(dec, sframe(wsframe.OP_CLOSE, b"\x03\xe9going"))
+    assert ev == [(wsframe.OP_CLOSE, b"\x03\xe9going")]
     assert dec.close_code == 1001 and dec.close_reason == "going"
 
 
 def test_decode_close_without_code():
-    dec = ws.Decoder(64)
-    assert feed_all(dec, sframe(ws.OP_CLOSE))[0][0] == ws.OP_CLOSE
+    dec = wsframe.Decoder(64)
+    assert feed_all(dec, sframe(wsframe.OP_CLOSE))[0][0] == wsframe.OP_CLOSE
     assert dec.close_code == 1005
 
 
 def _error(data, max_size=1024):
-    dec = ws.Decoder(max_size)
+    dec = wsframe.Decoder(max_size)
     ev = feed_all(dec, data)
-    assert ev and ev[-1][0] == ws.ERROR, ev
+    assert ev and ev[-1][0] == wsframe.ERROR, ev
     # after an error nothing more is consumed
-    assert dec.feed(sframe(ws.OP_TEXT, "x")) == 0 and dec.event == 0
+    assert dec.feed(sframe(wsframe.OP_TEXT, "x")) == 0 and dec.event == 0
     return dec.error
 
 
 def test_decode_protocol_errors():
-    assert _error(sframe(ws.OP_TEXT, "x", mask=0x11223344)) == 1002       # masked by server
-    assert _error(sframe(ws.OP_TEXT, "x", rsv=0x40)) == 1002              # RSV1 w/o extension
+    assert _error(sframe(wsframe.OP_TEXT, "x", mask=0x11223344)) == 1002       # masked by server
+    assert _error(sframe(wsframe.OP_TEXT, "x", rsv=0x40)) == 1002              # RSV1 w/o extension
     assert _error(sframe(3, "x")) == 1002                                 # reserved data opcode
     assert _error(sframe(0xB, "x")) == 1002                               # reserved control opcode
-    assert _error(sframe(ws.OP_CONT, "x")) == 1002                        # continuation w/o start
-    assert _error(sframe(ws.OP_TEXT, "a", fin=False) + sframe(ws.OP_TEXT, "b")) == 1002
-    assert _error(sframe(ws.OP_PING, "x", fin=False)) == 1002             # fragmented control
-    assert _error(sframe(ws.OP_PING, b"x" * 126)) == 1002                 # control > 125
-    assert _error(sframe(ws.OP_CLOSE, b"\x03")) == 1002                   # 1-byte close
-    assert _error(sframe(ws.OP_CLOSE, b"\x03\xed")) == 1002               # 1005 on the wire
-    assert _error(sframe(ws.OP_CLOSE, b"\x03\xe8\xff")) == 1007           # reason not UTF-8
+    assert _error(sframe(wsframe.OP_CONT, "x")) == 1002                        # continuation w/o start
+    assert _error(sframe(wsframe.OP_TEXT, "a", fin=False) + sframe(wsframe.OP_TEXT, "b")) == 1002
+    assert _error(sframe(wsframe.OP_PING, "x", fin=False)) == 1002             # fragmented control
+    assert _error(sframe(wsframe.OP_PING, b"x" * 126)) == 1002                 # control > 125
+    assert _error(sframe(wsframe.OP_CLOSE, b"\x03")) == 1002                   # 1-byte close
+    assert _error(sframe(wsframe.OP_CLOSE, b"\x03\xed")) == 1002               # 1005 on the wire
+    assert _error(sframe(wsframe.OP_CLOSE, b"\x03\xe8\xff")) == 1007           # reason not UTF-8
     bad_len = bytes([0x81, 127, 0x80, 0, 0, 0, 0, 0, 0, 1])               # 64-bit MSB set
     assert _error(bad_len) == 1002
 
@@ -223,39 +223,39 @@ def test_decode_protocol_errors():
 def test_decode_oversize_refused_from_header():
     # a header announcing 2**31 bytes: refused after 10 header bytes, 1009,
     # and the decoder's buffer stays the one allocated at construction
-    dec = ws.Decoder(16384)
+    dec = wsframe.Decoder(16384)
     head = bytes([0x81, 127]) + struct.pack(">Q", 1 << 31)
     n = dec.feed(head + b"xxxx")
-    assert n == 10 and dec.event == ws.ERROR and dec.error == 1009
-    assert dec.msgbuf is dec._small and len(dec.msgbuf) == ws.FRAME_SIZE
-    dec = ws.Decoder(16384)
+    assert n == 10 and dec.event == wsframe.ERROR and dec.error == 1009
+    assert dec.msgbuf is dec._small and len(dec.msgbuf) == wsframe.FRAME_SIZE
+    dec = wsframe.Decoder(16384)
     head = bytes([0x81, 127]) + struct.pack(">Q", 1 << 40)
     assert dec.feed(head) == 10 and dec.error == 1009
-    dec = ws.Decoder(1000)
-    assert dec.feed(sframe(ws.OP_TEXT, b"x" * 1001)) == 4 and dec.error == 1009
-    assert _error(sframe(ws.OP_TEXT, b"x" * 1000), 999) == 1009
+    dec = wsframe.Decoder(1000)
+    assert dec.feed(sframe(wsframe.OP_TEXT, b"x" * 1001)) == 4 and dec.error == 1009
+    assert _error(sframe(wsframe.OP_TEXT, b"x" * 1000), 999) == 1009
 
 
 def test_decode_fragmented_total_oversize():
-    dec = ws.Decoder(100)
-    data = sframe(ws.OP_TEXT, b"a" * 60, fin=False) + sframe(ws.OP_CONT, b"b" * 41)
+    dec = wsframe.Decoder(100)
+    data = sframe(wsframe.OP_TEXT, b"a" * 60, fin=False) + sframe(wsframe.OP_CONT, b"b" * 41)
     ev = feed_all(dec, data)
-    assert ev == [(ws.ERROR, None)] and dec.error == 1009
-    dec = ws.Decoder(100)
-    data = sframe(ws.OP_TEXT, b"a" * 60, fin=False) + sframe(ws.OP_CONT, b"b" * 40)
-    assert feed_all(dec, data) == [(ws.OP_TEXT, b"a" * 60 + b"b" * 40)]
+    assert ev == [(wsframe.ERROR, None)] and dec.error == 1009
+    dec = wsframe.Decoder(100)
+    data = sframe(wsframe.OP_TEXT, b"a" * 60, fin=False) + sframe(wsframe.OP_CONT, b"b" * 40)
+    assert feed_all(dec, data) == [(wsframe.OP_TEXT, b"a" * 60 + b"b" * 40)]
 
 
 def test_decode_exact_max_size_and_reuse():
-    dec = ws.Decoder(300)
+    dec = wsframe.Decoder(300)
     for k in range(3):
         data = bytes([65 + k]) * 300
-        assert feed_all(dec, sframe(ws.OP_TEXT, data)) == [(ws.OP_TEXT, data)]
+        assert feed_all(dec, sframe(wsframe.OP_TEXT, data)) == [(wsframe.OP_TEXT, data)]
 
 
 def test_decode_oversize_allocates_nothing_big():
     import gc
-    dec = ws.Decoder(16384)
+    dec = wsframe.Decoder(16384)
     head = bytes([0x81, 127]) + struct.pack(">Q", 50000000)
     gc.collect()
     if hasattr(gc, "mem_alloc"):  # MicroPython
@@ -275,59 +275,59 @@ BIG = bytes(48 + (i * 7) % 64 for i in range(10240))    # 10 KiB of text
 def test_decode_large_single_frame_in_a_buffer_of_its_own():
     # a message longer than the preallocated 2 KiB arrives in a buffer of
     # its exact size, allocated from its header, dropped at the next feed
-    dec = ws.Decoder(16384)
+    dec = wsframe.Decoder(16384)
     small = dec.msgbuf
-    assert feed_all(dec, sframe(ws.OP_TEXT, BIG)) == [(ws.OP_TEXT, BIG)]
+    assert feed_all(dec, sframe(wsframe.OP_TEXT, BIG)) == [(wsframe.OP_TEXT, BIG)]
     assert dec.msgbuf is not small and len(dec.msgbuf) == len(BIG)
-    assert feed_all(dec, sframe(ws.OP_TEXT, "hi")) == [(ws.OP_TEXT, b"hi")]
+    assert feed_all(dec, sframe(wsframe.OP_TEXT, "hi")) == [(wsframe.OP_TEXT, b"hi")]
     assert dec.msgbuf is small
-    dec.feed(sframe(ws.OP_TEXT, BIG))
+    dec.feed(sframe(wsframe.OP_TEXT, BIG))
     dec.release()
     assert dec.msgbuf is small and bytes(dec.payload) == b""
 
 
 def test_decode_large_fragmented_with_control_frames_between():
-    dec = ws.Decoder(16384)
+    dec = wsframe.Decoder(16384)
     parts = [BIG[i:i + 1500] for i in range(0, len(BIG), 1500)]
-    data = sframe(ws.OP_TEXT, parts[0], fin=False)
+    data = sframe(wsframe.OP_TEXT, parts[0], fin=False)
     for k, p in enumerate(parts[1:]):
-        data += sframe(ws.OP_PING if k % 2 else ws.OP_PONG, "c%d" % k)
-        data += sframe(ws.OP_CONT, p, fin=k == len(parts) - 2)
+        data += sframe(wsframe.OP_PING if k % 2 else wsframe.OP_PONG, "c%d" % k)
+        data += sframe(wsframe.OP_CONT, p, fin=k == len(parts) - 2)
     ev = feed_all(dec, data)
-    assert ev[-1] == (ws.OP_TEXT, BIG)
-    assert [e for e, _ in ev[:-1]] == [ws.OP_PONG if k % 2 == 0 else ws.OP_PING
+    assert ev[-1] == (wsframe.OP_TEXT, BIG)
+    assert [e for e, _ in ev[:-1]] == [wsframe.OP_PONG if k % 2 == 0 else wsframe.OP_PING
                                        for k in range(len(parts) - 1)]
     assert len(dec.msgbuf) <= 2 * len(BIG)
-    assert feed_bytewise(ws.Decoder(16384), data) == ev
+    assert feed_bytewise(wsframe.Decoder(16384), data) == ev
 
 
 def test_decode_large_fragmented_oversize_and_bad_sequences():
     # 16 KiB in all is the limit: the fragment that passes it gets 1009
     frag = b"y" * 2000
-    data = sframe(ws.OP_TEXT, frag, fin=False)
+    data = sframe(wsframe.OP_TEXT, frag, fin=False)
     for _ in range(7):
-        data += sframe(ws.OP_CONT, frag, fin=False)
-    assert feed_all(ws.Decoder(16384), data + sframe(ws.OP_CONT, b"y" * 384)) == [
-        (ws.OP_TEXT, frag * 8 + b"y" * 384)]
-    assert _error(data + sframe(ws.OP_CONT, b"y" * 385), 16384) == 1009
+        data += sframe(wsframe.OP_CONT, frag, fin=False)
+    assert feed_all(wsframe.Decoder(16384), data + sframe(wsframe.OP_CONT, b"y" * 384)) == [
+        (wsframe.OP_TEXT, frag * 8 + b"y" * 384)]
+    assert _error(data + sframe(wsframe.OP_CONT, b"y" * 385), 16384) == 1009
     # a new data frame inside a fragmented message, a continuation after
     # its end: 1002
-    assert _error(sframe(ws.OP_TEXT, BIG[:5000], fin=False) + sframe(ws.OP_TEXT, BIG[5000:]), 16384) == 1002
-    assert _error(sframe(ws.OP_TEXT, BIG[:5000], fin=False) + sframe(ws.OP_BINARY, b"z"), 16384) == 1002
-    assert _error(sframe(ws.OP_TEXT, BIG[:5000], fin=False) + sframe(ws.OP_CONT, BIG[5000:])
-                  + sframe(ws.OP_CONT, b"more"), 16384) == 1002
+    assert _error(sframe(wsframe.OP_TEXT, BIG[:5000], fin=False) + sframe(wsframe.OP_TEXT, BIG[5000:]), 16384) == 1002
+    assert _error(sframe(wsframe.OP_TEXT, BIG[:5000], fin=False) + sframe(wsframe.OP_BINARY, b"z"), 16384) == 1002
+    assert _error(sframe(wsframe.OP_TEXT, BIG[:5000], fin=False) + sframe(wsframe.OP_CONT, BIG[5000:])
+                  + sframe(wsframe.OP_CONT, b"more"), 16384) == 1002
 
 
 def test_decode_large_message_memory_is_given_back():
     import gc
     if not hasattr(gc, "mem_alloc"):  # MicroPython only
         return
-    dec = ws.Decoder(16384)
-    data = sframe(ws.OP_TEXT, BIG)
+    dec = wsframe.Decoder(16384)
+    data = sframe(wsframe.OP_TEXT, BIG)
     gc.collect()
     before = gc.mem_alloc()
     dec.feed(data)
-    assert dec.event == ws.OP_TEXT and gc.mem_alloc() - before >= len(BIG)
+    assert dec.event == wsframe.OP_TEXT and gc.mem_alloc() - before >= len(BIG)
     dec.release()
     gc.collect()
     assert gc.mem_alloc() - before < 1024

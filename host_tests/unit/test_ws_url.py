@@ -1,77 +1,77 @@
 # URL parsing/building, handshake request/response checks, reconnect backoff,
-# keepalive policy (evse.ocpp.ws, synchronous parts).
-from evse.ocpp import ws
+# keepalive policy (evse.ocpp.wshandshake, evse.ocpp.ws: synchronous parts).
+from evse.ocpp import wshandshake, ws
 from support import raises
 
 
 def test_parse_url():
-    assert ws.parse_url("ws://cs.example.com/ocpp/CP1") == (False, "cs.example.com", 80, "/ocpp/CP1")
-    assert ws.parse_url("wss://cs.example.com:8443/a") == (True, "cs.example.com", 8443, "/a")
-    assert ws.parse_url("wss://cs") == (True, "cs", 443, "/")
-    assert ws.parse_url("WS://h:9000") == (False, "h", 9000, "/")
-    assert ws.parse_url("ws://[::1]:9000/x") == (False, "::1", 9000, "/x")
-    assert ws.parse_url("ws://[fe80::1]/x") == (False, "fe80::1", 80, "/x")
+    assert wshandshake.parse_url("ws://cs.example.com/ocpp/CP1") == (False, "cs.example.com", 80, "/ocpp/CP1")
+    assert wshandshake.parse_url("wss://cs.example.com:8443/a") == (True, "cs.example.com", 8443, "/a")
+    assert wshandshake.parse_url("wss://cs") == (True, "cs", 443, "/")
+    assert wshandshake.parse_url("WS://h:9000") == (False, "h", 9000, "/")
+    assert wshandshake.parse_url("ws://[::1]:9000/x") == (False, "::1", 9000, "/x")
+    assert wshandshake.parse_url("ws://[fe80::1]/x") == (False, "fe80::1", 80, "/x")
 
 
 def test_parse_url_rejects():
     for bad in ("http://h/", "h/x", "ws://", "ws://:80/", "ws://h:0/", "ws://h:70000/",
                 "ws://h:x/", "ws://u:p@h/", "ws://[::1/"):
-        raises(ValueError, ws.parse_url, bad)
+        raises(ValueError, wshandshake.parse_url, bad)
 
 
 def test_build_url_spec_examples():
     # OCPP-J 3.1.1 examples 1 and 2
-    assert ws.build_url("ws://centralsystem.example.com/ocpp", 0, "", "CP001", False) == \
+    assert wshandshake.build_url("ws://centralsystem.example.com/ocpp", 0, "", "CP001", False) == \
         "ws://centralsystem.example.com/ocpp/CP001"
-    assert ws.build_url("wss://centralsystem.example.com/ocppj", 0, "", "RDAM 123", True) == \
+    assert wshandshake.build_url("wss://centralsystem.example.com/ocppj", 0, "", "RDAM 123", True) == \
         "wss://centralsystem.example.com/ocppj/RDAM%20123"
 
 
 def test_build_url_from_manual_keys():
     # defaults: BESURL host only, BESPortnumber 80, BESPath "/"
-    assert ws.build_url("chargepointservicej.greenflux.nl", 80, "/", "NL_GFX_TEMP", False) == \
+    assert wshandshake.build_url("chargepointservicej.greenflux.nl", 80, "/", "NL_GFX_TEMP", False) == \
         "ws://chargepointservicej.greenflux.nl/NL_GFX_TEMP"
-    assert ws.build_url("cs.example", 9000, "/ocpp/", "CP1", False) == "ws://cs.example:9000/ocpp/CP1"
-    assert ws.build_url("cs.example/", 9000, "ocpp", "CP1", False) == "ws://cs.example:9000/ocpp/CP1"
-    assert ws.build_url("/cs.example", 443, "//ocpp//v16/", "CP1", True) == "wss://cs.example/ocpp/v16/CP1"
-    assert ws.build_url("cs.example", 8443, "/", "CP1", True) == "wss://cs.example:8443/CP1"
+    assert wshandshake.build_url("cs.example", 9000, "/ocpp/", "CP1", False) == "ws://cs.example:9000/ocpp/CP1"
+    assert wshandshake.build_url("cs.example/", 9000, "ocpp", "CP1", False) == "ws://cs.example:9000/ocpp/CP1"
+    assert wshandshake.build_url("/cs.example", 443, "//ocpp//v16/", "CP1", True) == "wss://cs.example/ocpp/v16/CP1"
+    assert wshandshake.build_url("cs.example", 8443, "/", "CP1", True) == "wss://cs.example:8443/CP1"
     # port 0: scheme default
-    assert ws.build_url("cs.example", 0, "/", "CP1", True) == "wss://cs.example/CP1"
+    assert wshandshake.build_url("cs.example", 0, "/", "CP1", True) == "wss://cs.example/CP1"
 
 
 def test_build_url_scheme_and_port_in_besurl():
-    assert ws.build_url("ws://cs.example", 9000, "/", "CP1", False) == "ws://cs.example:9000/CP1"
-    assert ws.build_url("wss://cs.example/", 443, "/ocpp", "CP1", False) == "wss://cs.example/ocpp/CP1"
+    assert wshandshake.build_url("ws://cs.example", 9000, "/", "CP1", False) == "ws://cs.example:9000/CP1"
+    assert wshandshake.build_url("wss://cs.example/", 443, "/ocpp", "CP1", False) == "wss://cs.example/ocpp/CP1"
     # an explicit scheme wins over UseWebsocketSecure
-    assert ws.build_url("ws://cs.example", 80, "/", "CP1", True) == "ws://cs.example/CP1"
+    assert wshandshake.build_url("ws://cs.example", 80, "/", "CP1", True) == "ws://cs.example/CP1"
     # a port in BESURL wins over BESPortnumber
-    assert ws.build_url("ws://cs.example:7000/base/", 80, "/ocpp", "CP1", False) == \
+    assert wshandshake.build_url("ws://cs.example:7000/base/", 80, "/ocpp", "CP1", False) == \
         "ws://cs.example:7000/base/ocpp/CP1"
-    assert ws.build_url("cs.example:7000", 80, "", "CP1", False) == "ws://cs.example:7000/CP1"
-    assert ws.build_url("ws://[::1]:7000", 80, "", "CP1", False) == "ws://[::1]:7000/CP1"
-    assert ws.build_url("[::1]", 7000, "", "CP1", False) == "ws://[::1]:7000/CP1"
+    assert wshandshake.build_url("cs.example:7000", 80, "", "CP1", False) == "ws://cs.example:7000/CP1"
+    assert wshandshake.build_url("ws://[::1]:7000", 80, "", "CP1", False) == "ws://[::1]:7000/CP1"
+    assert wshandshake.build_url("[::1]", 7000, "", "CP1", False) == "ws://[::1]:7000/CP1"
     # a BESPath that is a full URL (manual, UseWebsocketSecure) replaces BESURL
-    assert ws.build_url("ignored", 443, "wss://cs.example/ocpp", "CP1", True) == "wss://cs.example/ocpp/CP1"
+    assert wshandshake.build_url("ignored", 443, "wss://cs.example/ocpp", "CP1", True) == "wss://cs.example/ocpp/CP1"
     # BESPortnumber is taken as given (no guessing that 80 meant 443)
-    assert ws.build_url("wss://cs.example", 80, "", "CP1", True) == "wss://cs.example:80/CP1"
+    assert wshandshake.build_url("wss://cs.example", 80, "", "CP1", True) == "wss://cs.example:80/CP1"
 
 
 def test_build_url_round_trips_through_parse():
-    url = ws.build_url("cs.example", 9000, "/ocpp", "A/B?c", False)
+    url = wshandshake.build_url("cs.example", 9000, "/ocpp", "A/B?c", False)
     assert url == "ws://cs.example:9000/ocpp/A%2FB%3Fc"
-    assert ws.parse_url(url) == (False, "cs.example", 9000, "/ocpp/A%2FB%3Fc")
+    assert wshandshake.parse_url(url) == (False, "cs.example", 9000, "/ocpp/A%2FB%3Fc")
 
 
 def test_build_url_rejects():
-    raises(ValueError, ws.build_url, "cs.example", 80, "/", "", False)
-    raises(ValueError, ws.build_url, "", 80, "/", "CP1", False)
-    raises(ValueError, ws.build_url, "http://cs.example", 80, "/", "CP1", False)
+    raises(ValueError, wshandshake.build_url, "cs.example", 80, "/", "", False)
+    raises(ValueError, wshandshake.build_url, "", 80, "/", "CP1", False)
+    raises(ValueError, wshandshake.build_url, "http://cs.example", 80, "/", "CP1", False)
 
 
 def test_quote():
-    assert ws.quote("Az09-._~") == "Az09-._~"
-    assert ws.quote("a b/c:d") == "a%20b%2Fc%3Ad"
-    assert ws.quote("\u00e9") == "%C3%A9"
+    assert wshandshake.quote("Az09-._~") == "Az09-._~"
+    assert wshandshake.quote("a b/c:d") == "a%20b%2Fc%3Ad"
+    assert wshandshake.quote("\u00e9") == "%C3%A9"
 
 
 # ------------------------------------------------------------- handshake text
@@ -87,7 +87,7 @@ def _headers(req):
 
 
 def test_handshake_request():
-    req = ws.handshake_request("cs.example", 9000, "/ocpp/CP1", "x3JJHMcDL1EzLkh9GBhXDw==")
+    req = wshandshake.handshake_request("cs.example", 9000, "/ocpp/CP1", "x3JJHMcDL1EzLkh9GBhXDw==")
     first, h = _headers(req)
     assert first == "GET /ocpp/CP1 HTTP/1.1"
     assert h["Host"] == "cs.example:9000"
@@ -100,57 +100,57 @@ def test_handshake_request():
 
 
 def test_handshake_request_default_port_and_basic_auth():
-    req = ws.handshake_request("cs.example", 443, "/x", "k", secure=True, basic_auth=("CP1", "secret"))
+    req = wshandshake.handshake_request("cs.example", 443, "/x", "k", secure=True, basic_auth=("CP1", "secret"))
     first, h = _headers(req)
     assert h["Host"] == "cs.example"
     # base64("CP1:secret")
     assert h["Authorization"] == "Basic Q1AxOnNlY3JldA=="
-    req = ws.handshake_request("::1", 80, "/x", "k", basic_auth=("CP1", b"\x00\xff"))
+    req = wshandshake.handshake_request("::1", 80, "/x", "k", basic_auth=("CP1", b"\x00\xff"))
     first, h = _headers(req)
     assert h["Host"] == "[::1]"
     assert h["Authorization"] == "Basic Q1AxOgD/"
 
 
 def _ok_headers(key, proto="ocpp1.6"):
-    h = {"upgrade": "websocket", "connection": "Upgrade", "sec-websocket-accept": ws.accept_key(key)}
+    h = {"upgrade": "websocket", "connection": "Upgrade", "sec-websocket-accept": wshandshake.accept_key(key)}
     if proto is not None:
         h["sec-websocket-protocol"] = proto
     return h
 
 
 def test_check_handshake_ok():
-    ws.check_handshake("HTTP/1.1 101 Switching Protocols", _ok_headers("abc"), "abc")
+    wshandshake.check_handshake("HTTP/1.1 101 Switching Protocols", _ok_headers("abc"), "abc")
     h = _ok_headers("abc")
     h["upgrade"] = "WebSocket"
     h["connection"] = "keep-alive, upgrade"
-    ws.check_handshake("HTTP/1.1 101 Switching Protocols", h, "abc")
+    wshandshake.check_handshake("HTTP/1.1 101 Switching Protocols", h, "abc")
 
 
 def test_check_handshake_failures():
     key = "abc"
-    e = raises(ws.WSHandshakeError, ws.check_handshake, "HTTP/1.1 101 OK", _ok_headers(key, None), key)
+    e = raises(wshandshake.WSHandshakeError, wshandshake.check_handshake, "HTTP/1.1 101 OK", _ok_headers(key, None), key)
     assert str(e) == "server refused subprotocol ocpp1.6"
-    e = raises(ws.WSHandshakeError, ws.check_handshake, "HTTP/1.1 101 OK", _ok_headers(key, "ocpp2.0.1"), key)
+    e = raises(wshandshake.WSHandshakeError, wshandshake.check_handshake, "HTTP/1.1 101 OK", _ok_headers(key, "ocpp2.0.1"), key)
     assert "ocpp2.0.1" in str(e)
-    e = raises(ws.WSHandshakeError, ws.check_handshake, "HTTP/1.1 404 Not Found", {}, key)
+    e = raises(wshandshake.WSHandshakeError, wshandshake.check_handshake, "HTTP/1.1 404 Not Found", {}, key)
     assert e.status == 404 and "unknown charge point" in str(e)
-    e = raises(ws.WSHandshakeError, ws.check_handshake, "HTTP/1.1 401 Unauthorized", {}, key)
+    e = raises(wshandshake.WSHandshakeError, wshandshake.check_handshake, "HTTP/1.1 401 Unauthorized", {}, key)
     assert e.status == 401 and "unauthorized" in str(e)
-    e = raises(ws.WSHandshakeError, ws.check_handshake, "HTTP/1.1 500 Oops", {}, key)
+    e = raises(wshandshake.WSHandshakeError, wshandshake.check_handshake, "HTTP/1.1 500 Oops", {}, key)
     assert e.status == 500 and "Oops" in str(e)
     h = _ok_headers(key)
     h["sec-websocket-accept"] = "wrong"
-    assert "Accept" in str(raises(ws.WSHandshakeError, ws.check_handshake, "HTTP/1.1 101 x", h, key))
+    assert "Accept" in str(raises(wshandshake.WSHandshakeError, wshandshake.check_handshake, "HTTP/1.1 101 x", h, key))
     h = _ok_headers(key)
     del h["upgrade"]
-    raises(ws.WSHandshakeError, ws.check_handshake, "HTTP/1.1 101 x", h, key)
+    raises(wshandshake.WSHandshakeError, wshandshake.check_handshake, "HTTP/1.1 101 x", h, key)
     h = _ok_headers(key)
     h["connection"] = "close"
-    raises(ws.WSHandshakeError, ws.check_handshake, "HTTP/1.1 101 x", h, key)
+    raises(wshandshake.WSHandshakeError, wshandshake.check_handshake, "HTTP/1.1 101 x", h, key)
     h = _ok_headers(key)
     h["sec-websocket-extensions"] = "permessage-deflate"
-    raises(ws.WSHandshakeError, ws.check_handshake, "HTTP/1.1 101 x", h, key)
-    raises(ws.WSHandshakeError, ws.check_handshake, "garbage", {}, key)
+    raises(wshandshake.WSHandshakeError, wshandshake.check_handshake, "HTTP/1.1 101 x", h, key)
+    raises(wshandshake.WSHandshakeError, wshandshake.check_handshake, "garbage", {}, key)
 
 
 # ------------------------------------------------------------- backoff

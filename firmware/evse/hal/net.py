@@ -12,15 +12,8 @@
 # certificate as cadata; the hostname check is mbedTLS's, on server_hostname.
 import sys
 
-# asyncio is imported on first use, not at import time: the synchronous core
-# must load where the frozen asyncio is not on sys.path (MICROPYPATH set
-# without ".frozen", as in the unit test runner).
-def _aio():
-    try:
-        import asyncio
-    except ImportError:  # MicroPython before 1.21
-        import uasyncio as asyncio  # type: ignore[no-redef]
-    return asyncio
+from evse.aio import asyncio
+
 
 _MICROPYTHON = sys.implementation.name == "micropython"
 
@@ -82,7 +75,7 @@ class Net:
                               server_hostname=None):
         """-> (reader, writer) asyncio streams. OSError when unreachable,
         ssl errors (OSError/ValueError on MicroPython) when TLS fails."""
-        aio = _aio()
+        aio = asyncio
         if not tls:
             rw = await aio.open_connection(host, port)
         else:

@@ -17,10 +17,7 @@
 # master/slave role; by convention the master listens.
 import sys
 
-try:
-    import asyncio
-except ImportError:  # pragma: no cover
-    import uasyncio as asyncio  # type: ignore[no-redef]
+from evse.aio import asyncio
 
 RX_MAX = 4096
 RECONNECT_S = 0.2

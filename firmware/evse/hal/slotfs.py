@@ -1,5 +1,5 @@
 # File side of the boot loader (evse.apploader): extraction of an application
-# slot (a format-1 bundle, evse.services.firmware) into a directory, atomically.
+# slot (a format-1 bundle, evse.services.fwbundle) into a directory, atomically.
 # Files go to root/app-X.x (emptied first); once the bundle verified, the mark
 # (_bundle_end: the bundle's closing line) is written, the old app-X.d loses
 # its mark, is removed, and app-X.x is renamed to app-X.d. A power cut

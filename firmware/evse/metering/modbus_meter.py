@@ -20,7 +20,7 @@
 # absurd (above MAX_REGISTER_WH, e.g. 3e38 from a float register), lower
 # than the last accepted one (a register never goes backwards: -5000, 0),
 # or higher than the installation can have delivered since the last
-# accepted one (max_w() x elapsed x JUMP_MARGIN + the register's
+# accepted one (max_w() x elapsed x 1.5 + the register's
 # resolution + JUMP_SLACK_WH) is rejected: the block is read again at once,
 # up to GLITCH_RETRIES times (as the master retries a CRC error); if it
 # stays implausible the cycle fails with info "energy N Wh rejected"

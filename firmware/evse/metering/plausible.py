@@ -11,8 +11,7 @@ except ImportError:  # CPython
         return x
 
 MAX_REGISTER_WH = 1000000000000     # 1 TWh: above it a reading is a glitch
-JUMP_MARGIN = 1.5                   # x the installation's maximum power
-JUMP_SLACK_WH = 20
+JUMP_SLACK_WH = const(20)
 GLITCH_RETRIES = const(2)           # a rejected value is read again this often
 
 
@@ -27,9 +26,14 @@ def plausible(e: int, last: int, dt_ms: int, max_w, res_wh: int) -> bool:
         return True                  # nothing to compare with
     if e < last:
         return False                 # a register never goes backwards
+    jump = e - last
+    base = 2 * res_wh + JUMP_SLACK_WH + last // 4194304   # + float32 resolution
+    if jump <= base:
+        return True                  # the usual case: integers only, no allocation
     if dt_ms >= 0 and max_w is not None:
-        allowed = (max_w * JUMP_MARGIN * dt_ms // 3600000 + 2 * res_wh
-                   + JUMP_SLACK_WH + last // 4194304)   # + float32 resolution
-        if e - last > allowed:
+        # x 1.5 (the margin) of the most the installation delivers in dt_ms,
+        # rounded up to whole seconds; integer arithmetic (a board's float is
+        # single precision and a heap object)
+        if jump > base + max_w * 3 // 2 * (dt_ms // 1000 + 1) // 3600:
             return False
     return True

@@ -1,4 +1,4 @@
-# Modbus RTU master: the synchronous core of the meter bus (ARCHITECTURE.md:
+# Modbus RTU master: the synchronous core of the meter bus (docs/architecture.md:
 # Modbus framing is plain synchronous code; asyncio only moves bytes).
 #
 # One request in flight at a time: function 03 (read holding registers) or

@@ -6,10 +6,7 @@
 # while the peer answers over TCP, and must not run past an answer on its
 # way. A reply that does not come in max_ms, or a transport with nobody
 # connected, is left to the master's timeout in virtual time.
-try:
-    import asyncio
-except ImportError:  # pragma: no cover
-    import uasyncio as asyncio  # type: ignore[no-redef]
+from evse.aio import asyncio
 
 from evse.metering.factory import master_of
 

@@ -21,10 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no typing)
     from typing import Any  # TYPE_CHECKING only
 
-try:
-    import asyncio
-except ImportError:  # pragma: no cover
-    import uasyncio as asyncio  # type: ignore[no-redef]
+from evse.aio import asyncio
 
 from evse.clock import iso8601
 from evse.ocpp import rpc
@@ -32,7 +29,8 @@ from evse.ocpp.journal import Journal, START, STOP, METER
 # imported with the client (at boot, before the journal is loaded), not at the
 # first connection attempt: on the Unix port the module is compiled then,
 # which needs heap a long offline queue may have fragmented by that time
-from evse.ocpp.ws import WSClient, Backoff, build_url
+from evse.ocpp.ws import WSClient, Backoff
+from evse.ocpp.wshandshake import build_url
 from evse.ticks import ticks_add, ticks_diff
 
 # kinds of pending CALLs

@@ -49,7 +49,7 @@ except ImportError:  # CPython
 
 import json
 
-from evse.ocpp.ws import clean_text, has_surrogates
+from evse.ocpp.wsframe import clean_text, has_surrogates
 
 try:
     from random import getrandbits as _getrandbits

@@ -1,2 +1,2 @@
 # Feature services above the safety core: sessions, authorization, metering,
-# energy management, indicators (ARCHITECTURE.md, layers). Nothing is imported here.
+# energy management, indicators (docs/architecture.md, layers). Nothing is imported here.

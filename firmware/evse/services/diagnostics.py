@@ -12,19 +12,13 @@
 #     status() -> "Uploading" while a request is pending, else "Idle" (TriggerMessage)
 # Notifications: "Uploading" when the first try starts, then "Uploaded", or
 # "UploadFailed" once 1 + retries tries have failed.
-try:
-    import asyncio
-except ImportError:
-    try:  # MicroPython before 1.21
-        import uasyncio as asyncio  # type: ignore[no-redef]
-    except ImportError:  # frozen asyncio not on sys.path (MICROPYPATH set):
-        asyncio = None  # type: ignore[assignment]  # the sync core still works
+from evse.aio import asyncio
 
 import json
 
 from evse import VERSION
 from evse.clock import iso8601, parse_iso8601
-from evse.services import transfer
+from evse.services import transfer, transferjob
 # the log ring and the secret keys live apart: a station (and its website)
 # needs them without loading this service
 from evse.services.log import Log, SECRET_KEYS, is_secret  # noqa: F401
@@ -72,7 +66,7 @@ class Diagnostics:
         self.task: "asyncio.Task | None" = None   # the running upload try
         self.file_name = ""
         self.last_error = ""
-        self._job: "transfer.Job | None" = None
+        self._job: "transferjob.Job | None" = None
         self._up_ms = up_ms
         self._last_t = clock.ticks_ms() if since is None else since
 
@@ -160,7 +154,7 @@ class Diagnostics:
             return None
         self._cancel()
         self.file_name = name
-        self._job = transfer.Job(location, self.clock.now(), retries, retry_interval)
+        self._job = transferjob.Job(location, self.clock.now(), retries, retry_interval)
         return name
 
     def status(self) -> str:
@@ -191,9 +185,9 @@ class Diagnostics:
             if d < 0:
                 return
             if d > 0:
-                await (sleep_s or transfer.sleep_s)(min(d, 60))
+                await (sleep_s or transferjob.sleep_s)(min(d, 60))
 
-    async def _attempt(self, job: "transfer.Job") -> None:
+    async def _attempt(self, job: "transferjob.Job") -> None:
         if job.tries == 0:
             self._send("Uploading")
         job.begin()
@@ -202,7 +196,7 @@ class Diagnostics:
             data = self.storage.read(self.file_name)
             if data is None:
                 raise transfer.TransferError("diagnostics file missing")
-            user, pw = transfer.config_credentials(self.config)
+            user, pw = transferjob.config_credentials(self.config)
             await transfer.upload(self.net, job.location, self.file_name, data, user, pw,
                                   self.cadata, self.timeout_s)
             ok = True

@@ -1,13 +1,14 @@
 # RFID master/slave wiring (docs/rs485-master-slave.md): the Station as the
-# link cores of evse.services.masterslave see it (StationUnit), attach() that
+# link cores (evse.services.masterslave, msmaster, msslave) see it (StationUnit), attach() that
 # builds the link the configuration asks for, and the thin async shell the
 # simulator needs on the virtual clock (start_io / stop_io / settle_io).
 # evse.station calls: attach(station) at boot, link.poll()/next_deadline_ms()
 # in step(), link.card() for a card at the reader, and the shell coroutines
 # from start()/stop()/settle()/advance().
 from evse.services.masterslave import (MASTER, SLAVE, F_USABLE, F_EV_WAITING, F_AUTHORIZED,
-                                       F_TX, MasterLink, SlaveLink)
+                                       F_TX)
 from evse.services.session import IDLE, AUTHORIZED, TX
+from evse.aio import asyncio
 
 
 # ---- the station as the link sees it ------------------------------------------------------
@@ -108,8 +109,10 @@ def attach(station):
         bus = NullBus()
         station.error_log.add("RFIDMasterSlaveEnabled: this board has no RS485 port")
     unit = StationUnit(station, role)
-    if role == MASTER:
+    if role == MASTER:     # a unit loads its own side of the link only
+        from evse.services.msmaster import MasterLink
         return MasterLink(bus, unit)
+    from evse.services.msslave import SlaveLink
     link = SlaveLink(bus, unit)
     # the CardRouter's late outcomes (Authorize.conf) of bus cards go back too
     prev = station.cards.on_result
@@ -123,14 +126,6 @@ def attach(station):
 
 
 # ---- thin async shell (simulator) ------------------------------------------------------------
-def _aio():
-    try:
-        import asyncio
-    except ImportError:  # pragma: no cover
-        import uasyncio as asyncio  # type: ignore[no-redef]
-    return asyncio
-
-
 async def start_io(station) -> None:
     """Start the board's RS485 port if it needs it (the simulator's TCP bus;
     once per process: a rebooted station finds it running) and, on the
@@ -141,7 +136,7 @@ async def start_io(station) -> None:
         await bus.start()
     link = station.link
     if link is not None and station.board.virtual and hasattr(bus, "wait_data"):
-        link.task = _aio().create_task(_on_data(station, bus))
+        link.task = asyncio.create_task(_on_data(station, bus))
 
 
 async def _on_data(station, bus) -> None:
@@ -172,7 +167,7 @@ async def settle_io(station, max_ms: int = 1000) -> None:
     if link is None or not station.board.virtual:
         return
     bus = link.bus
-    aio = _aio()
+    aio = asyncio
     waited = 0
     spins = 0
     clock = station.clock

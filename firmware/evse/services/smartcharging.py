@@ -77,273 +77,14 @@
 #
 # Internals: limits are ints in tenths of the schedule unit (0.1 A / 0.1 W) and
 # periods live in arrays, so 8 profiles x 255 periods stay a few kB.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):  # type: ignore[no-redef]
-        return x
-
 import json
-from array import array
 
-from evse.clock import iso8601, parse_iso8601
+from evse.clock import iso8601
+from evse.services.smartprofile import (CP_MAX, TX_DEFAULT, TX, PURPOSES, UNITS, E_PROPERTY, E_TYPE,
+                                        ProfileError, Profile, parse, check)
+from evse.services.smartschedule import allowed_units, min_opt, period_at, period_value
 
 FILE = "profiles.json"
-
-CP_MAX = const(0)
-TX_DEFAULT = const(1)
-TX = const(2)
-PURPOSES = ("ChargePointMaxProfile", "TxDefaultProfile", "TxProfile")
-KINDS = ("Absolute", "Recurring", "Relative")
-RECURRENCY = ("Daily", "Weekly")
-UNITS = ("A", "W")
-
-_ABS = const(0)
-_REC = const(1)
-_REL = const(2)
-_DAY = const(86400)
-_WEEK = const(604800)
-_BIG = const(100000000)   # |limit| bound: tenths fit the int32 arrays
-
-# OCPP-J CALLERROR codes for profile_error()
-E_PROPERTY = "PropertyConstraintViolation"
-E_TYPE = "TypeConstraintViolation"
-E_OCCURENCE = "OccurenceConstraintViolation"   # sic, OCPP-J spelling
-
-
-class ProfileError(Exception):
-    def __init__(self, code: str, text: str) -> None:
-        super().__init__(text)
-        self.code = code
-        self.text = text
-
-
-class Profile:
-    """One installed charging profile, compact."""
-    __slots__ = ("cid", "pid", "stack", "purpose", "kind", "recur", "txid", "vfrom",
-                 "vto", "start", "dur", "watts", "starts", "limits", "phases",
-                 "minrate", "installed")
-
-    def __init__(self) -> None:
-        self.cid = 0
-        self.pid = 0
-        self.stack = 0
-        self.purpose = 0
-        self.kind = 0
-        self.recur = -1          # -1 none, 0 Daily, 1 Weekly
-        self.txid: int | None = None
-        self.vfrom: int | None = None   # epoch s
-        self.vto: int | None = None
-        self.start: int | None = None   # startSchedule, epoch s
-        self.dur: int | None = None     # duration s
-        self.watts = False
-        self.starts = array("i")  # startPeriod s, ascending, starts[0] == 0
-        self.limits = array("i")  # tenths of the unit
-        self.phases = b""        # numberPhases per period, 0 = absent
-        self.minrate: int | None = None  # tenths (informative)
-        self.installed = 0       # when received (anchor of Absolute without start)
-
-    def to_dict(self) -> dict:
-        per = []
-        for i in range(len(self.starts)):
-            e = {"startPeriod": self.starts[i], "limit": self.limits[i] / 10}
-            if self.phases[i]:
-                e["numberPhases"] = self.phases[i]
-            per.append(e)
-        s: dict = {"chargingRateUnit": UNITS[1 if self.watts else 0], "chargingSchedulePeriod": per}
-        if self.dur is not None:
-            s["duration"] = self.dur
-        if self.start is not None:
-            s["startSchedule"] = iso8601(self.start)
-        if self.minrate is not None:
-            s["minChargingRate"] = self.minrate / 10
-        d: dict = {"chargingProfileId": self.pid, "stackLevel": self.stack,
-             "chargingProfilePurpose": PURPOSES[self.purpose],
-             "chargingProfileKind": KINDS[self.kind], "chargingSchedule": s}
-        if self.recur >= 0:
-            d["recurrencyKind"] = RECURRENCY[self.recur]
-        if self.txid is not None:
-            d["transactionId"] = self.txid
-        if self.vfrom is not None:
-            d["validFrom"] = iso8601(self.vfrom)
-        if self.vto is not None:
-            d["validTo"] = iso8601(self.vto)
-        return d
-
-
-# ---- parsing (structure only; business rules are in SmartCharging) ----------
-def _int(d: dict, k: str, required: bool):
-    v = d.get(k)
-    if v is None:
-        if required:
-            raise ProfileError(E_OCCURENCE, k + " missing")
-        return None
-    if type(v) is not int:
-        raise ProfileError(E_TYPE, k + " not an integer")
-    return v
-
-
-def _num(d: dict, k: str, required: bool):
-    v = d.get(k)
-    if v is None:
-        if required:
-            raise ProfileError(E_OCCURENCE, k + " missing")
-        return None
-    if type(v) is not int and type(v) is not float:
-        raise ProfileError(E_TYPE, k + " not a number")
-    if not -_BIG < v < _BIG:   # also NaN/inf; keeps tenths inside a 32-bit array
-        raise ProfileError(E_PROPERTY, k + " out of range")
-    return int(round(v * 10))
-
-
-def _enum(d: dict, k: str, values: tuple, required: bool) -> int:
-    v = d.get(k)
-    if v is None:
-        if required:
-            raise ProfileError(E_OCCURENCE, k + " missing")
-        return -1
-    if type(v) is not str:
-        raise ProfileError(E_TYPE, k + " not a string")
-    for i in range(len(values)):
-        if values[i] == v:
-            return i
-    raise ProfileError(E_PROPERTY, k + " " + v)
-
-
-def _time(d: dict, k: str):
-    v = d.get(k)
-    if v is None:
-        return None
-    if type(v) is not str:
-        raise ProfileError(E_TYPE, k + " not a dateTime")
-    try:
-        return parse_iso8601(v)
-    except ValueError:
-        raise ProfileError(E_TYPE, k + " not a dateTime")
-
-
-def parse(connector_id, d, n_connectors: int, installed: int) -> Profile:
-    """SetChargingProfile.req fields -> Profile; ProfileError when malformed."""
-    if type(connector_id) is not int or connector_id < 0 or connector_id > n_connectors:
-        raise ProfileError(E_PROPERTY, "connectorId")
-    if type(d) is not dict:
-        raise ProfileError(E_TYPE, "csChargingProfiles not an object")
-    p = Profile()
-    p.cid = connector_id
-    p.installed = installed
-    p.pid = _int(d, "chargingProfileId", True)
-    p.stack = _int(d, "stackLevel", True)
-    if p.stack < 0:
-        raise ProfileError(E_PROPERTY, "stackLevel < 0")
-    p.purpose = _enum(d, "chargingProfilePurpose", PURPOSES, True)
-    p.kind = _enum(d, "chargingProfileKind", KINDS, True)
-    p.recur = _enum(d, "recurrencyKind", RECURRENCY, False)
-    if p.kind != _REC:
-        p.recur = -1   # errata 3.56: only meaningful for Recurring; ignored
-    p.txid = _int(d, "transactionId", False)
-    p.vfrom = _time(d, "validFrom")
-    p.vto = _time(d, "validTo")
-    s = d.get("chargingSchedule")
-    if s is None:
-        raise ProfileError(E_OCCURENCE, "chargingSchedule missing")
-    if type(s) is not dict:
-        raise ProfileError(E_TYPE, "chargingSchedule not an object")
-    p.dur = _int(s, "duration", False)
-    p.start = _time(s, "startSchedule")
-    p.watts = _enum(s, "chargingRateUnit", UNITS, True) == 1
-    p.minrate = _num(s, "minChargingRate", False)
-    per = s.get("chargingSchedulePeriod")
-    if per is None:
-        raise ProfileError(E_OCCURENCE, "chargingSchedulePeriod missing")
-    if type(per) is not list:
-        raise ProfileError(E_TYPE, "chargingSchedulePeriod not a list")
-    if not per:
-        raise ProfileError(E_OCCURENCE, "chargingSchedulePeriod empty")
-    rows = []
-    for e in per:
-        if type(e) is not dict:
-            raise ProfileError(E_TYPE, "chargingSchedulePeriod item not an object")
-        sp = _int(e, "startPeriod", True)
-        if not -_BIG < sp < _BIG:
-            raise ProfileError(E_PROPERTY, "startPeriod out of range")
-        ph = _int(e, "numberPhases", False)
-        # 0 = absent; a value outside 1..3 is kept as 255 and Rejected by check()
-        rows.append((sp, _num(e, "limit", True), 0 if ph is None else (ph if 1 <= ph <= 3 else 255)))
-    rows.sort(key=lambda r: r[0])
-    p.starts = array("i", [r[0] for r in rows])
-    p.limits = array("i", [r[1] for r in rows])
-    # numberPhases kept as a byte; out-of-range values are caught by _rule()
-    p.phases = bytes([r[2] for r in rows])
-    return p
-
-
-# ---- evaluation -----------------------------------------------------------------
-def _mn(a, b):
-    if a is None:
-        return b
-    if b is None or a <= b:
-        return a
-    return b
-
-
-def period_at(p: Profile, t: int, anchor):
-    """(index of the period in force at t or -1, next instant > t at which that
-    may change or None). anchor: transaction start for Relative profiles; None
-    = no transaction yet, the profile stays at its first period."""
-    if p.vto is not None and t >= p.vto:
-        return -1, None
-    if p.vfrom is not None and t < p.vfrom:
-        return -1, p.vfrom
-    nxt = p.vto
-    end = p.dur
-    floating = False
-    if p.kind == _REL and p.purpose == CP_MAX:
-        s = p.installed     # a station limit has no transaction: from receipt
-    elif p.kind == _REL:
-        if anchor is None:
-            floating = True
-            s = t
-        else:
-            s = anchor
-    elif p.kind == _REC:
-        per = _DAY if p.recur == 0 else _WEEK
-        s0 = p.start if p.start is not None else 0   # check(): Recurring has one
-        s = s0 + ((t - s0) // per) * per
-        nxt = _mn(nxt, s + per)
-        end = per if end is None or end > per else end
-    else:
-        s = p.start if p.start is not None else p.installed
-    off = t - s
-    if off < 0:
-        return -1, _mn(nxt, s)
-    if end is not None and off >= end:
-        return -1, nxt
-    st = p.starts
-    i = 0                   # last period with startPeriod <= off (starts[0] == 0)
-    hi = len(st) - 1
-    while i < hi:
-        mid = (i + hi + 1) // 2
-        if st[mid] <= off:
-            i = mid
-        else:
-            hi = mid - 1
-    if not floating:
-        if i + 1 < len(st):
-            nxt = _mn(nxt, s + st[i + 1])
-        if end is not None:
-            nxt = _mn(nxt, s + end)
-    return i, nxt
-
-
-def _value(p: Profile, i: int, watts: bool, volts: int) -> int:
-    """Limit of period i in tenths of the wanted unit (W->A rounded down)."""
-    v = p.limits[i]
-    ph = p.phases[i] or 3
-    if p.watts == watts:
-        return v
-    if watts:
-        return v * volts * ph
-    return v // (volts * ph)
 
 
 def _cfg(config, name: str, default):
@@ -353,17 +94,6 @@ def _cfg(config, name: str, default):
         return default
     return default if v is None else v
 
-
-def allowed_units(csl: str) -> tuple:
-    """ChargingScheduleAllowedChargingRateUnit -> (A allowed, W allowed)."""
-    a = w = False
-    for item in str(csl).split(","):
-        item = item.strip()
-        if item.startswith("Current") or item == "A":
-            a = True
-        elif item.startswith("Power") or item == "W":
-            w = True
-    return a, w
 
 
 class SmartCharging:
@@ -517,7 +247,7 @@ class SmartCharging:
             elif p.cid != c:
                 continue
             i, n = period_at(p, t, anchor)
-            nxt = _mn(nxt, n)
+            nxt = min_opt(nxt, n)
             if i >= 0:
                 return p, i, nxt
         return None, -1, nxt
@@ -530,7 +260,7 @@ class SmartCharging:
         ph = 0
         p, i, nxt = self._select(CP_MAX, 0, t, anchor)
         if p is not None:
-            val = _value(p, i, watts, volts)
+            val = period_value(p, i, watts, volts)
             ph = p.phases[i]
         if c == 0:
             return val, ph, False, nxt
@@ -538,15 +268,15 @@ class SmartCharging:
             # manual NominalAmperage/NominalPeriod: profile ignored at session start
             np_end = tx_start + int(_cfg(self.config, "NominalPeriod", 30))
             if t < np_end:
-                return val, ph, False, _mn(nxt, np_end)
+                return val, ph, False, min_opt(nxt, np_end)
         p, i, n = self._select(TX, c, t, anchor)
-        nxt = _mn(nxt, n)
+        nxt = min_opt(nxt, n)
         if p is None:
             p, i, n = self._select(TX_DEFAULT, c, t, anchor)
-            nxt = _mn(nxt, n)
+            nxt = min_opt(nxt, n)
         if p is None:
             return val, ph, False, nxt
-        v = _value(p, i, watts, volts)
+        v = period_value(p, i, watts, volts)
         if val is None or v < val:
             val = v
             ph = p.phases[i]
@@ -593,7 +323,7 @@ class SmartCharging:
         nxt = None
         for c in range(self.n + 1):
             ts = None if tx_starts is None else tx_starts.get(c)
-            nxt = _mn(nxt, self._eval(c, now, ts, ts, False, volts)[3])
+            nxt = min_opt(nxt, self._eval(c, now, ts, ts, False, volts)[3])
         return None if nxt is None else nxt - now
 
     # ---- GetCompositeSchedule ----------------------------------------------------------
@@ -617,9 +347,9 @@ class SmartCharging:
         if connector_id == 0:
             local = station
         else:
-            local = _mn(self._deci("MaxCurrentConnection", 16) * k, station)
+            local = min_opt(self._deci("MaxCurrentConnection", 16) * k, station)
         if cap_da is not None:
-            local = _mn(local, max(0, cap_da) * k)
+            local = min_opt(local, max(0, cap_da) * k)
         floor = min_da * k
         nom = self._deci("NominalAmperage", 16.0) * k
         on = self.enabled()
@@ -704,22 +434,3 @@ class SmartCharging:
         self._sort()
 
 
-def check(p: Profile) -> str:
-    """Consistency rules every stored profile obeys ("" when fine)."""
-    if p.starts[0] != 0:
-        return "first startPeriod is not 0"
-    for i in range(1, len(p.starts)):
-        if p.starts[i] == p.starts[i - 1]:
-            return "two periods with the same startPeriod"
-    for i in range(len(p.limits)):
-        if p.limits[i] < 0:
-            return "negative limit"
-        if p.phases[i] > 3:
-            return "numberPhases not 1..3"
-    if p.dur is not None and p.dur <= 0:
-        return "duration <= 0"
-    if p.kind == _REC and (p.recur < 0 or p.start is None):
-        return "Recurring needs recurrencyKind and startSchedule"
-    if p.vfrom is not None and p.vto is not None and p.vto <= p.vfrom:
-        return "validTo not after validFrom"
-    return ""

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # type checking only
     from typing import Any  # TYPE_CHECKING only
 
 from evse.web.http import HttpError, Response, MAX_HEAD, head_end, parse_head
+from evse.aio import asyncio
 
 MAX_CONN = 3
 TIMEOUT_S = 10
@@ -22,14 +23,6 @@ _FLUSH = 1024
 _DISCARD = 16384    # unread request bytes swallowed after a refusal (no RST)
 
 
-def _aio():
-    # imported on first use, as in evse.hal.net: the synchronous modules of
-    # this package load where the frozen asyncio is not on sys.path
-    try:
-        import asyncio
-    except ImportError:  # pragma: no cover
-        import uasyncio as asyncio  # type: ignore[no-redef]
-    return asyncio
 
 
 async def read_request(reader):
@@ -106,7 +99,7 @@ class WebServer:
 
     async def start(self) -> None:
         host, port = self.addr
-        self._srv = await _aio().start_server(self._client, host, port)
+        self._srv = await asyncio.start_server(self._client, host, port)
 
     async def stop(self) -> None:
         if self._srv is not None:
@@ -123,7 +116,7 @@ class WebServer:
                 pass
 
     async def _client(self, reader, writer) -> None:
-        aio = _aio()
+        aio = asyncio
         self._open.append(writer)
         resp = None     # type: Any
         try:
@@ -131,7 +124,7 @@ class WebServer:
                 resp = Response(503, "busy, try again\n", "text/plain", "Retry-After: 1\r\n")
                 await aio.wait_for(send(writer, resp), TIMEOUT_S)
                 return
-            req = None
+            req = None      # type: Any
             try:
                 req = await aio.wait_for(read_request(reader), TIMEOUT_S)
             except HttpError as e:
