@@ -578,6 +578,14 @@ def render(data):
     for k in data:
         out.append("\n".join(entry(k)) + "\n")
     out.append(")\n")
+    names = [k["key"] for k in data]
+    order = sorted(range(len(names)), key=lambda i: names[i])
+    out.append("\n# KEYS indexes in the order of the names (str comparison): the store finds a\n"
+               "# key by binary search over it, a constant in flash, instead of a name -> entry\n"
+               "# dictionary on the heap. The entries naming a shared tuple (MEASURANDS,\n"
+               "# NO_ACTIONS...) are built at import (48 bytes each); const() would keep them\n"
+               "# in flash but repeats each tuple's strings in every entry's .mpy\n")
+    out.append(lit_block("ORDER", order))
     return "".join(out)
 
 

@@ -95,3 +95,18 @@ def test_float_text_round_trips():
         assert c.change("NominalAmperage", c.get_str("NominalAmperage")) == "Accepted"
 
     prop()
+
+
+def test_store_repeats_the_table_constants_exactly():
+    # config/store.py repeats keys.py's field indexes, types and flags as private
+    # const()s (folded at compile time, no module globals): same values
+    import re
+    from evse.config import keys as K
+    path = os.path.join(os.path.dirname(K.__file__), "store.py")
+    with open(path) as f:
+        src = f.read()
+    found = dict((n, int(v)) for n, v in re.findall(r"^_([A-Z0-9]+) = const\((\d+)\)", src, re.M))
+    for n in ("NAME", "TYPE", "FLAGS", "LO", "HI", "ENUM", "DEFAULT", "INTEGER", "FLOAT", "BOOLEAN",
+              "STRING", "CSL", "LIST", "RO", "REBOOT", "SSCU", "DSCU", "VOLATILE", "DIGITS",
+              "WRITEONLY", "IPV4"):
+        assert found[n] == getattr(K, n), n

@@ -24,9 +24,7 @@
 #   longer validates falls back to its default. Each case adds a line to .errors.
 import json
 
-from evse.config.keys import (KEYS, ALIASES, SENSOR_ACTIONS, INTEGER, FLOAT, BOOLEAN,
-                              STRING, CSL, LIST, RO, REBOOT, SSCU, DSCU, VOLATILE, DIGITS,
-                              WRITEONLY, IPV4)
+from evse.config.keys import KEYS, ORDER, ALIASES, SENSOR_ACTIONS
 from evse.config.values import (BAD, printable, digits, ipv4, parse_int, parse_float, fmt_float, match,
                                 csl_item, action_index, actions_text, parse_actions,
                                 parse_actions_list, adler32)
@@ -53,6 +51,22 @@ _LO = const(3)
 _HI = const(4)
 _ENUM = const(5)
 _DEFAULT = const(6)
+# types and flags (keys.INTEGER..., keys.RO...), repeated for the same reason
+# (no module globals, no global lookups; test_config_docs checks they match)
+_INTEGER = const(0)
+_FLOAT = const(1)
+_BOOLEAN = const(2)
+_STRING = const(3)
+_CSL = const(4)
+_LIST = const(5)
+_RO = const(1)
+_REBOOT = const(2)
+_SSCU = const(16)
+_DSCU = const(8)
+_VOLATILE = const(64)
+_DIGITS = const(128)
+_WRITEONLY = const(256)
+_IPV4 = const(512)
 
 _FORMAT = const(1)          # config.json layout version
 _MAX_TEXT = const(500)      # ChangeConfiguration value is CiString500
@@ -72,6 +86,32 @@ _RULES = (
 )
 
 
+def _lookup(name):
+    """The KEYS entry named exactly name, or None: binary search over keys.ORDER
+    (no name -> entry dictionary on the heap: 162 entries cost about 2 KB)."""
+    lo = 0
+    hi = len(ORDER)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        e = KEYS[ORDER[mid]]
+        n = e[_NAME]
+        if n == name:
+            return e
+        if n < name:
+            lo = mid + 1
+        else:
+            hi = mid
+    return None
+
+
+def _named(name):
+    """The KEYS entry of a name the firmware spells (KeyError if none)."""
+    e = _lookup(name)
+    if e is None:
+        raise KeyError(name)
+    return e
+
+
 class Config:
     """The configuration of one controller. storage: evse.hal.fsstore.Storage
     (read/write/remove); model: "sscu" or "dscu"."""
@@ -81,11 +121,8 @@ class Config:
         if m not in ("sscu", "dscu"):
             raise ValueError("model must be sscu or dscu")
         self.model = m
-        self._sup = SSCU if m == "sscu" else DSCU
+        self._sup = _SSCU if m == "sscu" else _DSCU
         self._storage = storage
-        self._index: dict = {}
-        for e in KEYS:
-            self._index[e[_NAME]] = e
         self._values: dict = {}      # name -> active value, only where it differs from the default
         self._pending: dict = {}     # name -> configured value of a REBOOT key, until reboot
         self._listeners: list = []
@@ -96,7 +133,7 @@ class Config:
     def _find(self, name):
         if type(name) is not str:
             return None
-        e = self._index.get(name)
+        e = _lookup(name)
         if e is not None:
             return e
         ln = name.lower()
@@ -105,7 +142,7 @@ class Config:
                 return e
         for alias, real in ALIASES:
             if alias.lower() == ln:
-                return self._index[real]
+                return _named(real)
         return None
 
     def _entry(self, name):
@@ -117,7 +154,7 @@ class Config:
     def _default(self, e):
         d = e[_DEFAULT]
         if type(d) is tuple:
-            return d[0] if self._sup == SSCU else d[1]
+            return d[0] if self._sup == _SSCU else d[1]
         return d
 
     def _active(self, e):
@@ -139,12 +176,12 @@ class Config:
         return self.canonical(name) is not None
 
     def readonly(self, name) -> bool:
-        return bool(self._entry(name)[_FLAGS] & RO)
+        return bool(self._entry(name)[_FLAGS] & _RO)
 
     def default(self, name):
         e = self._entry(name)
         d = self._default(e)
-        return parse_actions_list(d) if e[_TYPE] == LIST else d
+        return parse_actions_list(d) if e[_TYPE] == _LIST else d
 
     # ---- typed access ---------------------------------------------------------------
     def get(self, name):
@@ -152,7 +189,7 @@ class Config:
         a new list of [priority, action] pairs. KeyError for an unknown key."""
         e = self._entry(name)
         v = self._active(e)
-        if e[_TYPE] == LIST:
+        if e[_TYPE] == _LIST:
             return parse_actions_list(v)
         return v
 
@@ -168,13 +205,13 @@ class Config:
 
     def _fmt(self, e, v) -> str:
         t = e[_TYPE]
-        if t == BOOLEAN:
+        if t == _BOOLEAN:
             return "true" if v else "false"
-        if t == FLOAT:
+        if t == _FLOAT:
             return fmt_float(v)
-        if t == INTEGER:
+        if t == _INTEGER:
             return "%d" % v
-        if t == LIST and type(v) is not str:
+        if t == _LIST and type(v) is not str:
             prios = [0] * len(SENSOR_ACTIONS)
             for p, a in v:
                 prios[action_index(a)] = p
@@ -185,43 +222,43 @@ class Config:
     def _parse(self, e, text):
         """OCPP text -> canonical typed value for entry e, or BAD."""
         t = e[_TYPE]
-        if type(text) is not str or len(text) > _MAX_TEXT or not printable(text, t == LIST):
+        if type(text) is not str or len(text) > _MAX_TEXT or not printable(text, t == _LIST):
             return BAD
-        if e[_FLAGS] & WRITEONLY and text == "":
+        if e[_FLAGS] & _WRITEONLY and text == "":
             return ""   # a secret may be unset again
         enum = e[_ENUM]
         lo = e[_LO]
         hi = e[_HI]
-        if t == INTEGER:
+        if t == _INTEGER:
             v = parse_int(text)
             if v is None:
                 return BAD
             if enum is not None:
                 return v if v in enum else BAD
-        elif t == FLOAT:
+        elif t == _FLOAT:
             v = parse_float(text)
             if v is None:
                 return BAD
-        elif t == BOOLEAN:
+        elif t == _BOOLEAN:
             s = text.strip().lower()
             if s == "true":
                 return True
             if s == "false":
                 return False
             return BAD
-        elif t == STRING:
+        elif t == _STRING:
             if enum is not None:
                 v = match(enum, text.strip())
                 return BAD if v is None else v
             n = len(text)
             if (lo is not None and n < lo) or (hi is not None and n > hi):
                 return BAD
-            if e[_FLAGS] & DIGITS and not digits(text):
+            if e[_FLAGS] & _DIGITS and not digits(text):
                 return BAD
-            if e[_FLAGS] & IPV4 and text and not ipv4(text):
+            if e[_FLAGS] & _IPV4 and text and not ipv4(text):
                 return BAD
             return text
-        elif t == CSL:
+        elif t == _CSL:
             return self._parse_csl(e, text)
         else:
             v = parse_actions(text)
@@ -247,7 +284,7 @@ class Config:
             if item in items:
                 return BAD
             items.append(item)
-        lim = self._index.get(e[_NAME] + "MaxLength")
+        lim = _lookup(e[_NAME] + "MaxLength")
         if lim is not None and len(items) > self._active(lim):
             return BAD
         return ",".join(items)
@@ -258,7 +295,7 @@ class Config:
             # security whitepaper A05: only raised; 1/2 need a Basic password,
             # 2 needs TLS with a root certificate to check the server with
             p = get(a)
-            if p < self._configured(self._index[a]):
+            if p < self._configured(_named(a)):
                 return False
             if p >= 1 and len(get("AuthorizationKey")) < 16:
                 return False
@@ -270,11 +307,11 @@ class Config:
         if b == "MaxCurrentConnection":
             return get(a) <= get(b)
         # manual 6.2: both connectors of a DSCU must be able to get the minimum
-        return self._sup == SSCU or 2 * get(a) <= get(b)
+        return self._sup == _SSCU or 2 * get(a) <= get(b)
 
     def _cross_ok(self, name: str, value) -> bool:
         def get(n):
-            return value if n == name else self._configured(self._index[n])
+            return value if n == name else self._configured(_named(n))
         for rule in _RULES:
             if name in rule and not self._rule_ok(rule, get):
                 return False
@@ -287,14 +324,14 @@ class Config:
         e = self._find(name)
         if e is None or not e[_FLAGS] & self._sup:
             return NOT_SUPPORTED
-        if e[_FLAGS] & RO:
+        if e[_FLAGS] & _RO:
             return REJECTED
         v = self._parse(e, value)
         if v is BAD or not self._cross_ok(e[_NAME], v):
             return REJECTED
         if not self._store(e, v):
             return REJECTED
-        if e[_FLAGS] & REBOOT and v != self._active(e):
+        if e[_FLAGS] & _REBOOT and v != self._active(e):
             return REBOOT_REQUIRED
         return ACCEPTED
 
@@ -304,11 +341,11 @@ class Config:
         once; persisted unless the key is VOLATILE. ValueError for a writable key or
         an invalid value; False if it could not be persisted."""
         e = self._entry(name)
-        if not e[_FLAGS] & RO:
+        if not e[_FLAGS] & _RO:
             raise ValueError("%s is writable: use change()" % e[_NAME])
         t = e[_TYPE]
         if type(value) is not str:
-            if t == BOOLEAN and type(value) is not bool:
+            if t == _BOOLEAN and type(value) is not bool:
                 raise ValueError("%s needs a bool" % e[_NAME])
             value = self._fmt(e, value)
         v = self._parse(e, value)
@@ -323,7 +360,7 @@ class Config:
         if len(raw) < _PW_LEN:
             raise ValueError("rng_bytes gave too few bytes")
         pw = "".join([_PW_ALPHABET[raw[i] & 63] for i in range(_PW_LEN)])
-        e = self._index["LocalManagementPassword"]
+        e = _named("LocalManagementPassword")
         self._store(e, pw)
         return self._active(e)
 
@@ -341,14 +378,14 @@ class Config:
             return True
         old_v = self._values.get(name)
         old_p = self._pending.get(name)
-        if e[_FLAGS] & REBOOT:
+        if e[_FLAGS] & _REBOOT:
             if v == self._active(e):
                 self._pending.pop(name, None)
             else:
                 self._pending[name] = v
         else:
             self._set(self._values, e, v)
-        if not e[_FLAGS] & VOLATILE:
+        if not e[_FLAGS] & _VOLATILE:
             try:
                 self._save()
             except OSError as ex:
@@ -406,8 +443,8 @@ class Config:
                     break
         items = []
         for k, e in sel:
-            it = {"key": k, "readonly": bool(e[_FLAGS] & RO)}
-            if not e[_FLAGS] & WRITEONLY:   # a secret is listed, never shown
+            it = {"key": k, "readonly": bool(e[_FLAGS] & _RO)}
+            if not e[_FLAGS] & _WRITEONLY:   # a secret is listed, never shown
                 it["value"] = self._fmt(e, self._configured(e))
             items.append(it)
         return items, unknown
@@ -441,7 +478,7 @@ class Config:
     def _save(self) -> None:
         vals = {}
         for e in KEYS:
-            if e[_FLAGS] & VOLATILE:
+            if e[_FLAGS] & _VOLATILE:
                 continue
             name = e[_NAME]
             v = self._pending.get(name)
@@ -488,8 +525,8 @@ class Config:
                 pass
             return
         for name in vals:
-            e = self._index.get(name)
-            if e is None or e[_FLAGS] & VOLATILE:
+            e = _lookup(name)
+            if e is None or e[_FLAGS] & _VOLATILE:
                 self._error("config.json: key %r dropped" % (name,))
                 continue
             v = self._parse(e, vals[name])
@@ -502,7 +539,7 @@ class Config:
     def _fix_rules(self) -> None:
         """Stored values breaking a cross-key rule fall back to defaults."""
         def get(n):
-            return self._active(self._index[n])
+            return self._active(_named(n))
         again = True
         while again:
             again = False

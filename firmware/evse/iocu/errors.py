@@ -88,14 +88,15 @@ STATION = const(1)
 
 INFO = "IOCU"  # manual 8.1: info field of every IOCU error
 
-# OCPP 1.6 ChargePointErrorCode strings
-_LOCK = "ConnectorLockFailure"
-_EVCOM = "EVCommunicationError"
-_GROUND = "GroundFailure"
-_INTERNAL = "InternalError"
-_OTHER = "OtherError"
-_SWITCH = "PowerSwitchFailure"
-_TEMP = "HighTemperature"
+# OCPP 1.6 ChargePointErrorCode strings; const() keeps TABLE a constant tuple
+# (in flash when frozen) instead of one built on the heap at import
+_LOCK = const("ConnectorLockFailure")
+_EVCOM = const("EVCommunicationError")
+_GROUND = const("GroundFailure")
+_INTERNAL = const("InternalError")
+_OTHER = const("OtherError")
+_SWITCH = const("PowerSwitchFailure")
+_TEMP = const("HighTemperature")
 
 # code -> (vendorErrorCode / name, OCPP errorCode, KIND, BLOCKS, SCOPE)
 # Index = code. Row 0 is "no error".

@@ -9,7 +9,8 @@
 #   modbus_meter  one meter at one Modbus address, polled through a shared
 #             RtuMaster (several meters on one bus take turns)
 #   pulse     S0 pulse meter (MeterType 3): counts pulses of a HAL input
-#   factory   builds the meters the configuration asks for; RefusedMeter
+#   factory   builds the meters the configuration asks for
+#   refused   RefusedMeter, for a MeterType the firmware cannot read
 #   shell     thin async shell: starts/stops the transport, and on the
 #             virtual clock waits (real time, bounded) for a reply in flight
 #

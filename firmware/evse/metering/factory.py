@@ -17,57 +17,9 @@
 # so every connector reports PowerMeterFailure with the reason, and the
 # reason goes to the error log.
 # The register maps (evse.metering.regmap) and the Modbus classes are loaded
-# only for a Modbus MeterType on a port (docs/memory.md, lazy services).
+# only for a Modbus MeterType on a port (docs/memory.md, lazy services), the
+# RefusedMeter (evse.metering.refused) only when a meter is refused.
 PULSE_METER = 3     # regmap.PULSE_METER
-
-
-class RefusedMeter:
-    type_name = ""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason[:50]
-
-    def ok(self) -> bool:
-        return False
-
-    def info(self) -> str:
-        return self.reason
-
-    def energy_wh(self) -> int:
-        return 0
-
-    def current_a(self, phase: int) -> float:
-        return 0.0
-
-    def current_da(self, phase: int) -> int:
-        return 0
-
-    def voltage_v(self, phase: int) -> float:
-        return 0.0
-
-    def power_w(self) -> float:
-        return 0.0
-
-    def has(self, measurand: str, phase: int = 0) -> bool:
-        return False
-
-    def update(self, now: int) -> None:
-        pass
-
-    def next_deadline_ms(self, now: int) -> int:
-        return -1
-
-    def set_fault(self, name: str, active: bool) -> None:
-        raise ValueError(self.reason)
-
-    def set_grid(self, volts: list) -> None:
-        raise ValueError(self.reason)
-
-    def save(self, now: int, final: bool = False) -> None:
-        pass
-
-    def persist(self, now: int) -> None:
-        pass
 
 
 def make_meters(station, port) -> list:
@@ -85,6 +37,7 @@ def make_meters(station, port) -> list:
             # a real board without a bus: nothing to read, nothing to simulate
             why = "MeterType %d: no RS485 port on this board" % mtype
             station.error_log.add("meters: " + why)
+            from evse.metering.refused import RefusedMeter
             return [RefusedMeter(why) for _ in range(n)]
         from evse.hal.sim_meter import SimMeter
         return [SimMeter(board.connectors[i], clock, station.storage, i) for i in range(n)]
@@ -92,6 +45,7 @@ def make_meters(station, port) -> list:
     why = regmap.refusal(mtype)
     if why:
         station.error_log.add("meters: " + why)
+        from evse.metering.refused import RefusedMeter
         return [RefusedMeter(why) for _ in range(n)]
     from evse.metering.rtu import RtuMaster
     from evse.metering.modbus_meter import ModbusMeter
@@ -130,6 +84,7 @@ def _pulse_meter(station, i: int):
     if src is None:
         why = "MeterType 3: no S0 input on this board"
         station.error_log.add("meters: " + why)
+        from evse.metering.refused import RefusedMeter
         return RefusedMeter(why)
     from evse.metering.pulse import PulseMeter
     return PulseMeter(src, station.clock, station.config, station.storage, i)

@@ -321,7 +321,7 @@ class OcppClient:
             self.stats["errors_sent"] += 1
             return
         h = self.handlers
-        fn = h.table.get(action) if h is not None else None
+        fn = h.handler(action) if h is not None else None
         if fn is None:
             self.outbox.append(rpc.error(msg_id, "NotImplemented", "action %s is not supported" % action))
             self.stats["errors_sent"] += 1

@@ -1,5 +1,5 @@
 # Central System -> charge point operations (manual chapter 3, OCPP 1.6
-# chapter 5): one small handler per action, dispatched through one table.
+# chapter 5): one small handler per action, dispatched by name (handler()).
 # Payloads arrive already validated against evse.ocpp.schema; a handler
 # returns the .conf payload, or raises rpc.CallError. Work that must follow
 # the reply (Reset, TriggerMessage, uploads) is queued on client.after.
@@ -9,32 +9,33 @@ TRIGGERS = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatus
             "Heartbeat", "MeterValues", "StatusNotification")
 
 
+# The handler of action "SetChargingProfile" is the method set_charging_profile:
+# the name is derived per CALL (no table of bound methods on the heap, no
+# table of names in flash)
+def _method(action: str) -> str:
+    out = []  # type: list
+    for ch in action:
+        if "A" <= ch <= "Z":
+            if out:
+                out.append("_")
+            out.append(ch.lower())
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 class Handlers:
     def __init__(self, station, client) -> None:
         self.st = station
         self.client = client
         self.vendors = {}   # type: dict  # vendorId -> fn(messageId, data) -> (status, data)
-        self.table = {
-            "CancelReservation": self.cancel_reservation,
-            "ChangeAvailability": self.change_availability,
-            "ChangeConfiguration": self.change_configuration,
-            "ClearCache": self.clear_cache,
-            "ClearChargingProfile": self.clear_charging_profile,
-            "DataTransfer": self.data_transfer,
-            "GetCompositeSchedule": self.get_composite_schedule,
-            "GetConfiguration": self.get_configuration,
-            "GetDiagnostics": self.get_diagnostics,
-            "GetLocalListVersion": self.get_local_list_version,
-            "RemoteStartTransaction": self.remote_start,
-            "RemoteStopTransaction": self.remote_stop,
-            "ReserveNow": self.reserve_now,
-            "Reset": self.reset,
-            "SendLocalList": self.send_local_list,
-            "SetChargingProfile": self.set_charging_profile,
-            "TriggerMessage": self.trigger_message,
-            "UnlockConnector": self.unlock_connector,
-            "UpdateFirmware": self.update_firmware,
-        }
+
+    def handler(self, action: str):
+        """The handler of a CALL's action, or None (NotImplemented)."""
+        from evse.ocpp import schema
+        if action not in schema.CALLS:
+            return None
+        return getattr(self, _method(action), None)
 
     def _connector(self, cid) -> int:
         n = self.st.n
@@ -77,7 +78,7 @@ class Handlers:
             out["data"] = data
         return out
 
-    def remote_start(self, p: dict) -> dict:
+    def remote_start_transaction(self, p: dict) -> dict:
         cid = p.get("connectorId")
         if self.client.boot_status == "Pending":
             return {"status": "Rejected"}
@@ -88,7 +89,7 @@ class Handlers:
             return {"status": "Rejected"}
         return {"status": self.st.remote_start(p["idTag"], cid, p.get("chargingProfile"))}
 
-    def remote_stop(self, p: dict) -> dict:
+    def remote_stop_transaction(self, p: dict) -> dict:
         if self.client.boot_status == "Pending":
             return {"status": "Rejected"}
         return {"status": self.st.remote_stop(p["transactionId"])}

@@ -56,16 +56,18 @@ OCCURENCE = "OccurenceConstraintViolation"
 NOT_IMPLEMENTED = "NotImplemented"
 MISSING = PROTOCOL
 
-_PURPOSE = ("ChargePointMaxProfile", "TxDefaultProfile", "TxProfile")
-_AUTH = ("Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx")
+# const(): the field tuples below that name these stay constant (in flash
+# when frozen) instead of being built on the heap at import
+_PURPOSE = const(("ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"))
+_AUTH = const(("Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"))
 
-_ID_TAG_INFO = (
+_ID_TAG_INFO = const((
     ("expiryDate", 0, TIME, None),
     ("parentIdTag", 0, STR, 20),
     ("status", 1, ENUM, _AUTH),
-)
+))
 
-_PROFILE = (
+_PROFILE = const((
     ("chargingProfileId", 1, INT, None),
     ("transactionId", 0, INT, None),
     ("stackLevel", 1, INT, None),
@@ -85,7 +87,7 @@ _PROFILE = (
         ), 0)),
         ("minChargingRate", 0, NUM, None),
     )),
-)
+))
 
 CALLS = {
     "CancelReservation": (("reservationId", 1, INT, None),),

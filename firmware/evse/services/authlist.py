@@ -30,11 +30,11 @@ from evse.clock import iso8601, parse_iso8601
 LIST_FILE = "authlist.json"
 CACHE_FILE = "authcache.json"
 
-ACCEPTED = "Accepted"
-BLOCKED = "Blocked"
-EXPIRED = "Expired"
-INVALID = "Invalid"
-CONCURRENT_TX = "ConcurrentTx"
+ACCEPTED = const("Accepted")
+BLOCKED = const("Blocked")
+EXPIRED = const("Expired")
+INVALID = const("Invalid")
+CONCURRENT_TX = const("ConcurrentTx")
 STATUSES = (ACCEPTED, BLOCKED, EXPIRED, INVALID, CONCURRENT_TX)
 # "valid" identifiers of OCPP 3.5.2: Accepted/ConcurrentTx; the others are
 # NOT-valid (3.5.1). Whether a valid one may *start* is auth.py's business.
