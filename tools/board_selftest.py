@@ -380,11 +380,12 @@ def connector(st, i: int) -> dict:
 
 
 async def session(heap) -> dict:
+    from evse import simdrive       # the simulator drives the station's virtual clock
     cs = MemCentralSystem()
     board, st = make_station(cs)
     heap.storage = board.storage
-    await st.start()
-    await st.advance(5000)
+    await simdrive.start(st)
+    await simdrive.advance(st, 5000)
     check(cs.counts.get("BootNotification") == 1, "one BootNotification: %r (link: %s %r)" % (
         cs.counts, st.ocpp.last_error, st.ocpp.log[-3:]))
     check(st.ocpp.registered, "station not registered")
@@ -395,17 +396,17 @@ async def session(heap) -> dict:
     cio = board.connectors[0]
     cio.plug(32)
     cio.set_ev("B", 16, 3, True)
-    await st.settle()
+    await simdrive.settle(st)
     st.rfid(1, TAG)
-    await st.settle()
-    await st.advance(1000)
+    await simdrive.settle(st)
+    await simdrive.advance(st, 1000)
     check(cs.counts.get("Authorize") == 1, "Authorize: %r" % (cs.counts,))
     check(cs.start is not None and cs.start["idTag"] == TAG and cs.start["connectorId"] == 1,
           "StartTransaction: %r" % (cs.start,))
     heap.sample("authorized", True)
     cio.set_ev("C", 16, 3, True)
-    await st.settle()
-    await st.advance(1000)
+    await simdrive.settle(st)
+    await simdrive.advance(st, 1000)
     c = connector(st, 1)
     check(c["status"] == "Charging" and c["contactor"], "charging: %r" % (c,))
     txid = c["transaction_id"]
@@ -418,8 +419,8 @@ async def session(heap) -> dict:
                 "chargingProfileKind": "Relative", "transactionId": txid,
                 "chargingSchedule": {"chargingRateUnit": "A",
                                      "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10.0}]}}})
-            await st.settle()
-        await st.advance(60000)
+            await simdrive.settle(st)
+        await simdrive.advance(st, 60000)
         heap.sample("charging %d min" % minute)
     check(cs.results.get(mid) == {"status": "Accepted"}, "SetChargingProfile: %r" % (cs.results.get(mid),))
     c = connector(st, 1)
@@ -429,8 +430,8 @@ async def session(heap) -> dict:
     check(len(wh) >= 29 and wh == sorted(wh) and wh[-1] > 0, "sampled MeterValues: %r" % (wh,))
 
     st.rfid(1, TAG)
-    await st.settle()
-    await st.advance(1000)
+    await simdrive.settle(st)
+    await simdrive.advance(st, 1000)
     stop = cs.stop
     check(stop is not None and stop["transactionId"] == txid and stop["reason"] == "Local",
           "StopTransaction: %r" % (stop,))
@@ -438,8 +439,8 @@ async def session(heap) -> dict:
         check(stop["meterStop"] >= wh[-1], "meterStop %d below %d" % (stop["meterStop"], wh[-1]))
     cio.set_ev("A", 0, 3, True)
     cio.unplug(False)
-    await st.settle()
-    await st.advance(1000)
+    await simdrive.settle(st)
+    await simdrive.advance(st, 1000)
     check(st.ocpp.queued() == 0, "messages left queued: %d" % st.ocpp.queued())
     heap.sample("stopped", True)
     out = {"meter_values": len(wh), "energy_wh": stop["meterStop"] if stop else 0,

@@ -1,9 +1,45 @@
 # The one clock of the firmware (docs/architecture.md, time).
 #   ticks_ms()  monotonic milliseconds, wrapping like MicroPython's ticks (2**30)
 #   now()       UTC seconds since 1970-01-01 (OCPP timestamps)
-# VirtualClock moves only when told (simulator --clock virtual, unit tests).
-# The real clock lives in the HAL (evse.hal.sim.RealClock, boards' hal_board).
-from evse.ticks import ticks_wrap
+#   wait_ms(ms, ev, task)  wait ms of this clock's time, or until the event
+#               ev (None: none) is set; True when ev was set
+#   real_ms(ms) real milliseconds to wait for a deadline ms away
+# Time comes in from outside: the firmware never asks which clock it has, it
+# waits through the clock. A running clock (RunningClock: the board's, the
+# host's) waits in real time; VirtualClock moves only when told (simulator
+# --clock virtual, unit tests), so its waits last until it has been moved.
+# The real clocks live in the HAL (evse.hal.sim.RealClock, machine_hal).
+from evse.aio import asyncio, sleep_ms
+from evse.ticks import ticks_wrap, ticks_diff
+
+VIRTUAL_LOOK_MS = 1000   # a virtual deadline is looked at again after this much real time
+
+
+async def wait_event_ms(ev, ms: int) -> bool:
+    """Wait for the asyncio event at most ms of real time; True when set."""
+    try:
+        await asyncio.wait_for_ms(ev.wait(), ms)  # type: ignore[attr-defined]
+    except AttributeError:
+        try:
+            await asyncio.wait_for(ev.wait(), ms / 1000)
+        except asyncio.TimeoutError:
+            return False
+    except asyncio.TimeoutError:
+        return False
+    return True
+
+
+class RunningClock:
+    """What a clock that runs by itself does to wait: real time."""
+
+    async def wait_ms(self, ms: int, ev=None, task=None) -> bool:
+        if ev is None:
+            await sleep_ms(ms)
+            return False
+        return await wait_event_ms(ev, ms)
+
+    def real_ms(self, ms: int) -> int:
+        return ms
 
 DEFAULT_EPOCH = 1767225600  # 2026-01-01T00:00:00Z
 
@@ -48,6 +84,24 @@ class VirtualClock:
         ms = epoch_s * 1000 - self._ms
         if ms > self._epoch_ms:
             self._epoch_ms = ms
+
+    async def wait_ms(self, ms: int, ev=None, task=None) -> bool:
+        """Until this clock has been moved on by ms (whoever drives it moves
+        it), or task.running goes False. The event is not waited for: what
+        it announces is looked at when the clock has moved."""
+        start = self.ticks_ms()
+        while True:
+            # always yield at least once: callers loop on this (keepalive),
+            # and a return without yielding once running went False spun
+            # the whole event loop (shutdown hung)
+            await asyncio.sleep(0.005)
+            if (task is not None and not task.running) or ticks_diff(self.ticks_ms(), start) >= ms:
+                return False
+
+    def real_ms(self, ms: int) -> int:
+        # the clock moves only when told: nothing comes due in real time,
+        # but look again now and then
+        return VIRTUAL_LOOK_MS
 
 
 def iso8601(epoch_s: int) -> str:

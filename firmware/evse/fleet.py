@@ -16,6 +16,7 @@ import gc
 import json
 
 from evse.aio import asyncio
+from evse import simdrive
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time
@@ -175,7 +176,7 @@ class Member:
         self.received0 += st["received"]
         self.reboots += 1
         self.station = self._new_station()
-        await self.station.start()
+        await simdrive.start(self.station)
 
     def count_drops(self) -> None:
         if self.fleet.stopping:
@@ -247,7 +248,7 @@ class Member:
             self.error = "build: %r" % (e,)
             self.phase = "failed"
             return
-        await self.station.start()
+        await simdrive.start(self.station)
         self.phase = "idle"
         f.started += 1
         if f.started == 1:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # type checking only, never at run time
     from typing import Any  # TYPE_CHECKING only
 
 from evse.aio import asyncio
+from evse import simdrive
 
 
 class BadRequest(Exception):
@@ -235,7 +236,7 @@ class ControlServer:
         if cio.tethered:
             raise BadRequest("connector %d has a tethered cable" % (i + 1))
         cio.plug(amps)
-        await self.station.settle()
+        await simdrive.settle(self.station)
         return {}
 
     async def op_unplug(self, req: dict) -> dict:
@@ -245,9 +246,9 @@ class ControlServer:
             raise BadRequest("connector %d has a tethered cable" % (i + 1))
         force = _bool(req, "force", False)
         if not cio.unplug(force):
-            await self.station.settle()
+            await simdrive.settle(self.station)
             return {"removed": False, "reason": "the lock holds the plug"}
-        await self.station.settle()
+        await simdrive.settle(self.station)
         return {"removed": True}
 
     async def op_ev(self, req: dict) -> dict:
@@ -265,7 +266,7 @@ class ControlServer:
         if not (0 <= overdraw <= 80):
             raise BadRequest("overdraw_a must be 0..80")
         self.board.connectors[i].set_ev(state, max_current, phases, diode, overdraw)
-        await self.station.settle()
+        await simdrive.settle(self.station)
         return {}
 
     async def op_rfid(self, req: dict) -> dict:
@@ -274,7 +275,7 @@ class ControlServer:
         if len(tag) > 20:
             raise BadRequest("id is at most 20 characters (OCPP IdToken)")
         res = self.station.rfid(reader, tag)
-        await self.station.settle()
+        await simdrive.settle(self.station)
         return res or {}
 
     async def op_input(self, req: dict) -> dict:
@@ -291,7 +292,7 @@ class ControlServer:
         else:
             level = _int(req, "level", 0, 1)
         self.board.io.set_input(n, level)
-        await self.station.settle()
+        await simdrive.settle(self.station)
         return {}
 
     async def op_voltage(self, req: dict) -> dict:
@@ -301,7 +302,7 @@ class ControlServer:
             raise BadRequest("name must be vmain, 3v3io or vbuff")
         volts = _num(req, "volts")
         self.board.io.set_supply_mv(names.index(name), int(volts * 1000))
-        await self.station.settle()
+        await simdrive.settle(self.station)
         return {}
 
     async def op_grid(self, req: dict) -> dict:
@@ -309,10 +310,10 @@ class ControlServer:
         if type(volts) is not list or not (1 <= len(volts) <= 3) or any(type(v) not in (int, float) or v < 0 for v in volts):
             raise BadRequest("volts must be a list of 1..3 numbers")
         try:
-            self.station.sim_grid(volts)
+            simdrive.grid(self.station, volts)
         except ValueError as e:       # e.g. meters read from a Modbus peer (--modbus)
             raise BadRequest(str(e))
-        await self.station.settle()
+        await simdrive.settle(self.station)
         return {}
 
     async def op_temperature(self, req: dict) -> dict:
@@ -320,7 +321,7 @@ class ControlServer:
         if not (-60 <= c <= 150):
             raise BadRequest("celsius must be -60..150")
         self.board.io.set_temperature_dc(int(c * 10))
-        await self.station.settle()
+        await simdrive.settle(self.station)
         return {}
 
     async def op_fault(self, req: dict) -> dict:
@@ -329,10 +330,10 @@ class ControlServer:
         if name not in _faults():
             raise BadRequest("unknown fault %s; valid faults: %s" % (name, " ".join(_faults())))
         try:
-            self.station.sim_fault(name, active)
+            simdrive.fault(self.station, name, active)
         except ValueError as e:
             raise BadRequest(str(e))
-        await self.station.settle()
+        await simdrive.settle(self.station)
         return {}
 
     async def op_advance(self, req: dict) -> dict:
@@ -353,7 +354,7 @@ class ControlServer:
             ld = link.next_deadline_ms()
             if 0 <= ld < step:
                 step = ld
-            await self.station.advance(step)
+            await simdrive.advance(self.station, step)
             moved = ticks_diff(clock.ticks_ms(), t0)
             remaining -= moved
             released = link.release()
@@ -376,7 +377,7 @@ class ControlServer:
         apply_link(self.link, req)
         if req.get("disconnect") is True:
             await self.link.disconnect()
-        await self.station.settle()
+        await simdrive.settle(self.station)
         return self.link.info()
 
     async def op_powercut(self, req: dict) -> dict:
@@ -410,7 +411,7 @@ class ControlServer:
         if data is not None and type(data) is not str:
             raise BadRequest("data must be a string")
         queued = self.station.data_transfer(vendor, mid, data)
-        await self.station.settle()
+        await simdrive.settle(self.station)
         return {"queued": queued}
 
     async def op_mem(self, req: dict) -> dict:
@@ -502,8 +503,8 @@ class ControlServer:
         self.reboots += 1
         if self.events is not None:
             self.events.attach(self.station, "reboot")
-        await self.station.start()
-        await self.station.settle()
+        await simdrive.start(self.station)
+        await simdrive.settle(self.station)
 
     async def _flush(self, st) -> None:
         """Reset (OCPP 1.6 errata 3.36: the StopTransactions of the stopped
@@ -561,7 +562,7 @@ class ControlServer:
         if self.events is not None:
             self.events.attach(self.station, "start")
         self.link.attach(self.station.ocpp)
-        await self.station.start()
+        await simdrive.start(self.station)
         watcher = asyncio.create_task(self._watch_reboots())
         print("READY %s:%d" % (host, port))
         try:

@@ -4,8 +4,9 @@
 #
 # Synchronous core: step() runs everything due at the clock's current time;
 # next_deadline_ms() says when something is next due, so the simulator can
-# jump virtual time from one deadline to the next. Thin async shell: start(),
-# stop(), settle(), advance().
+# jump virtual time from one deadline to the next. Thin async shell: start()
+# (with the MCU loop on a running clock; without it, whoever drives the clock
+# steps the station: the simulator's evse.simdrive, tests), stop(), poke().
 #
 # Connector numbering: OCPP connectorId c = 1..n; Python lists are 0-based
 # (index c - 1); connector 0 is the station itself (OCPP 3.8).
@@ -68,7 +69,7 @@ class Station:
         self.running = False
         self._task = None               # type: Any
         self.web = None                 # type: Any  # evse.web.server.WebServer while it runs
-        self._hb_fault = False
+        self.hb_fault = False           # the MCU withholds its heartbeat to the safety core (a fault the simulator injects)
         # the safety tick's source on a board (evse.hal.ticker: a timer through
         # micropython.schedule), or None: then whoever steps the station ticks
         # the safety core (the simulator, tests, the real-clock simulator's loop)
@@ -586,7 +587,7 @@ class Station:
         feeds the heartbeat, the safety core ticks (unless the timer drives
         it), then the MCU services run."""
         now = self.clock.ticks_ms()
-        if not self._hb_fault:
+        if not self.hb_fault:
             self.port.heartbeat(now)
         if not self.timer_ticks():
             self.iocu.tick(now)
@@ -597,7 +598,7 @@ class Station:
         safety core's heartbeat (manual 8.5 ERR_HEARTBEAT: a hung MCU stops
         feeding and the tick cuts the energy), then run the services."""
         now = self.clock.ticks_ms()
-        if not self._hb_fault:
+        if not self.hb_fault:
             self.port.heartbeat(now)
         self._services(now)
 
@@ -649,7 +650,7 @@ class Station:
         # heartbeats are fed before every tick: only a stopped MCU (the
         # simulator's "heartbeat" fault) needs a tick at the timeout
         if iocu:
-            self._fold(self.iocu.next_deadline_ms(now, self._hb_fault))
+            self._fold(self.iocu.next_deadline_ms(now, self.hb_fault))
         for s in self.sessions:
             self._fold(s.next_deadline_ms(now))
         for w in self._unlocks:
@@ -928,7 +929,8 @@ class Station:
         name = getattr(self.meters[0], "type_name", "") if self.meters else ""
         if name:
             return name
-        return "simulated" if self.board.virtual is not None else ""
+        f = getattr(self.board, "meter_type_name", None)    # the board's HAL
+        return f() if f is not None else ""
 
     def basic_auth(self):
         # OCPP security profiles 1/2: HTTP Basic with the charge point id and
@@ -1257,11 +1259,14 @@ class Station:
         return True
 
     # ---- the async shell ---------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, loop: bool = True) -> None:
+        """Start the station's services. loop: run the MCU loop (_run_real)
+        on the clock; False when whoever drives the clock steps the station
+        (evse.simdrive on the virtual clock)."""
         self.running = True
         self.step()
         self.start_tick()
-        if not self.board.virtual:
+        if loop:
             self._task = asyncio.create_task(self._run_real())
         bus = getattr(self.board, "rs485", None)
         if self.link is not None or (bus is not None and hasattr(bus, "start")):
@@ -1337,45 +1342,15 @@ class Station:
         mb = self._rtu
         return mb is not None and mb.port.any() > 0
 
-    async def settle(self) -> None:
-        """After a control op: let the firmware see the change now."""
-        if self.board.virtual:
+    def poke(self) -> None:
+        """A change from outside (a control operation): the MCU loop looks at
+        it at once; a station without a loop of its own (driven from outside)
+        is stepped now, so that the change shows at once."""
+        self._wake = True
+        if self._task is None:
             self.step()
-            await self.ocpp.settle_io()
-            await self._link_io()
-            self.step()
-            await self.ocpp.settle_io()
-        else:
-            self._wake = True
-            await asyncio.sleep(0.05)
 
-    async def advance(self, ms: int) -> None:
-        """Move virtual time by ms, jumping from one deadline to the next."""
-        clock = self.clock
-        remaining = ms
-        while True:
-            self.step()
-            await self.ocpp.settle_io()
-            await self._link_io()
-            if self.reboot_request:
-                return
-            if remaining <= 0:
-                break
-            d = max(1, min(self.next_deadline_ms(), remaining))
-            clock.advance_ms(d)
-            remaining -= d
-
-    async def _link_io(self) -> None:
-        # virtual clock: the RS485 peer's answer comes over TCP in real time
-        if self.link is not None:
-            from evse.services import mswiring
-            await mswiring.settle_io(self)
-        # and the Modbus meters' replies (--modbus: RTU frames over TCP)
-        if self._rtu is not None:
-            from evse.metering import shell as meter_shell
-            await meter_shell.settle_io(self)
-
-    # ---- inputs from the simulator / readers ----------------------------------------------
+    # ---- inputs from the readers ----------------------------------------------
     def rfid(self, reader: int, tag: str) -> dict:
         self._wake = True
         if self.link is not None:   # RS485 master: maybe the slave's card; slave: no reader
@@ -1384,31 +1359,6 @@ class Station:
             res = self.cards.present(reader, tag)
         self._card_result(res)
         return res
-
-    def sim_fault(self, name: str, active: bool) -> None:
-        if name.startswith("meter_"):
-            for m in self.meters:
-                m.set_fault(name, active)
-            return
-        if name == "reader_offline":
-            self.cards.reader_fault(1, active)
-            self.cards.reader_fault(2, active)
-            return
-        if name == "heartbeat":
-            self._hb_fault = active
-            return
-        from evse.hal import sim_io
-        if name in sim_io.STATION_FAULTS:
-            self.board.io.set_fault(name, active)
-            return
-        if name not in sim_io.CONNECTOR_FAULTS:
-            raise ValueError("unknown fault " + name)
-        for cio in self.board.connectors:
-            cio.set_fault(name, active)
-
-    def sim_grid(self, volts: list) -> None:
-        for m in self.meters:
-            m.set_grid(volts)
 
     # ---- status for the simulator ----------------------------------------------------------
     def phases(self) -> int:

@@ -11,7 +11,8 @@ FW = "firmware"
 # modules only the simulator (evse.sim, evse.fleet; the Unix port) imports
 SIM = ("evse/sim.py", "evse/simctl.py", "evse/hal/sim.py", "evse/hal/sim_io.py",
        "evse/hal/sim_meter.py", "evse/hal/sim_rs485.py", "evse/hal/sim_s0.py",
-       "evse/simevents.py", "evse/hal/sim_eventfile.py", "evse/fleet.py", "evse/simlink.py")
+       "evse/simevents.py", "evse/hal/sim_eventfile.py", "evse/fleet.py", "evse/simlink.py",
+       "evse/simdrive.py")
 
 
 def norm(path: str) -> str:

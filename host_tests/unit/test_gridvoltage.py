@@ -3,6 +3,7 @@
 # VoltageLimitMaxSequentialStatusNotification, L1Active..L3Active): what the
 # Central System receives on connectorId 0. Both runtimes.
 from session_rig import Rig
+from evse import simdrive
 
 
 class CS:
@@ -28,20 +29,20 @@ def rig(**kw):
 def test_over_voltage_reported_n_times_then_cleared_by_one_good_value():
     r = rig()
     n0 = len(grid_reports(r))
-    r.st.sim_grid([230, 270, 230])
+    simdrive.grid(r.st, [230, 270, 230])
     r.run(65)                                     # six checks
     got = grid_reports(r)[n0:]
     assert [(p["status"], p["errorCode"], p.get("info")) for p in got] == \
         [("Available", "OverVoltage", "L2 270 V")] * 3, got
     assert r.st.status()["station"]["error_code"] == "OverVoltage"
     assert r.status(1) == "Available"             # a warning: nothing is blocked
-    r.st.sim_grid([230, 230, 230])
+    simdrive.grid(r.st, [230, 230, 230])
     r.run(10)
     last = grid_reports(r)[-1]
     assert last["errorCode"] == "NoError" and last["info"] == "cleared OverVoltage", last
     assert len(grid_reports(r)) == n0 + 4
     # the limiter was reset: a new bad run counts from 1 again
-    r.st.sim_grid([180, 230, 230])
+    simdrive.grid(r.st, [180, 230, 230])
     r.run(20)
     got = grid_reports(r)[n0 + 4:]
     assert [(p["errorCode"], p.get("info")) for p in got] == [("UnderVoltage", "L1 180 V")] * 2, got
@@ -50,9 +51,9 @@ def test_over_voltage_reported_n_times_then_cleared_by_one_good_value():
 def test_kind_change_and_worst_phase():
     r = rig(VoltageLimitMaxSequentialStatusNotification=1)
     n0 = len(grid_reports(r))
-    r.st.sim_grid([200, 190, 230])               # both under: the worst is named
+    simdrive.grid(r.st, [200, 190, 230])               # both under: the worst is named
     r.run(30)
-    r.st.sim_grid([260, 190, 230])               # over wins over under
+    simdrive.grid(r.st, [260, 190, 230])               # over wins over under
     r.run(30)
     got = [(p["errorCode"], p.get("info")) for p in grid_reports(r)[n0:]]
     assert got == [("UnderVoltage", "L2 190 V"), ("OverVoltage", "L1 260 V")], got
@@ -61,18 +62,18 @@ def test_kind_change_and_worst_phase():
 def test_inactive_phases_limits_and_interval_off():
     r = rig(L2Active=False, L3Active=False, OverVoltageLimit=280)
     n0 = len(grid_reports(r))
-    r.st.sim_grid([270, 0, 0])                    # L2/L3 not installed: not looked at
+    simdrive.grid(r.st, [270, 0, 0])                    # L2/L3 not installed: not looked at
     r.run(30)
     assert grid_reports(r)[n0:] == []
-    r.st.sim_grid([281])
+    simdrive.grid(r.st, [281])
     r.run(10)
     assert [p["errorCode"] for p in grid_reports(r)[n0:]] == ["OverVoltage"]
     r2 = rig(VoltageLimitCheckInterval=0)
-    r2.st.sim_grid([300, 300, 300])
+    simdrive.grid(r2.st, [300, 300, 300])
     r2.run(700)
     assert [p for p in grid_reports(r2) if p["errorCode"] != "NoError"] == []
     r3 = rig(VoltageLimitMaxSequentialStatusNotification=0)
-    r3.st.sim_grid([300, 300, 300])
+    simdrive.grid(r3.st, [300, 300, 300])
     r3.run(60)
     assert [p for p in grid_reports(r3) if p["errorCode"] != "NoError"] == []
 
@@ -80,7 +81,7 @@ def test_inactive_phases_limits_and_interval_off():
 def test_checked_every_interval_only():
     r = rig(VoltageLimitCheckInterval=600, VoltageLimitMaxSequentialStatusNotification=5)
     n0 = len(grid_reports(r))
-    r.st.sim_grid([270, 230, 230])
+    simdrive.grid(r.st, [270, 230, 230])
     r.run(500)
     assert grid_reports(r)[n0:] == []
     r.run(1300)                                   # checks at 600, 1200, 1800 s

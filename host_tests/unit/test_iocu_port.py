@@ -8,6 +8,7 @@ from session_rig import Rig
 
 from evse.iocu import errors as E
 from evse.iocu import link as L
+from evse import simdrive
 
 # what a mirror holds, compared with the safety core's own Connector
 FIELDS = ("pilot", "plug_present", "cable_da", "locked", "contactor_closed", "offered_da",
@@ -89,11 +90,11 @@ def test_the_mirrors_follow_the_safety_core_through_a_session():
     r.run(2)
     assert r.status() == "Charging" and r.st.mirrors[0].contactor_closed
     mirror_matches(r)
-    r.st.sim_fault("lock_forced_open", True)   # the lock is forced: a latched error
+    simdrive.fault(r.st, "lock_forced_open", True)   # the lock is forced: a latched error
     r.run(2)
     assert r.st.mirrors[0].active(E.ERR_NOT_LOCKED_FOR_POWER) and r.status() == "Faulted"
     mirror_matches(r)
-    r.st.sim_fault("lock_forced_open", False)
+    simdrive.fault(r.st, "lock_forced_open", False)
     r.ev(1, "A")
     r.unplug(force=True)
     r.run(5)

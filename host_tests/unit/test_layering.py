@@ -379,3 +379,96 @@ def test_imports_point_down_only():
             if not any(mod == b or mod.startswith(b + ".") for b in MAY_IMPORT[top]):
                 bad.append("%s imports %s" % (rel, name))
     assert not bad, bad
+
+
+# The simulator is outside the product (docs/architecture.md, the simulator):
+# its modules (manifest_rig.SIM, boards/sim_manifest.py) wrap the station
+# from outside. No product module asks whether it is simulated (`.virtual`)
+# nor imports a simulator module: what differs comes in through the HAL and
+# the clock (board.meter_type_name, board.builtin_meters, clock.wait_ms).
+from manifest_rig import SIM
+
+
+def _sim_modules():
+    out = []
+    for f in SIM:
+        mod = f[:-3].replace("/", ".")
+        out.append(mod[:-9] if mod.endswith(".__init__") else mod)
+    return out
+
+
+def _code(line):
+    """The line without its comment (a '#' inside a string is rare enough)."""
+    i = line.find("#")
+    return line if i < 0 else line[:i]
+
+
+def _virtual_accesses(rel, src):
+    bad = []
+    n = 0
+    for line in src.split("\n"):
+        n += 1
+        s = _code(line)
+        i = s.find(".virtual")
+        while i >= 0:
+            j = i + len(".virtual")
+            if j >= len(s) or not (s[j].isalpha() or s[j].isdigit() or s[j] == "_"):
+                bad.append("%s:%d: %s" % (rel, n, line.strip()))
+                break
+            i = s.find(".virtual", j)
+    return bad
+
+
+def _sim_imports(rel, names, sims):
+    return ["%s imports %s" % (rel, name) for name in names
+            if any(name == m or name.startswith(m + ".") for m in sims)]
+
+
+def _product_files():
+    out = []
+    for p in _walk(FW):
+        rel = p[len(FW) + 1:]
+        if "evse/" + rel not in SIM:
+            out.append((rel, p))
+    return out
+
+
+def test_no_product_module_asks_whether_it_is_simulated():
+    bad = []
+    for rel, p in _product_files():
+        with open(p) as f:
+            bad += _virtual_accesses(rel, f.read())
+    assert not bad, bad
+
+
+def _top_imports(p):
+    """"from evse import simdrive" as evse.simdrive"""
+    out = []
+    with open(p) as f:
+        for line in f:
+            s = line.strip()
+            if s.startswith("from evse import "):
+                for n in s[17:].strip("()").split(","):
+                    n = n.strip().split(" ")[0]
+                    if n:
+                        out.append("evse." + n)
+    return out
+
+
+def test_no_product_module_imports_the_simulator():
+    sims = _sim_modules()
+    bad = []
+    for rel, p in _product_files():
+        bad += _sim_imports(rel, _evse_imports(p) + _top_imports(p), sims)
+    assert not bad, bad
+
+
+def test_the_simulator_checks_catch_a_virtual_branch_and_a_simulator_import():
+    assert _virtual_accesses("x.py", "if self.board.virtual:\n    pass\n") == [
+        "x.py:1: if self.board.virtual:"]
+    assert _virtual_accesses("x.py", "# on board.virtual\nv = b.virtual_ms\n") == []
+    sims = _sim_modules()
+    assert "evse.hal.sim_io" in sims and "evse.simdrive" in sims and "evse.sim" in sims
+    assert _sim_imports("x.py", ["evse.hal.sim_io", "evse.hal.simple", "evse.simulate"], sims) == [
+        "x.py imports evse.hal.sim_io"]
+    assert _sim_imports("x.py", ["evse.simdrive"], sims) == ["x.py imports evse.simdrive"]

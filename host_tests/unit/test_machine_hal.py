@@ -500,7 +500,8 @@ def test_s0_input_counts_falling_edges():
 def test_board_misc():
     for name in BOARDS:
         b, pm = board(name)
-        assert b.virtual is False
+        assert getattr(b, "virtual", False) is False   # nothing simulated about it
+        assert b.meter_type_name() == ""               # BootNotification meterType: not "simulated"
         assert len(b.connectors) == 1
         assert b.web_addr == ("0.0.0.0", 80)
         assert len(b.random_bytes(8)) == 8

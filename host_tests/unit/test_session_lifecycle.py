@@ -7,6 +7,7 @@
 from session_rig import FakeCS, Rig
 
 from evse.services.session import AUTHORIZED, FINISHING, IDLE, TX
+from evse import simdrive
 
 
 def charging(r, c=1, tag="A", reader=1):
@@ -229,10 +230,10 @@ def test_abrupt_disconnect_under_load_ends_the_transaction():
 def test_safety_error_with_ev_connected_stops_other():
     r = Rig()
     charging(r)
-    r.st.sim_fault("diode_missing", True)
+    simdrive.fault(r.st, "diode_missing", True)
     r.run(3)
     assert r.reasons() == ["Other"] and r.status() == "Faulted"
-    r.st.sim_fault("diode_missing", False)
+    simdrive.fault(r.st, "diode_missing", False)
     r.ev(1, "A")
     r.run(5)
     assert r.unplug() and r.status() == "Available"

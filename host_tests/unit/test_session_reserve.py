@@ -7,6 +7,7 @@ from session_rig import Rig
 
 from evse.clock import iso8601
 from evse.services.session import AUTHORIZED, IDLE, TX
+from evse import simdrive
 
 
 def reserve(r, c, tag, rid, seconds=600, parent=None):
@@ -120,7 +121,7 @@ def test_reservation_occupied_and_faulted():
     assert reserve(r, 1, "R1", 51) == "Occupied"
     r = Rig("sscu")
     assert reserve(r, 1, "R1", 52) == "Accepted"
-    r.st.sim_fault("pilot_short", True)
+    simdrive.fault(r.st, "pilot_short", True)
     r.arrive()
     r.run(2)
     assert r.status() == "Faulted"

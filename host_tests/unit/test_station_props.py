@@ -11,6 +11,7 @@ from evse.iocu import status as cstatus
 from evse.services.session import TX
 from evse.station import Station
 from support import tmpdir
+from evse import simdrive
 
 OPS = st.one_of(
     st.tuples(st.just("plug"), st.integers(1, 2), st.sampled_from([13, 20, 32, 63])),
@@ -73,7 +74,7 @@ def run(station, board, ops):
             elif k == "rfid":
                 station.rfid(op[1], op[2])
             elif k == "fault":
-                station.sim_fault(op[1], op[2])
+                simdrive.fault(station, op[1], op[2])
             elif k == "limit":
                 station.config.change("MaxCurrentConnection", str(op[1]))
             elif k == "avail":

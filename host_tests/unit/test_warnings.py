@@ -5,6 +5,7 @@
 from evse.iocu.events import EV_PLUG
 from session_rig import Rig
 from test_conditions import CS
+from evse import simdrive
 
 
 def sn(r, cid):
@@ -93,7 +94,7 @@ def test_heartbeat_loss_stops_the_running_session():
     r.ev(1, "C")
     r.run(5)
     assert len(r.calls("StartTransaction")) == 1
-    r.st.sim_fault("heartbeat", True)
+    simdrive.fault(r.st, "heartbeat", True)
     r.run(10)
     stops = r.calls("StopTransaction")
     assert len(stops) == 1 and stops[0]["reason"] == "Other"

@@ -32,6 +32,7 @@ except ImportError:  # CPython (the tests' fake machine): run the callback at on
 
 import machine  # type: ignore[import-not-found]
 
+from evse.clock import RunningClock
 from evse.ticks import ticks_wrap
 
 _EPOCH_2000 = 946684800
@@ -46,7 +47,7 @@ def _epoch_offset() -> int:
     return _EPOCH_2000 if time.gmtime(0)[0] == 2000 else 0
 
 
-class BoardClock:
+class BoardClock(RunningClock):
     def __init__(self) -> None:
         self._off = _epoch_offset()
 
@@ -332,8 +333,6 @@ class BoardS0:
 
 
 class Board:
-    virtual = False
-
     def __init__(self, pinmap, state_root: str = "/flash/state") -> None:
         from evse.hal.fsstore import Storage
         from evse.hal.net import Net
@@ -371,6 +370,11 @@ class Board:
     def random_bytes(self, n: int) -> bytes:
         import os
         return os.urandom(n)
+
+    def meter_type_name(self) -> str:
+        """BootNotification meterType when the meter names none: a board's
+        meters are its own (evse.metering), nothing to add."""
+        return ""
 
     def serial_number(self) -> str:
         """machine.unique_id() in hex (the MCU's factory id), "" without it."""

@@ -3,12 +3,12 @@
 # implementation that differs from a board's (boards/*/hal_board.py).
 import time
 
-from evse.clock import VirtualClock
+from evse.clock import RunningClock, VirtualClock
 from evse.hal.fsstore import Storage
 from evse.ticks import ticks_wrap
 
 
-class RealClock:
+class RealClock(RunningClock):
     """Wall-clock time of the host. ticks wrap like MicroPython's."""
 
     def __init__(self) -> None:
@@ -81,6 +81,17 @@ class SimBoard:
         # stable per state directory (one simulated board), distinct in a fleet
         from binascii import crc32
         return crc32(str(getattr(self.storage, "root", "")).encode()) & 0xFFFFFFFF
+
+    def builtin_meters(self, clock, storage) -> list:
+        """The meters when there is no meter bus: one built-in simulated
+        meter per connector, integrating the simulated EV's draw."""
+        from evse.hal.sim_meter import SimMeter
+        return [SimMeter(self.connectors[i], clock, storage, i) for i in range(len(self.connectors))]
+
+    def meter_type_name(self) -> str:
+        """BootNotification meterType when the meter names none: the
+        simulated EV's energy (evse.hal.sim_io)."""
+        return "simulated"
 
     def serial_number(self) -> str:
         """The controller's serial number (read-only key SerialNumber)."""

@@ -4,9 +4,10 @@
 #   MeterType 3          S0 pulse meters on the board's S0 inputs
 #                        (ConnectorIO.s0_pulses, or board.s0_input(i, ppk));
 #                        the Modbus port, if any, is not used
-#   port None            the simulator's built-in meters (evse.hal.sim_meter,
-#                        which integrate the simulated EV's draw); on a real
-#                        board (no simulated EV) RefusedMeters
+#   port None            the board's built-in meters (board.builtin_meters:
+#                        the simulator's evse.hal.sim_meter, which integrate
+#                        the simulated EV's draw); on a real board (none)
+#                        RefusedMeters
 #   a port               Modbus RTU meters of the configured MeterType, the
 #                        meter of connector N at address N, all on one
 #                        RtuMaster over that port (HAL RS485 port interface:
@@ -33,14 +34,14 @@ def make_meters(station, port) -> list:
             station.error_log.add("meters: MeterType 3 (S0 pulse meter): the Modbus port is not used")
         return [_pulse_meter(station, i) for i in range(n)]
     if port is None:
-        if not hasattr(board.connectors[0], "ev_current_da"):
-            # a real board without a bus: nothing to read, nothing to simulate
+        own = getattr(board, "builtin_meters", None)
+        if own is None:
+            # a real board without a bus: nothing to read
             why = "MeterType %d: no RS485 port on this board" % mtype
             station.error_log.add("meters: " + why)
             from evse.metering.refused import RefusedMeter
             return [RefusedMeter(why) for _ in range(n)]
-        from evse.hal.sim_meter import SimMeter
-        return [SimMeter(board.connectors[i], clock, station.storage, i) for i in range(n)]
+        return own(clock, station.storage)       # the board's own (the simulator's)
     from evse.metering import regmap
     why = regmap.refusal(mtype)
     if why:

@@ -1,7 +1,8 @@
 # Thin async shell of the Modbus meters: the synchronous core (RtuMaster,
 # ModbusMeter) runs in the station's step(); this only starts and stops a
 # transport that needs tasks (the simulator's TCP connection carrying RTU
-# frames; a board's UART needs none), and, on the virtual clock, waits in
+# frames; a board's UART needs none), and, for whoever drives a virtual
+# clock (evse.simdrive, settle_io), waits in
 # real time (bounded) for the replies in flight: virtual time stands still
 # while the peer answers over TCP, and must not run past an answer on its
 # way. A reply that does not come in max_ms, or a transport with nobody
@@ -33,9 +34,8 @@ async def stop_io(station) -> None:
 
 
 async def settle_io(station, max_ms: int = 1000) -> None:
-    """Virtual clock: run the meters' exchanges that can complete now."""
-    if not station.board.virtual:
-        return
+    """For whoever drives a virtual clock (evse.simdrive): run the meters'
+    exchanges that can complete now."""
     master = master_of(station)
     if master is None:
         return

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no t
 
 from evse.aio import asyncio
 
-from evse.clock import iso8601
+from evse.clock import iso8601, wait_event_ms
 from evse.ocpp import rpc
 from evse.ocpp.journal import Journal, START, STOP, METER
 # imported with the client (at boot, before the journal is loaded), not at the
@@ -501,10 +501,7 @@ class OcppClient:
                     continue
                 if self._net_down():
                     self.last_error = "network link down"
-                    if not self.board.virtual:
-                        await self._wait(1000, self._net)
-                    else:
-                        await self._sleep_ms(1000)
+                    await self.clock.wait_ms(1000, self._net, self)    # or the link comes up
                     continue
                 await self._attempt(backoff)
             except Exception as e:
@@ -628,7 +625,8 @@ class OcppClient:
             self._wake.clear()
             if ws.closed:
                 break
-            d = self.next_deadline_ms(self.clock.ticks_ms()) if not self.board.virtual else 1000
+            # real time to the next deadline (the clock knows what that is)
+            d = self.clock.real_ms(self.next_deadline_ms(self.clock.ticks_ms()))
             if d < 0 or d > 1000:
                 d = 1000
             await self._wait(max(d, 5))
@@ -636,17 +634,7 @@ class OcppClient:
     async def _wait(self, ms: int, ev=None) -> bool:
         """Wait for the event (the pump loop's by default) at most ms of real
         time; True when it was set."""
-        ev = ev or self._wake
-        try:
-            await asyncio.wait_for_ms(ev.wait(), ms)  # type: ignore[attr-defined]
-        except AttributeError:
-            try:
-                await asyncio.wait_for(ev.wait(), ms / 1000)
-            except asyncio.TimeoutError:
-                return False
-        except asyncio.TimeoutError:
-            return False
-        return True
+        return await wait_event_ms(ev or self._wake, ms)
 
     async def flush(self) -> None:
         ws = self.ws
@@ -721,34 +709,23 @@ class OcppClient:
         return p is None or p.waited
 
     async def _backoff(self, ms: int) -> None:
-        """The reconnect delay, in firmware time. On the virtual clock it is a
-        deadline (next_deadline_ms) the simulator jumps to; settle_io waits
-        until this task has moved on once it has run out."""
+        """The reconnect delay, in firmware time, cut short when the network
+        link comes up. On a virtual clock it is a deadline (next_deadline_ms)
+        its driver jumps to; settle_io waits until this task has moved on
+        once it has run out."""
         self.backoff_due = ticks_add(self.clock.ticks_ms(), ms)
         try:
             ev = self._net
-            if ev is None or self.board.virtual:
-                await self._sleep_ms(ms)
-            elif await self._wait(ms, ev):
+            if await self.clock.wait_ms(ms, ev, self):
                 ev.clear()          # the network link came up: try now
         finally:
             self.backoff_due = None
             self.kick()
 
     async def _sleep_ms(self, ms: int) -> None:
-        """Sleep in firmware time: real sleep on a real clock; on the virtual
-        clock, until virtual time has moved on by ms (the simulator moves it)."""
-        if not self.board.virtual:
-            await asyncio.sleep(ms / 1000)
-            return
-        start = self.clock.ticks_ms()
-        while True:
-            # always yield at least once: callers loop on this (keepalive),
-            # and a return without yielding once running went False spun
-            # the whole event loop (shutdown hung)
-            await asyncio.sleep(0.005)
-            if not self.running or ticks_diff(self.clock.ticks_ms(), start) >= ms:
-                return
+        """Sleep in firmware time, as the clock waits (real time on a running
+        clock; on a virtual one until it has been moved on by ms)."""
+        await self.clock.wait_ms(ms, None, self)
 
     def _jitter(self, n: int) -> int:
         b = self.board.random_bytes(2)

@@ -1,10 +1,10 @@
 # RFID master/slave wiring (docs/rs485-master-slave.md): the Station as the
 # link cores (evse.services.masterslave, msmaster, msslave) see it (StationUnit), attach() that
-# builds the link the configuration asks for, and the thin async shell the
-# simulator needs on the virtual clock (start_io / stop_io / settle_io).
+# builds the link the configuration asks for, and the thin async shell
+# (start_io / stop_io; settle_io for whoever drives a virtual clock).
 # evse.station calls: attach(station) at boot, link.poll()/next_deadline_ms()
-# in step(), link.card() for a card at the reader, and the shell coroutines
-# from start()/stop()/settle()/advance().
+# in step(), link.card() for a card at the reader, and start_io/stop_io from
+# start()/stop(); the simulator's driver (evse.simdrive) calls settle_io.
 from evse.services.masterslave import (MASTER, SLAVE, F_USABLE, F_EV_WAITING, F_AUTHORIZED,
                                        F_TX)
 from evse.services.session import IDLE, AUTHORIZED, TX
@@ -128,22 +128,12 @@ def attach(station):
 # ---- thin async shell (simulator) ------------------------------------------------------------
 async def start_io(station) -> None:
     """Start the board's RS485 port if it needs it (the simulator's TCP bus;
-    once per process: a rebooted station finds it running) and, on the
-    virtual clock, a task that runs the station when bytes
-    arrive: virtual time stands still, yet the peer expects an answer."""
+    once per process: a rebooted station finds it running). A station
+    driven from outside (evse.simdrive) is run by its driver when bytes
+    arrive (link.task, stopped by stop_io)."""
     bus = getattr(station.board, "rs485", None)
     if bus is not None and hasattr(bus, "start"):
         await bus.start()
-    link = station.link
-    if link is not None and station.board.virtual and hasattr(bus, "wait_data"):
-        link.task = asyncio.create_task(_on_data(station, bus))
-
-
-async def _on_data(station, bus) -> None:
-    while station.running:
-        await bus.wait_data()
-        if station.running:
-            await station.settle()                  # the link answers in its step()
 
 
 async def stop_io(station) -> None:
@@ -159,12 +149,12 @@ async def stop_io(station) -> None:
 
 
 async def settle_io(station, max_ms: int = 1000) -> None:
-    """Virtual clock: wait (real time, bounded) for the reply to the request
-    in flight, so that virtual time does not run past an answer on its way
-    over TCP. A reply that does not come in max_ms is left to the link's
-    virtual-time timeout."""
+    """For whoever drives a virtual clock (evse.simdrive): wait (real time,
+    bounded) for the reply to the request in flight, so that virtual time
+    does not run past an answer on its way over TCP. A reply that does not
+    come in max_ms is left to the link's virtual-time timeout."""
     link = station.link
-    if link is None or not station.board.virtual:
+    if link is None:
         return
     bus = link.bus
     aio = asyncio

@@ -59,10 +59,9 @@ class App:
         return Response(status, pages.error_page(status, text), HTML, headers)
 
     def settle(self) -> None:
-        # virtual clock: nothing steps the station between control ops, so a
-        # change made here shows at once (a real clock steps every 10 ms)
-        if self.st.board.virtual:
-            self.st.step()
+        # a change made here shows at once (the station's loop looks at it;
+        # a station driven from outside is stepped now)
+        self.st.poke()
 
     # ---- authentication gates ---------------------------------------------------------
     def same_origin(self, req) -> bool:
