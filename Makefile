@@ -62,8 +62,10 @@ test-mypy: $(STAMP)
 # relates these 64-bit figures to the emulated Cortex-M's.
 HEAP_SIZE   ?= 768K
 HEAP_BUDGET ?= --max-boot 426000 --max-peak 435000
+HEAP_BUDGET_SSCU ?= --max-boot 420000 --max-peak 429000
 test-heap: $(STAMP)
 	MICROPYPATH=.frozen:$(FW) $(MP) -X heapsize=$(HEAP_SIZE) tools/board_selftest.py $(HEAP_BUDGET)
+	MICROPYPATH=.frozen:$(FW) $(MP) -X heapsize=$(HEAP_SIZE) tools/board_selftest.py --model sscu $(HEAP_BUDGET_SSCU)
 
 # integration: the simulator on the Unix port against an `ocpp` Central System
 # node_modules: ocpp-rpc (strict OCPP 1.6 Central System, tools/csms_rpc.js),

@@ -14,8 +14,9 @@ BOARDS = ("stm32f4", "esp32")
 # (docs/memory.md, flash). 248 KiB since the modules follow the manual's
 # concepts (docs/architecture.md): the split added about 4 KB of .mpy, most of
 # it the names each new module's own qstr table repeats, which a frozen image
-# stores once
-MPY_BUDGET = 248 * 1024
+# stores once. 256 KiB with the IOCU port (iocu/port.py and the link's
+# configuration and report frames, about 7 KB): measured 255 599
+MPY_BUDGET = 256 * 1024
 ARCH = {"stm32f4": "armv7emsp", "esp32": "xtensawin"}
 
 
@@ -70,7 +71,7 @@ def test_the_simulator_manifest_adds_only_the_simulator_modules():
 
 
 @cpython_only
-def test_a_board_freezes_at_most_240_kib_of_mpy():
+def test_a_board_freezes_no_more_mpy_than_its_budget():
     import sys
     sys.path.insert(0, "tools")
     import mpy_build
