@@ -737,3 +737,14 @@ def test_board_ticks_the_safety_core_from_its_timer_through_schedule():
         assert seen == [1234, 1234, 1234] and tk.ticks == 3 and tk.overruns == 0
         tk.stop()
         assert t.callback is None
+
+
+def test_a_board_station_does_not_call_its_meter_simulated():
+    # BootNotification meterType: a board's station names what its meters
+    # name, never "simulated" (that is the simulated board's answer)
+    from evse.config.store import Config
+    from evse.station import Station
+    for name in BOARDS:
+        b, pm = board(name)
+        st = Station(b, Config(b.storage, model="sscu"), "sscu")
+        assert st.meter_type_name() == ""
