@@ -20,11 +20,28 @@
 #                                on a board): read-only key SerialNumber and
 #                                BootNotification chargePoint/chargeBoxSerialNumber
 #   mac_address() -> str         "AA:BB:..." of the network interface: key MACAddress
+#   meter_type_name() -> str     BootNotification meterType when the meters name
+#                                none: "simulated" on the simulated board, ""
+#                                on a board
 #
-# Clock (evse.clock.VirtualClock or a real clock):
+# Built-in meters (OPTIONAL, detected with getattr): builtin_meters(clock,
+# storage) -> one meter per connector when there is no meter bus (the
+# simulated board's evse.hal.sim_meter); a board has none (RefusedMeters).
+#
+# Clock (evse.clock.VirtualClock or a real clock, evse.clock.RunningClock):
 #   ticks_ms() -> int            wrapping ms (see evse.ticks)
 #   now() -> int                 UTC seconds since 1970
 #   set_utc(epoch_s)             adjust wall clock
+#   async wait_ms(ms, ev, task) -> bool  wait ms of this clock's time or until
+#                                the asyncio event ev (None: none) is set; a
+#                                running clock waits in real time, the virtual
+#                                one until it has been moved on (or task.running
+#                                is False); True when ev was set
+#   real_ms(ms) -> int           real ms to wait for a deadline ms away (the
+#                                virtual clock: look again after 1 s)
+# The firmware never asks which clock or board it has (no `virtual`;
+# host_tests/unit/test_layering.py): the simulator (evse.simdrive) drives a
+# virtual-clock station from outside.
 #
 # ConnectorIO (one per connector; board.connectors[i], i = 0..n-1):
 #   cp_set_duty(permille)        control pilot PWM: 1000 = steady +12 V (no PWM),
