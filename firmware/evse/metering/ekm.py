@@ -161,6 +161,9 @@ class EkmMaster:
     def busy(self) -> bool:
         return self.state != _IDLE
 
+    def awaiting(self) -> bool:
+        return self.state == _AWAIT
+
     def held(self) -> bool:
         f = self.others_busy
         return f is not None and f()

@@ -167,6 +167,10 @@ class RtuMaster:
     def busy(self) -> bool:
         return self.state != _IDLE
 
+    def awaiting(self) -> bool:
+        """A request is on the wire, its reply expected (not waiting for the silence)."""
+        return self.state == _AWAIT
+
     def held(self) -> bool:
         """Another protocol has an exchange on the shared bus: wait."""
         f = self.others_busy
