@@ -13,7 +13,7 @@ package("evse", base_path="../firmware", opt=2, files=[
     "iocu/contactor.py", "iocu/debounce.py", "iocu/errors.py", "iocu/events.py",
     "iocu/link.py", "iocu/lock.py", "iocu/pilot.py", "iocu/port.py", "iocu/pwm.py", "iocu/station.py",
     "iocu/status.py", "main.py", "metering/__init__.py", "metering/decode.py",
-    "metering/factory.py", "metering/modbus_meter.py", "metering/plausible.py",
+    "metering/ekm.py", "metering/factory.py", "metering/modbus_meter.py", "metering/plausible.py",
     "metering/pulse.py", "metering/refused.py", "metering/regmap.py", "metering/rtu.py",
     "metering/shell.py",
     "ocpp/__init__.py", "ocpp/client.py", "ocpp/handlers.py", "ocpp/jbudget.py",

@@ -17,6 +17,12 @@ baseline run side by side in the same invocation (no asserts on wall time).
    thread): connected/charging counts, messages/s, memory per station (heap
    and RSS) and CPU per station; checked against what the Central System saw.
    `python tools/bench.py fleet [N]` runs this part alone.
+5. the Modbus efficiency (tools/bench_modbus.py, on the Unix port): one full
+   3-phase SDM630 reading at 9600 baud through a simulated UART that paces
+   bytes at the baud rate, against the wire-time bound (bytes on the wire x
+   10 bits / baud + the 3.5-character silences between the frames), as a
+   ratio (goal 1.10 or less); beside it the board's fixed 10 ms MCU tick.
+   `python tools/bench.py modbus` runs this part alone.
 """
 from __future__ import annotations
 
@@ -186,7 +192,19 @@ def _rpc_day() -> "float | None":
     return w
 
 
+def modbus_bench() -> None:
+    print("\n5. Modbus efficiency: one full 3-phase reading against the wire-time bound (Unix port)")
+    r = subprocess.run([micropython_bin(), "tools/bench_modbus.py"], cwd=ROOT, capture_output=True, text=True,
+                       env=dict(os.environ, MICROPYPATH=FIRMWARE + ":" + os.path.join(ROOT, "host_tests", "unit")),
+                       timeout=60)
+    for line in (r.stdout + r.stderr).splitlines():
+        print(line)
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["modbus"]:
+        modbus_bench()
+        return 0
     if sys.argv[1:2] == ["fleet"]:
         fleet_bench(int(sys.argv[2]) if len(sys.argv) > 2 else FLEET_N)
         return 0
@@ -227,6 +245,7 @@ def main() -> int:
     for line in (r.stdout + r.stderr).splitlines():
         print("   " + line)
     fleet_bench()
+    modbus_bench()
     return 0
 
 

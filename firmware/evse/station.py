@@ -226,6 +226,11 @@ class Station:
             self.link = mswiring.attach(self)
         from evse.metering.factory import master_of
         self._rtu = master_of(self)     # the Modbus meters' RtuMaster, or None
+        lk = self.link
+        if lk is not None and self._rtu is not None and self._rtu.port is lk.bus and lk.role == "master":
+            # one RS485 bus for the meters and the RFID link: the link waits
+            # for the meters' exchanges as they wait for its (factory._share_bus)
+            lk.others_busy = self._rtu.busy
         self.log.add("boot %s %s, %d connector(s)" % (VERSION, model, n))
 
     # ---- construction helpers ----------------------------------------------------

@@ -23,7 +23,7 @@ SENSORS = ("evse.services.sensors",)
 MASTER_SLAVE = ("evse.services.mswiring", "evse.services.msmaster", "evse.services.msslave",
                 "evse.services.masterslave", "evse.services.rs485link")
 MODBUS = ("evse.metering.regmap", "evse.metering.rtu", "evse.metering.modbus_meter",
-          "evse.metering.decode", "evse.metering.shell")
+          "evse.metering.decode", "evse.metering.shell", "evse.metering.ekm")
 WEB = ("evse.web.server", "evse.web.app", "evse.web.http", "evse.web.api", "evse.web.pages",
        "evse.web.auth", "evse.web.cfgview", "evse.web")
 # children before their packages
@@ -217,3 +217,26 @@ def test_master_slave_loads_after_the_reboot_its_key_asks_for():
         # the master's side of the link, not the slave's
         assert loaded(MASTER_SLAVE) == [n for n in MASTER_SLAVE if n != "evse.services.msslave"]
         assert r2.st.link is not None and r2.st.link.role == "master"
+
+
+def test_meter_type_10_loads_the_ekm_driver_and_not_the_modbus_maps():
+    from evse.config.store import Config
+    from evse.hal.sim import SimBoard
+    from evse.station import Station
+    from ekm_rig import EkmPeer, EkmReading
+    from modbus_rig import Port
+    from support import tmpdir
+    with Unloaded():
+        peer = EkmPeer()
+        peer.meters[1] = EkmReading()
+        peer.meters[2] = EkmReading()
+        board = SimBoard(2, tmpdir("lazyekm"), True)
+        cfg = Config(board.storage, model="dscu")
+        cfg.change("MeterType", "10")
+        st = Station(board, Config(board.storage, model="dscu"), "dscu", modbus=Port(peer))
+        for _ in range(50):
+            st.step()
+            board.clock.advance_ms(10)
+        assert st.status()["connectors"][0]["energy_wh"] == 123456700
+        # the EKM driver and the shared CRC (evse.metering.rtu); no register map, no Modbus meter
+        assert loaded(MODBUS) == ["evse.metering.rtu", "evse.metering.ekm"]

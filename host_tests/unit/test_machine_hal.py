@@ -472,8 +472,14 @@ def test_rs485_uart_and_direction_pin():
         H.time = saved
     # without a DE pin (auto-direction transceiver)
     b, pm = board("stm32f4", RS485={"uart": 3})
+    u = M.uarts[3]
+    assert (u.bits, u.parity, u.stop) == (8, None, 1)
     del M.log[:]
     assert b.rs485.write(b"xy") == 2 and M.log == [("uart", 3, b"xy")]
+    # the EKM meters' 7E1 (MeterType 10)
+    b, pm = board("stm32f4", RS485={"uart": 4, "baud": 9600, "bits": 7, "parity": 0})
+    u = M.uarts[4]
+    assert (u.baudrate, u.bits, u.parity, u.stop) == (9600, 7, 0, 1)
     b, pm = board("stm32f4")
     assert b.rs485 is None
 

@@ -108,8 +108,10 @@ def test_timeout_grows_with_reply_length():
     slave, _, m = _master(timeout_ms=100, char_us=1000)
     slave.offline.add(1)
     m.request(Owner(), 1, 4, 0, 100, 0)
-    # 205 reply bytes + 8 request bytes at 1 ms each
-    assert m.next_deadline_ms(0) == 100 + 213
+    # 205 reply bytes + 8 request bytes at 1 ms each: complete (with the
+    # slave's 3.5 characters of turnaround) at 217 ms, a timeout at 313 ms
+    assert m.next_deadline_ms(0) == 217
+    assert m.poll(217) == rtu.PENDING and m.next_deadline_ms(217) == 100 + 213 - 217
 
 
 def test_crc_error_counted_retried_and_reported():
@@ -118,14 +120,19 @@ def test_crc_error_counted_retried_and_reported():
     slave.corrupt = True
     o = Owner()
     m.request(o, 1, 4, 0, 1, 0)
-    assert m.poll(1) == rtu.PENDING            # retried at once
-    assert m.poll(2) == rtu.CRC
+    q = m.silence_ms                           # 3.5 characters of 11 bits at 9600, rounded up, + 1
+    assert q == 6
+    assert m.poll(1) == rtu.PENDING            # retried after the silence
+    assert len(port.written) == 1 and m.busy() and m.next_deadline_ms(1) == q
+    assert m.poll(q) == rtu.PENDING and len(port.written) == 1
+    assert m.poll(1 + q) == rtu.PENDING and len(port.written) == 2
+    assert m.poll(2 + q) == rtu.CRC
     assert o.results == [rtu.CRC] and m.crc_errors == 2 and m.resends == 1
     # a good answer to the retry wins
     slave.corrupt = False
     o = Owner()
-    m.request(o, 1, 4, 0, 1, 10)
-    assert m.poll(11) == rtu.OK
+    m.request(o, 1, 4, 0, 1, 20)
+    assert m.poll(21) == rtu.OK
 
 
 def test_crc_error_then_good_retry():
@@ -135,8 +142,9 @@ def test_crc_error_then_good_retry():
     o = Owner()
     m.request(o, 1, 4, 0, 1, 0)
     slave.corrupt = False
-    assert m.poll(1) == rtu.PENDING            # bad frame: sent again
-    assert m.poll(2) == rtu.OK and o.data == [b"\x00\x07"]
+    assert m.poll(1) == rtu.PENDING            # bad frame: sent again after the silence
+    assert m.poll(1 + m.silence_ms) == rtu.PENDING
+    assert m.poll(2 + m.silence_ms) == rtu.OK and o.data == [b"\x00\x07"]
     assert m.crc_errors == 1
 
 
@@ -150,11 +158,30 @@ def test_exception_response():
     assert o.results == [rtu.EXCEPTION]
     # illegal function from a unit that has no input registers
     slave.put_words(3, 3, 0, [1])
-    m.request(o, 3, 4, 0, 1, 5)
-    assert m.poll(6) == rtu.EXCEPTION and m.exception_code == 2
+    m.request(o, 3, 4, 0, 1, 20)
+    assert m.poll(21) == rtu.EXCEPTION and m.exception_code == 2
     slave.exception = 4                        # slave device failure
-    m.request(o, 1, 4, 0, 1, 7)
-    assert m.poll(8) == rtu.EXCEPTION and m.exception_code == 4
+    m.request(o, 1, 4, 0, 1, 40)
+    assert m.poll(41) == rtu.EXCEPTION and m.exception_code == 4
+
+
+def test_a_request_waits_for_the_silence_after_a_reply():
+    # RTU: 3.5 characters of silence between frames (at 9600 baud 8N1, 3.65 ms)
+    slave, port, m = _master(char_us=1042)
+    slave.put_words(1, 4, 0, [1])
+    assert m.silence_ms == 5
+    m.request(Owner(), 1, 4, 0, 1, 100)
+    assert m.poll(101) == rtu.OK
+    o = Owner()
+    assert m.request(o, 1, 4, 0, 1, 101)       # accepted, but not on the wire yet
+    assert len(port.written) == 1 and m.busy() and m.next_deadline_ms(102) == 4
+    assert m.poll(105) == rtu.PENDING and len(port.written) == 1
+    assert m.poll(106) == rtu.PENDING and len(port.written) == 2
+    assert m.poll(107) == rtu.OK and o.results == [rtu.OK]
+    # after a silent line (a timeout) a request goes out at once
+    slave.offline.add(1)
+    m.request(Owner(), 1, 4, 0, 1, 200)
+    assert len(port.written) == 3
 
 
 def test_exception_in_pieces_and_with_bad_crc():

@@ -279,11 +279,14 @@ class BoardRS485:
     """The RS485 port (evse/hal/__init__.py) on a machine.UART with a
     transceiver direction pin. pins: dict uart (id), tx, rx (optional pin
     names), de (driver enable pin, high = transmit; RE tied to it; leave it
-    out when the transceiver switches direction by itself), baud (19200).
-    8N1, non-blocking (timeout 0)."""
+    out when the transceiver switches direction by itself), baud (19200),
+    bits / parity (None, 0 even, 1 odd) / stop: 8N1 unless given (the EKM
+    meters of MeterType 10 speak 7E1: bits 7, parity 0, docs/metering.md).
+    Non-blocking (timeout 0)."""
 
     def __init__(self, pins: dict) -> None:
-        kw = {"baudrate": pins.get("baud", 19200), "bits": 8, "parity": None, "stop": 1,
+        kw = {"baudrate": pins.get("baud", 19200), "bits": pins.get("bits", 8),
+              "parity": pins.get("parity"), "stop": pins.get("stop", 1),
               "timeout": 0, "rxbuf": 512}
         if pins.get("tx") is not None:
             kw["tx"] = pins["tx"]

@@ -12,6 +12,9 @@
 #                        meter of connector N at address N, all on one
 #                        RtuMaster over that port (HAL RS485 port interface:
 #                        a board's UART, or the simulator's TCP transport)
+#   MeterType 10, a port EKM Omnimeter Pulse UL v.4 meters in EKM's own
+#                        protocol (evse.metering.ekm), connector N's meter
+#                        number N, all on one EkmMaster over that port
 #
 # A MeterType the firmware cannot read (no public register map, not
 # Modbus, no S0 input) gives RefusedMeters: never ok(), info() says why,
@@ -21,6 +24,7 @@
 # only for a Modbus MeterType on a port (docs/memory.md, lazy services), the
 # RefusedMeter (evse.metering.refused) only when a meter is refused.
 PULSE_METER = 3     # regmap.PULSE_METER
+EKM_METER = 10      # EKM Omnimeter v.4, EKM's own protocol (evse.metering.ekm)
 
 
 def make_meters(station, port) -> list:
@@ -42,6 +46,13 @@ def make_meters(station, port) -> list:
             from evse.metering.refused import RefusedMeter
             return [RefusedMeter(why) for _ in range(n)]
         return own(clock, station.storage)       # the board's own (the simulator's)
+    if mtype == EKM_METER:
+        from evse.metering.ekm import EkmMaster, EkmMeter
+        ekm = EkmMaster(port)
+        _share_bus(station, port, ekm)
+        max_w = _max_w(cfg)
+        return [EkmMeter(ekm, i + 1, clock, max_w=lambda: max_w, storage=station.storage)
+                for i in range(n)]
     from evse.metering import regmap
     why = regmap.refusal(mtype)
     if why:
@@ -51,26 +62,34 @@ def make_meters(station, port) -> list:
     from evse.metering.rtu import RtuMaster
     from evse.metering.modbus_meter import ModbusMeter
     master = RtuMaster(port)
-    if port is getattr(board, "rs485", None):
+    _share_bus(station, port, master)
+    entry = regmap.spec(mtype)
+    max_w = _max_w(cfg)
+
+    def bound() -> int:
+        return max_w
+    return [ModbusMeter(master, i + 1, entry, clock, max_w=bound, storage=station.storage)
+            for i in range(n)]
+
+
+def _share_bus(station, port, master) -> None:
+    if port is getattr(station.board, "rs485", None):
         # a board's one RS485 bus, shared with the RFID master/slave link
         # (docs/rs485-master-slave.md): one exchange at a time on it
         def link_busy() -> bool:
             link = getattr(station, "link", None)
             return link is not None and link.busy()
         master.others_busy = link_busy
-    entry = regmap.spec(mtype)
+
+
+def _max_w(cfg) -> int:
     # the most the installation can deliver, bounding a register's jumps
     # (docs/metering.md): MaxCurrentConnection (80 A when 0) on the active
     # phases at the higher of OverVoltageLimit and 253 V
     amps = cfg.get("MaxCurrentConnection") or 80
     volts = max(cfg.get("OverVoltageLimit"), 253)
     phases = 3 if (cfg.get("L2Active") or cfg.get("L3Active")) else 1
-    max_w = amps * volts * phases
-
-    def bound() -> int:
-        return max_w
-    return [ModbusMeter(master, i + 1, entry, clock, max_w=bound, storage=station.storage)
-            for i in range(n)]
+    return amps * volts * phases
 
 
 def _pulse_meter(station, i: int):

@@ -32,8 +32,17 @@
 # owner and says whether the bus is its now (round robin, so that a meter
 # whose requests keep timing out cannot starve the others).
 #
-# Turnaround: the next request goes out at the owner's next update (a tick
-# later), well after the 3.5 character times of silence RTU needs.
+# Turnaround: RTU needs 3.5 character times of silence between frames. A
+# request (or a resend after a CRC error) asked for less than silence_ms
+# after the last reply ended waits (busy(), state _DEFER) and goes out at the
+# first poll() after the silence; next_deadline_ms() says when. silence_ms is
+# 3.5 characters rounded up to whole ms plus 1 ms (the ticks are whole ms:
+# the end of a reply is seen up to 1 ms late on the tick counter's
+# rounding), 5 ms at 9600 baud. While a reply is expected,
+# next_deadline_ms() first says when it should be complete (the request
+# and the reply on the wire, the slave's 3.5 characters of turnaround),
+# then when it times out: a loop that sleeps until then takes the reply as
+# soon as it is there (`make bench`, the Modbus efficiency).
 #
 # A port that knows whether anybody listens (connected(), the simulator's
 # TCP transport to an RTU gateway) may have had nobody when the request was
@@ -69,6 +78,7 @@ RESULT_NAMES = ("pending", "ok", "timeout", "CRC error", "exception")
 
 _IDLE = const(0)
 _AWAIT = const(1)
+_DEFER = const(2)            # the request waits for the silence after the last reply
 _MORE = const(0)             # _parse: need more bytes
 
 _table = None   # type: Any  # CRC table, built on first use
@@ -135,6 +145,10 @@ class RtuMaster:
         self._deadline = 0
         self._tries = 0
         self._unsent = False         # written while the port had no peer
+        self.silence_ms = (35 * char_us + 9999) // 10000 + 1
+        self._quiet_until = 0        # ticks: the line has been silent long enough from then
+        self._quiet = True           # no reply ended within silence_ms
+        self._due = 0                # ticks: the reply should be complete then
         self._linked = getattr(port, "connected", None)  # type: Any
         self.exception_code = 0
         self._turns = []             # type: list  # owners waiting for the bus, in order
@@ -152,6 +166,10 @@ class RtuMaster:
     # ---- the request -------------------------------------------------------------------
     def busy(self) -> bool:
         return self.state != _IDLE
+
+    def awaiting(self) -> bool:
+        """A request is on the wire, its reply expected (not waiting for the silence)."""
+        return self.state == _AWAIT
 
     def held(self) -> bool:
         """Another protocol has an exchange on the shared bus: wait."""
@@ -183,8 +201,15 @@ class RtuMaster:
         self.count = count
         self._expect = 5 + 2 * count
         self._tries = 0
-        self._send(now)
+        self._send_or_defer(now)
         return True
+
+    def _send_or_defer(self, now: int) -> None:
+        if self._quiet or ticks_diff(now, self._quiet_until) >= 0:
+            self._quiet = False
+            self._send(now)
+        else:
+            self.state = _DEFER
 
     def abort(self) -> None:
         """Forget the request in flight (its owner is not called)."""
@@ -201,20 +226,33 @@ class RtuMaster:
         port.write(self.tx)
         self._unsent = self._linked is not None and not self._linked()
         self.requests += 1
-        wait = self.timeout_ms + (self._expect + 8) * self.char_us // 1000
+        wire = (self._expect + 8) * self.char_us
+        wait = self.timeout_ms + wire // 1000
         self._deadline = ticks_add(now, wait)
+        self._due = ticks_add(now, (wire + 35 * self.char_us // 10 + 999) // 1000)
         self.state = _AWAIT
 
     def next_deadline_ms(self, now: int) -> int:
+        if self.state == _DEFER:
+            d = ticks_diff(self._quiet_until, now)
+            return d if d > 0 else 0
         if self.state != _AWAIT:
             return -1
-        d = ticks_diff(self._deadline, now)
+        d = ticks_diff(self._due, now)
+        if d <= 0:
+            d = ticks_diff(self._deadline, now)
         return d if d > 0 else 0
 
     # ---- the reply -------------------------------------------------------------------------
     def poll(self, now: int) -> int:
         """Take the bytes that arrived; the result of the request when it
         ended in this call (its owner was told), else PENDING."""
+        if self.state == _DEFER:
+            if ticks_diff(now, self._quiet_until) < 0:
+                return PENDING
+            self._quiet = False
+            self._send(now)
+            return PENDING
         if self.state != _AWAIT:
             return PENDING
         port = self.port
@@ -239,10 +277,14 @@ class RtuMaster:
             self.replies += 1
         else:
             self.replies += 1
+        if r != TIMEOUT or self.n > 0:
+            # a frame (or part of one) ended now: the next one after the silence
+            self._quiet = False
+            self._quiet_until = ticks_add(now, self.silence_ms)
         if (r == TIMEOUT or r == CRC) and self._tries < self.retries:
             self._tries += 1
             self.resends += 1
-            self._send(now)
+            self._send_or_defer(now)
             return PENDING
         owner = self.owner
         self.state = _IDLE

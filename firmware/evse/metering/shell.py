@@ -42,14 +42,14 @@ async def settle_io(station, max_ms: int = 1000) -> None:
     port = master.port
     clock = station.clock
     waited = 0
-    while master.busy():
+    while master.awaiting():            # (a request waiting for the RTU silence needs virtual time)
         if hasattr(port, "connected") and not port.connected():
             return                      # nobody answers: the timeout runs in virtual time
         now = clock.ticks_ms()
         for m in station.meters:
             if getattr(m, "master", None) is master:
                 m.update(now)           # takes the reply, sends the cycle's next request
-        if not master.busy() or waited >= max_ms:
+        if not master.awaiting() or waited >= max_ms:
             return
         await asyncio.sleep(0.002)
         waited += 2

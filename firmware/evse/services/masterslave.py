@@ -71,6 +71,10 @@ except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only, never at run time
+    from typing import Any  # TYPE_CHECKING only
+
 from evse.services import rs485link as L
 
 MASTER = 1          # RFIDMasterSlaveID
@@ -192,6 +196,11 @@ class Link:
         self.stray = 0              # well-formed frames not expected here
         self.echoes = 0             # our own frames heard back
         self.task = None            # the async shell's task (simulator, virtual clock)
+        # () -> bool: the energy meters' exchange is on this (shared) bus
+        # (evse.metering: RtuMaster / EkmMaster.busy); the master link then
+        # neither reads (the bytes are the meter's reply) nor sends
+        self.others_busy = None     # type: Any
+        self.yielded = 0            # polls that left the bus to the meters
 
     def feed(self, data, n: int = -1) -> None:
         self.dec.feed(data, n, self._now)

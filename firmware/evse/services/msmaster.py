@@ -123,6 +123,12 @@ class MasterLink(Link):
         if not self._started:
             self._started = True
             self._next_poll = now
+        f = self.others_busy
+        if not self._req and f is not None and f():
+            # one exchange at a time on a shared bus (docs/rs485-master-slave.md):
+            # the meters' request is on it, the bytes there are its reply
+            self.yielded += 1
+            return
         self._read()
         self.dec.expire(now)
         if self._req and ticks_diff(now, self._deadline) >= 0:
