@@ -1276,13 +1276,20 @@ class Station:
             from evse.web import server as web
             self.web = await web.start(self, addr)
 
+    async def stop_web(self) -> None:
+        """The website ends at once when a reset is decided, before the
+        queued messages are flushed: no page of the old station, no old
+        session, no open connection (issue: reset closes everything)."""
+        if self.web is not None:
+            w = self.web
+            self.web = None
+            await w.stop()
+
     async def stop(self) -> None:
         self.running = False
         for m in self.meters:
             m.save(self.clock.ticks_ms(), True)      # a clean stop: nothing lost
-        if self.web is not None:
-            await self.web.stop()
-            self.web = None
+        await self.stop_web()
         await self.ocpp.stop()
         if self.link is not None:
             from evse.services import mswiring

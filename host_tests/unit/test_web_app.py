@@ -293,3 +293,54 @@ def test_login_from_another_site_is_refused_without_a_lockout_count():
     assert w.app.auth.failures == 0
     resp, _ = w.login(headers={"Origin": "http://evse.local"})
     assert resp.status == 303 and w.sid
+
+
+class Conn:
+    """An open connection's writer: records the close and its wait."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.waited = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    async def wait_closed(self) -> None:
+        self.waited = self.closed
+
+
+class Listener(Conn):
+    pass
+
+
+def test_a_reset_ends_every_session_and_closes_every_connection_at_once():
+    from evse.aio import asyncio
+    from evse.web.server import WebServer
+    w = Web()
+    w.login()
+    first = w.sid
+    w.login()                       # a second browser
+    assert w.app.auth.count() == 2
+    resp, _ = w.post("/actions", {"op": "reset", "kind": "Hard"})
+    resp.after()
+    assert w.st.reboot_request == "Hard"
+    # between the decision and the stop: nothing answers, the sessions are gone
+    w.sid = first
+    resp, text = w.send("GET", "/")
+    assert resp.status == 503 and "restarting" in text
+    assert w.app.auth.count() == 0
+    srv = WebServer(w.app, ("127.0.0.1", 0))
+    lst = Listener()
+    srv._srv = lst
+    conns = [Conn(), Conn(), Conn()]
+    srv._open = list(conns)
+    w.app.auth.login()
+    asyncio.run(srv.stop())
+    # stopped listening and every connection closed, each close awaited
+    assert lst.closed and lst.waited and srv._srv is None
+    assert [(c.closed, c.waited) for c in conns] == [(True, True)] * 3 and srv._open == []
+    assert w.app.auth.count() == 0
+    # a connection accepted in the last moment is closed unanswered
+    late = Conn()
+    asyncio.run(srv._client(None, late))
+    assert late.closed and srv._open == []

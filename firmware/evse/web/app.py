@@ -40,6 +40,12 @@ class App:
 
     # ---- dispatch ----------------------------------------------------------------
     def handle(self, req) -> Response:
+        if self.st.reboot_request:
+            # a reset is decided: the old station answers nothing more, and
+            # its sessions are gone (the server stops a moment later)
+            self.auth.end_all()
+            return self.error(req, 503, "the controller is restarting: log in again in a minute",
+                              "Retry-After: 5\r\n")
         r = self.routes.get(req.path)
         if r is None:
             return self.error(req, 404, "no such page")
