@@ -1443,7 +1443,7 @@ class Station:
             ocpp_code, vendor, info = self._status_fields(i + 1)
             conns.append({
                 "id": i + 1, "status": cstatus.NAMES[code], "error_code": ocpp_code,
-                "vendor_error": vendor, "pilot": P.NAMES[c.pilot] if c.pilot < len(P.NAMES) else "?",
+                "vendor_error": vendor, "info": info, "pilot": P.NAMES[c.pilot] if c.pilot < len(P.NAMES) else "?",
                 "duty": c.duty_permille / 10, "offered_a": c.offered_da / 10,
                 "contactor": bool(c.contactor_closed), "locked": bool(c.locked),
                 "lock": self._lock_seen(c),
@@ -1452,6 +1452,10 @@ class Station:
                 "energy_wh": int(m.energy_wh()),
                 "current_a": [round(m.current_a(p), 1) for p in range(3)],
                 "voltage_v": [round(m.voltage_v(p), 1) for p in range(3)],
+                "power_w": int(m.power_w()),
+                # the running transaction: seconds since its start, Wh since
+                "session_s": self.clock.now() - s.start_time if s.state == TX else None,
+                "session_wh": int(m.energy_wh()) - s.meter_start if s.state == TX else None,
                 "led": self.indicators.led_state(i),
                 "session": S.STATE_NAMES[s.state],
             })

@@ -120,11 +120,14 @@ def test_login_lockout_status_config_and_api(tmp_path):
         s.call("advance", seconds=60)
         st, _, page = b.fetch("/")
         assert st == 200
-        row = re.search(r"<tr><td>1</td>(.*?)</tr>", page).group(1)
-        cells = re.findall(r"<td>([^<]*)</td>", row)
-        assert cells[:4] == ["Charging", "NoError", "-", "C"]
-        assert cells[4] == "16.0" and float(cells[5]) > 0 and cells[7] == "TAGLESS1"
-        assert re.search(r"<tr><td>2</td><td>Available</td>", page)
+        def cell(k):
+            return re.search(r'<td id="%s">([^<]*)</td>' % k, page).group(1)
+        assert re.search(r'id="c1-status">Charging<', page)
+        assert cell("c1-pilot").startswith("C ") and cell("c1-offered") == "16.0 A"
+        assert cell("c1-current") == "16.0 / 16.0 / 16.0 A" and int(cell("c1-energy").split()[0]) > 0
+        assert cell("c1-session").startswith("0:01:0") and cell("c1-session").endswith("TAGLESS1")
+        assert cell("c1-error") == "NoError"
+        assert re.search(r'id="c2-status">Available<', page)
         st, d = api(b, "/api/status")
         assert st == 200 and d["connectors"][0]["status"] == "Charging"
         assert d["connectors"][0]["id_tag"] == "TAGLESS1"

@@ -344,3 +344,39 @@ def test_a_reset_ends_every_session_and_closes_every_connection_at_once():
     late = Conn()
     asyncio.run(srv._client(None, late))
     assert late.closed and srv._open == []
+
+
+def test_status_page_is_live_and_shows_currents_session_and_errors():
+    from evse.web import pages
+    w = Web()
+    w.login()
+    resp, text = w.send("GET", "/")
+    assert "http-equiv=\"refresh\"" not in text and "fetch('/live')" in text
+    assert '<td id="c1-current">0.0 / 0.0 / 0.0 A</td>' in text
+    resp, frag = w.send("GET", "/live")
+    assert resp.status == 200 and "<html" not in frag and 'id="c2-status">Available<' in frag
+    assert 'class="conn bad"' not in frag
+    # a faulted connector: highlighted, with the meaning and what to check
+    st = w.st.status()
+    c = st["connectors"][0]
+    c.update({"status": "Faulted", "error_code": "ConnectorLockFailure",
+              "vendor_error": "ERR_SERVO_LOCK_FAILED", "info": "IOCU"})
+    c2 = st["connectors"][1]
+    c2.update({"status": "Charging", "current_a": [15.9, 16.0, 16.1], "power_w": 11040,
+               "session_s": 3725, "session_wh": 3400, "transaction_id": 7, "id_tag": "CARD1"})
+    frag = "".join(pages.live(st, {"version": "x", "station_status": "Available"}))
+    sec = frag.split('<section class="conn bad" id="c1">')[1].split("</section>")[0]
+    assert "<b>ERR_SERVO_LOCK_FAILED</b> (IOCU): " in sec and "What to check:" in sec
+    from evse import errhelp
+    assert pages.esc(errhelp.IOCU["ERR_SERVO_LOCK_FAILED"][1]) in sec
+    assert '<td id="c2-current">15.9 / 16.0 / 16.1 A</td>' in frag
+    assert '<td id="c2-power">11040 W</td>' in frag
+    assert '<td id="c2-session">1:02:05, 3400 Wh, transaction 7, CARD1</td>' in frag
+    # the log page: errors and events, newest first
+    w.st.error_log.add("test: first error")
+    w.st.error_log.add("test: second error")
+    resp, text = w.send("GET", "/log")
+    assert resp.status == 200 and text.index("second error") < text.index("first error")
+    assert "web: login from 192.0.2.7" in text
+    w.sid = ""
+    assert w.send("GET", "/live")[0].status == 401

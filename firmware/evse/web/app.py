@@ -26,6 +26,8 @@ class App:
         # path -> (GET handler, POST handler)
         self.routes = {
             "/": (self.get_status, None),
+            "/live": (self.get_live, None),
+            "/log": (self.get_log, None),
             "/login": (self.get_login, self.post_login),
             "/logout": (None, self.post_logout),
             "/config": (self.get_config, self.post_config),
@@ -141,15 +143,29 @@ class App:
         return Response(303, "", HTML, "Location: /login\r\nSet-Cookie: %s=; Path=/; Max-Age=0; "
                         "HttpOnly; SameSite=Strict\r\n" % A.COOKIE)
 
+    def _info(self) -> dict:
+        st = self.st
+        from evse.iocu import errors
+        return {"version": VERSION, "station_status": st.connector_status_name(0),
+                "station_error": errors.name(st.port.error) if st.port.error else "-"}
+
     def get_status(self, req) -> Response:
         s = self.session(req, False)
         if type(s) is not tuple:
             return s
-        st = self.st
-        from evse.iocu import errors
-        info = {"version": VERSION, "station_status": st.connector_status_name(0),
-                "station_error": errors.name(st.port.error) if st.port.error else "-"}
-        return Response(200, pages.status(st.status(), info, s[1]))
+        return Response(200, pages.status(self.st.status(), self._info(), s[1]))
+
+    def get_live(self, req) -> Response:
+        s = self.session(req, False)
+        if type(s) is not tuple:
+            return s
+        return Response(200, pages.live(self.st.status(), self._info()))
+
+    def get_log(self, req) -> Response:
+        s = self.session(req, False)
+        if type(s) is not tuple:
+            return s
+        return Response(200, pages.logs(self.st.error_log.lines(), self.st.log.lines(), s[1]))
 
     def _config_page(self, csrf: str, msg: str = "", error: bool = False):
         yield head("Configuration", csrf)
