@@ -169,9 +169,42 @@ def test_config_page_groups_marks_and_escapes():
     for g in ("<h2>Device</h2>", "<h2>Central System</h2>", "<h2>Authorization</h2>",
               "<h2>Connectors</h2>", "<h2>Metering</h2>"):
         assert g in text, g
-    assert "<td class=\"ro\">LocalManagementPassword</td><td>(hidden)</td>" in text
+    row = text.split('<tr data-k="LocalManagementPassword"')[1].split("</tr>")[0]
+    assert '<td id="v-LocalManagementPassword" data-s="1">(hidden)</td>' in row and "default" not in row
     items = w.st.config.get_configuration()[0]
     assert text.count("name=\"key\"") == len([i for i in items if not i["readonly"]])
+
+
+def test_config_controls_per_type_search_and_warnings():
+    w = Web()
+    w.login()
+    _, text = w.send("GET", "/config")
+    assert 'id="q"' in text and "fetch('/api/config'" in text
+
+    def row(k):
+        return text.split('<tr data-k="%s"' % k)[1].split("</tr>")[0]
+    r = row("LocalAuthListEnabled")
+    assert 'type="checkbox" name="value" value="true"' in r and "true or false; default" in r
+    r = row("MeterType")
+    assert '<option value="4">4 Eastron SDM630</option>' in r and '<select name="value"' in r
+    r = row("HeartBeatInterval")
+    assert 'type="number" name="value"' in r and 'min="0" max="65535"' in r
+    # an unticked checkbox posts no value: false
+    w.post("/config", {"key": "LocalAuthListEnabled", "value": "true", "bool": "1"})
+    assert w.st.config.get("LocalAuthListEnabled") is True
+    _, text = w.post("/config", {"key": "LocalAuthListEnabled", "bool": "1"})
+    assert "LocalAuthListEnabled: Accepted" in text and w.st.config.get("LocalAuthListEnabled") is False
+    # accepted, but will not work: a MeterType without a register map
+    _, text = w.post("/config", {"key": "MeterType", "value": "7"})
+    assert ("MeterType: RebootRequired; warning: MeterType 7 (Tele S6 XM50A 1000VM): no register map"
+            in text) and '<p class="msg err">' in text
+    assert "no register map; the meter will report PowerMeterFailure</div>" in row("MeterType")
+    resp, d = w.send("POST", "/api/config", json.dumps({"key": "MeterType", "value": 4}).encode(),
+                     {"X-CSRF-Token": w.csrf}, "application/json")
+    assert json.loads(d) == {"key": "MeterType", "status": "RebootRequired", "reason": ""}
+    resp, d = w.send("POST", "/api/config", json.dumps({"key": "MeterType", "value": 11}).encode(),
+                     {"X-CSRF-Token": w.csrf}, "application/json")
+    assert json.loads(d)["warning"].startswith("MeterType 11 (Konect 1.4): no register map")
 
 
 def test_state_changes_need_the_csrf_token_and_the_own_origin():

@@ -197,9 +197,15 @@ class App:
             return s
         f = req.form()
         key = f.get("key", "")
-        r, why = self.change(key, f.get("value", ""))
+        # an unticked checkbox sends no value: the boolean is false
+        value = f.get("value", "false" if f.get("bool") else "")
+        r, why = self.change(key, value)
         msg = "%s: %s" % (key, r) + (" (" + why + ")" if why else "")
-        return Response(200, self._config_page(s[1], msg, r not in ("Accepted", "RebootRequired")))
+        warn = cfgview.warning(self.st.config.canonical(key) or key, value) if r in (
+            "Accepted", "RebootRequired") else ""
+        if warn:
+            msg += "; warning: " + warn
+        return Response(200, self._config_page(s[1], msg, warn != "" or r not in ("Accepted", "RebootRequired")))
 
     def _list_page(self, csrf: str, msg: str = "", error: bool = False):
         al = self.st.authlist
