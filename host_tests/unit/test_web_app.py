@@ -179,7 +179,12 @@ def test_config_controls_per_type_search_and_warnings():
     w = Web()
     w.login()
     _, text = w.send("GET", "/config")
-    assert 'id="q"' in text and "fetch('/api/config'" in text
+    assert 'id="q"' in text and '<script src="/app.js"></script>' in text
+    w.sid = ""
+    resp, js = w.send("GET", "/app.js")
+    assert resp.status == 200 and "fetch('/api/config'" in js and "fetch('/live')" in js
+    assert resp.ctype.startswith("text/javascript")
+    w.login()
 
     def row(k):
         return text.split('<tr data-k="%s"' % k)[1].split("</tr>")[0]
@@ -384,7 +389,7 @@ def test_status_page_is_live_and_shows_currents_session_and_errors():
     w = Web()
     w.login()
     resp, text = w.send("GET", "/")
-    assert "http-equiv=\"refresh\"" not in text and "fetch('/live')" in text
+    assert "http-equiv=\"refresh\"" not in text and '<script src="/app.js"></script>' in text
     assert '<td id="c1-current">0.0 / 0.0 / 0.0 A</td>' in text
     resp, frag = w.send("GET", "/live")
     assert resp.status == 200 and "<html" not in frag and 'id="c2-status">Available<' in frag

@@ -28,6 +28,7 @@ class App:
             "/": (self.get_status, None),
             "/live": (self.get_live, None),
             "/log": (self.get_log, None),
+            "/app.js": (self.get_js, None),
             "/login": (self.get_login, self.post_login),
             "/logout": (None, self.post_logout),
             "/config": (self.get_config, self.post_config),
@@ -160,6 +161,11 @@ class App:
         if type(s) is not tuple:
             return s
         return Response(200, pages.live(self.st.status(), self._info()))
+
+    def get_js(self, req) -> Response:
+        # the pages' one script: code only, no data, so no session needed
+        from evse.web.appjs import JS
+        return Response(200, JS, "text/javascript; charset=utf-8", "Cache-Control: max-age=3600\r\n")
 
     def get_log(self, req) -> Response:
         s = self.session(req, False)

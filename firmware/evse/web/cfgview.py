@@ -174,26 +174,6 @@ def control(name: str, e, cur: str) -> str:
     return "<input type=\"text\" name=\"value\" value=\"" + esc(cur) + "\"" + lab + ">"
 
 
-# the search box filters the rows; a change goes to /api/config and its
-# result shows beside the form (the page stays where it is); without
-# scripts the forms post to /config
-_SCRIPT = ("<script>(function(){var q=document.getElementById('q');q.oninput=function(){"
-           "var t=q.value.toLowerCase();document.querySelectorAll('section.grp').forEach(function(g){"
-           "var n=0;g.querySelectorAll('tr[data-k]').forEach(function(r){var m=r.dataset.k.toLowerCase()"
-           ".indexOf(t)>=0;r.classList.toggle('hide',!m);if(m)n++;});g.classList.toggle('hide',n==0);});};"
-           "document.querySelectorAll('form.set').forEach(function(f){f.onsubmit=function(ev){"
-           "ev.preventDefault();var i=f.elements.value;var v=i.type=='checkbox'?(i.checked?'true':'false'):i.value;"
-           "var o=f.querySelector('.res');o.textContent='...';fetch('/api/config',{method:'POST',"
-           "headers:{'Content-Type':'application/json','X-CSRF-Token':f.elements.csrf.value},"
-           "body:JSON.stringify({key:f.elements.key.value,value:v})}).then(function(r){return r.json();})"
-           ".then(function(d){var ok=d.status=='Accepted'||d.status=='RebootRequired';"
-           "o.textContent=(d.status||'Error')+(d.reason?': '+d.reason:'')+(d.warning?' - warning: '+d.warning:'')"
-           "+(d.status=='RebootRequired'?' (active after the next reboot)':'');"
-           "o.className='res msg '+(ok&&!d.warning?'ok':'err');"
-           "if(ok){var c=document.getElementById('v-'+d.key);if(c&&!c.dataset.s)c.textContent=v;}})"
-           ".catch(function(){o.textContent='no answer';o.className='res msg err';});};});})();</script>")
-
-
 def page(config, csrf: str, msg: str = "", error: bool = False):
     """The configuration page body, streamed: one table per group."""
     items = config.get_configuration()[0]     # no rng: the password stays as it is
@@ -243,7 +223,7 @@ def page(config, csrf: str, msg: str = "", error: bool = False):
                    + ">" + esc(value) + ("<div class=\"msg err\">" + esc(warn) + "</div>" if warn else "")
                    + "</td>" + change + "</tr>")
         yield "</table></section>"
-    yield _SCRIPT
+    yield "<script src=\"/app.js\"></script>"
 
 
 def as_json(config, key: str = ""):

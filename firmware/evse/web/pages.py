@@ -123,18 +123,12 @@ def live(st: dict, info: dict):
         yield "</section>"
 
 
-# polls /live and swaps it in; a lost session goes to the login page
-_POLL = ("<script>setInterval(function(){fetch('/live').then(function(r){"
-         "if(r.status==401){location='/login';return;}if(r.ok)r.text().then(function(t){"
-         "document.getElementById('live').innerHTML=t;});}).catch(function(){});},2000);</script>")
-
-
 def status(st: dict, info: dict, csrf: str):
     """st: Station.status(); info: {"version", "station_status", "station_error"}."""
     yield head("Status", csrf)
     yield "<div id=\"live\">"
     yield from live(st, info)
-    yield "</div>" + _POLL
+    yield "</div><script src=\"/app.js\"></script>"
     yield TAIL
 
 
