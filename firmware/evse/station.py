@@ -107,9 +107,13 @@ class Station:
         self._resv = None               # type: Any
         self._smart = None              # type: Any
         self._sensors = None            # type: Any
-        from evse.services.log import Log
-        self.log = Log(self.clock, 64)
-        self.error_log = Log(self.clock, 32)
+        from evse.services import log as LG
+        self.log = LG.Log(self.clock, 64)
+        self.error_log = LG.Log(self.clock, 32, LG.ERROR)
+        # the console's level: the board's (the simulator's --log-level) or LogLevel
+        self._log_fixed = getattr(board, "log_level", None)
+        LG.set_console(LG.level_of(self._log_fixed or config.get_str("LogLevel")))
+        config.subscribe(self._log_level_changed)
         for e in config.errors:
             self.error_log.add("config: " + e)
         # ---- meters
@@ -1275,6 +1279,11 @@ class Station:
         if addr:    # the local management website (manual 4.1), evse.web
             from evse.web import server as web
             self.web = await web.start(self, addr)
+
+    def _log_level_changed(self, name: str) -> None:
+        if name == "LogLevel" and not self._log_fixed:
+            from evse.services import log as LG
+            LG.set_console(LG.level_of(self.config.get_str("LogLevel")))
 
     async def stop_web(self) -> None:
         """The website ends at once when a reset is decided, before the

@@ -13,7 +13,7 @@ from evse.web.markup import esc, hidden, message
 # (group, name prefixes); the first group with a matching prefix wins
 GROUPS = (
     ("Device", ("FirmwareVersion", "MACAddress", "Model", "SerialNumber", "NumberOfConnectors",
-                "ChargePointVendor", "DetailedWarningMessages")),
+                "ChargePointVendor", "DetailedWarningMessages", "LogLevel")),
     ("Central System", ("BES", "NodeId", "HeartBeat", "WebSocket", "UseWebsocket", "OCPP",
                         "MessageResponse", "TransactionMessage", "Registered", "OfflineMode",
                         "GetConfiguration", "SupportedFeature", "ReserveConnector", "ResetRetries",
