@@ -45,11 +45,12 @@ def explain(code: str, vendor: str):
         return None
     from evse import errhelp    # loaded only when an error is shown
     t = errhelp.IOCU.get(vendor or "")
-    if t is None:
-        t = errhelp.OCPP.get(code)
-    if t is None:
-        return ("%s %s" % (code, vendor or ""), "docs/troubleshooting.md")
-    return t[0], t[1]
+    if t is not None:
+        return t[0], t[1]
+    o = errhelp.OCPP.get(code)
+    if o is not None:
+        return o[0], o[1]
+    return ("%s %s" % (code, vendor or ""), "docs/troubleshooting.md")
 
 
 def _hms(s) -> str:
