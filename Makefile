@@ -68,8 +68,8 @@ test-heap: $(STAMP)
 	MICROPYPATH=.frozen:$(FW) $(MP) -X heapsize=$(HEAP_SIZE) tools/board_selftest.py --model sscu $(HEAP_BUDGET_SSCU)
 
 # integration: the simulator on the Unix port against an `ocpp` Central System
-# node_modules: ocpp-rpc (strict OCPP 1.6 Central System, tools/csms_rpc.js),
-# pinned by package-lock.json; node/npm from the distribution if missing
+# node_modules: ocpp-rpc (strict OCPP 1.6 Central System, tools/csms_rpc.js) and
+# playwright-core (the browser tests, tools/web_browser.js), pinned by package-lock.json; node/npm from the distribution if missing
 NODE_STAMP := node_modules/.installed
 $(NODE_STAMP): package.json package-lock.json
 	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
@@ -78,7 +78,15 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-test-integration: $(STAMP) $(NODE_STAMP)
+# the browser tests (host_tests/integration/test_web_browser.py): playwright-core
+# from node_modules drives the distribution's Chromium (no browser download)
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && apt-get install -y -qq chromium; \
+	else echo "the browser tests need Chromium (apt-get install chromium)"; exit 1; fi
+
+test-integration: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
 	PYTHONPATH=$(FW):host_tests/unit:tools $(BIN)/pytest -q -p no:cacheprovider host_tests/integration
 
 # ---- run ---------------------------------------------------------------------

@@ -6,7 +6,7 @@
 # the imports from boards/*/main.py and fails when this list is not exactly
 # what they reach (a new module must be added here).
 package("evse", base_path="../firmware", opt=2, files=[
-    "__init__.py", "aio.py", "apploader.py", "clock.py", "config/__init__.py",
+    "__init__.py", "aio.py", "apploader.py", "clock.py", "config/__init__.py", "errhelp.py",
     "config/keys.py", "config/store.py", "config/values.py", "hal/__init__.py",
     "hal/fsstore.py", "hal/machine_hal.py", "hal/net.py", "hal/netif.py", "hal/register.py",
     "hal/slotfs.py", "hal/ticker.py", "iocu/__init__.py", "iocu/ccid.py", "iocu/connector.py",
@@ -30,5 +30,5 @@ package("evse", base_path="../firmware", opt=2, files=[
     "services/smartprofile.py", "services/smartschedule.py", "services/transfer.py",
     "services/transferjob.py", "services/transferurl.py", "services/warnings.py", "station.py",
     "ticks.py", "web/__init__.py", "web/api.py", "web/app.py", "web/auth.py", "web/cfgview.py",
-    "web/http.py", "web/listedit.py", "web/markup.py", "web/pages.py", "web/server.py",
+    "web/appjs.py", "web/http.py", "web/listedit.py", "web/markup.py", "web/pages.py", "web/server.py",
 ])

@@ -524,6 +524,21 @@ NETWORK_KEYS = [
 ]
 
 
+# The console log's level (evse.services.log; docs/troubleshooting.md, logs):
+# a vendor key, so that an engineer can raise it from the website or the
+# Central System without a new image; the simulator's --log-level overrides it.
+LOG_KEYS = [
+    {"key": "LogLevel", "support": ["DSCU", "SSCU"], "type": "String", "readonly": False,
+     "values": {"enum": ["off", "error", "warn", "info", "debug"]}, "default": "warn",
+     "reboot_required": False, "field_validation": True, "unit": None, "future_use": False,
+     "summary": "Lines printed on the controller's console (the simulator's stdout): off, or "
+                "error, warn, info or debug and everything more severe. The error history "
+                "and the recent events keep error, warn and info lines whatever the level "
+                "(the website's Log page, GetDiagnostics); debug lines only reach the console.",
+     "resolved": None, "note": "vendor key (evse.services.log); not in the manual."},
+]
+
+
 def _ocpp_key(name, typ, readonly, values, default, section, summary):
     return {"key": name, "support": ["DSCU", "SSCU"], "type": typ, "readonly": readonly,
             "values": values, "default": default, "reboot_required": False,
@@ -604,7 +619,7 @@ def main(argv):
             return 2
         i += 1
     with open(path) as f:
-        data = json.load(f) + SECURITY_KEYS + OCPP_KEYS + NETWORK_KEYS
+        data = json.load(f) + SECURITY_KEYS + OCPP_KEYS + NETWORK_KEYS + LOG_KEYS
     unknown = set(OVERRIDES) - set(k["key"] for k in data)
     if unknown:
         print("OVERRIDES name unknown keys: %s" % sorted(unknown), file=sys.stderr)

@@ -152,6 +152,7 @@ class Member:
         o = self.fleet.opts
         n = 1 if o["model"] == "sscu" else 2
         board = SimBoard(n, self.dir, False)
+        board.log_level = "off"     # N stations share one stdout: the fleet's own report
         cfg = Config(board.storage, model=o["model"])
         pairs = csms_settings(o["csms"])
         pairs.append(("NodeId", self.id))

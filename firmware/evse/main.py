@@ -32,6 +32,7 @@ async def serve(board, model: str, on_start=None) -> None:
         on_start(station)
     while not station.reboot_request:
         await sleep_ms(100)
+    await station.stop_web()
     waited = 0
     # errata 3.36: StopTransaction before the reset; the journal keeps what
     # cannot leave in time

@@ -15,7 +15,8 @@ USAGE = """usage: evse.sim [--csms URL] [--id ID] [--model sscu|dscu] [--state-d
                 [--control HOST:PORT] [--set KEY=VALUE]... [--modbus PEER]
                 [--clock real|virtual] [--rs485 listen:HOST:PORT|connect:HOST:PORT]
                 [--web HOST:PORT] [--journal-bytes N] [--events FILE]
-                [--link-seed N] [--link FIELD=VALUE,...]... [--help]"""
+                [--link-seed N] [--link FIELD=VALUE,...]...
+                [--log-level off|error|warn|info|debug] [--help]"""
 
 # every option, for --help (docs/simulator.md has the whole contract)
 OPTIONS = (
@@ -33,6 +34,7 @@ OPTIONS = (
     ("--events FILE", "write the event log (JSON lines; tools/plot_session.py draws it)"),
     ("--link-seed N", "seed of the OCPP link faults (default 1)"),
     ("--link SPEC", "link faults from the start, as the link op: dir=out,drop=0.5,latency_ms=200"),
+    ("--log-level LEVEL", "console lines on stdout: off, error, warn, info, debug (default: LogLevel, warn)"),
     ("--help", "this text: every option and every control op"),
 )
 
@@ -66,6 +68,7 @@ def parse_args(argv: list) -> dict:
     opts["events"] = None          # extension: the event log (evse.simevents)
     opts["link_seed"] = None       # extension: the OCPP link faults (evse.simlink)
     opts["link"] = []
+    opts["log_level"] = None       # the console's level, over the LogLevel key
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -108,6 +111,8 @@ def parse_args(argv: list) -> dict:
             raise UsageError(str(e))
     if opts["web"] is not None:
         opts["web_addr"] = host_port(opts["web"], "--web")
+    if opts["log_level"] is not None and opts["log_level"] not in ("off", "error", "warn", "info", "debug"):
+        raise UsageError("--log-level must be off, error, warn, info or debug")
     jb = opts["journal_bytes"]
     if jb is not None and (not jb.isdigit() or 0 < int(jb) < 4096):
         raise UsageError("--journal-bytes must be 0 (no budget) or at least 4096")
@@ -279,6 +284,8 @@ def main(argv: list) -> int:
             meter_port = TcpBus(opts["modbus_spec"])
         if opts["web"]:
             board.web_addr = opts["web_addr"]
+        if opts["log_level"]:
+            board.log_level = opts["log_level"]
         if opts["journal_bytes"] is not None:
             board.journal_bytes = int(opts["journal_bytes"])
         cfg = Config(board.storage, model=opts["model"])

@@ -496,6 +496,7 @@ class ControlServer:
         kind = old.reboot_request
         if not kind or self.restart is None:
             return
+        await old.stop_web()
         await self._flush(old)
         await old.stop()
         self.station = self.restart()

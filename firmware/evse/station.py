@@ -108,9 +108,13 @@ class Station:
         self._resv = None               # type: Any
         self._smart = None              # type: Any
         self._sensors = None            # type: Any
-        from evse.services.log import Log
-        self.log = Log(self.clock, 64)
-        self.error_log = Log(self.clock, 32)
+        from evse.services import log as LG
+        self.log = LG.Log(self.clock, 64)
+        self.error_log = LG.Log(self.clock, 32, LG.ERROR)
+        # the console's level: the board's (the simulator's --log-level) or LogLevel
+        self._log_fixed = getattr(board, "log_level", None)
+        LG.set_console(LG.level_of(self._log_fixed or config.get_str("LogLevel")))
+        config.subscribe(self._log_level_changed)
         for e in config.errors:
             self.error_log.add("config: " + e)
         # ---- meters
@@ -1286,13 +1290,25 @@ class Station:
             from evse.web import server as web
             self.web = await web.start(self, addr)
 
+    def _log_level_changed(self, name: str) -> None:
+        if name == "LogLevel" and not self._log_fixed:
+            from evse.services import log as LG
+            LG.set_console(LG.level_of(self.config.get_str("LogLevel")))
+
+    async def stop_web(self) -> None:
+        """The website ends at once when a reset is decided, before the
+        queued messages are flushed: no page of the old station, no old
+        session, no open connection (issue: reset closes everything)."""
+        if self.web is not None:
+            w = self.web
+            self.web = None
+            await w.stop()
+
     async def stop(self) -> None:
         self.running = False
         for m in self.meters:
             m.save(self.clock.ticks_ms(), True)      # a clean stop: nothing lost
-        if self.web is not None:
-            await self.web.stop()
-            self.web = None
+        await self.stop_web()
         await self.ocpp.stop()
         if self.link is not None:
             from evse.services import mswiring
@@ -1391,7 +1407,7 @@ class Station:
             ocpp_code, vendor, info = self._status_fields(i + 1)
             conns.append({
                 "id": i + 1, "status": cstatus.NAMES[code], "error_code": ocpp_code,
-                "vendor_error": vendor, "pilot": P.NAMES[c.pilot] if c.pilot < len(P.NAMES) else "?",
+                "vendor_error": vendor, "info": info, "pilot": P.NAMES[c.pilot] if c.pilot < len(P.NAMES) else "?",
                 "duty": c.duty_permille / 10, "offered_a": c.offered_da / 10,
                 "contactor": bool(c.contactor_closed), "locked": bool(c.locked),
                 "lock": self._lock_seen(c),
@@ -1400,6 +1416,10 @@ class Station:
                 "energy_wh": int(m.energy_wh()),
                 "current_a": [round(m.current_a(p), 1) for p in range(3)],
                 "voltage_v": [round(m.voltage_v(p), 1) for p in range(3)],
+                "power_w": int(m.power_w()),
+                # the running transaction: seconds since its start, Wh since
+                "session_s": self.clock.now() - s.start_time if s.state == TX else None,
+                "session_wh": int(m.energy_wh()) - s.meter_start if s.state == TX else None,
                 "led": self.indicators.led_state(i),
                 "session": S.STATE_NAMES[s.state],
             })

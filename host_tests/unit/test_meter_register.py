@@ -208,7 +208,7 @@ def test_website_shows_whole_wh_at_30_mwh():
     r = _charged_session("meter1", 30000000)
     html = "".join(page(r.st.status(), {}, "x"))
     e = r.st.meters[0].energy_wh()
-    assert ("<td>%d</td>" % e) in html and ("%d.0" % e) not in html, html
+    assert ('<td id="c1-energy">%d Wh</td>' % e) in html and ("%d.0" % e) not in html, html
 
 
 # ---- register saves: by energy, not every 10 s -----------------------------------------

@@ -60,8 +60,8 @@ def test_log_is_a_bounded_ring_with_time_filter():
         log.add("event %d" % i)
         clock.advance_ms(10000)
     assert len(log) == 3
-    assert log.lines() == [iso8601(1000020) + " event 2", iso8601(1000030) + " event 3",
-                           iso8601(1000040) + " event 4"]
+    assert log.lines() == [iso8601(1000020) + " INFO event 2", iso8601(1000030) + " INFO event 3",
+                           iso8601(1000040) + " INFO event 4"]
     assert [ln[-7:] for ln in log.lines(1000030, None)] == ["event 3", "event 4"]
     assert [ln[-7:] for ln in log.lines(None, 1000030)] == ["event 2", "event 3"]
     assert log.lines(1000031, 1000039) == []
@@ -103,7 +103,7 @@ def test_collect_writes_versions_config_without_secrets_and_filtered_log():
     assert "hunter2" not in text and "FTPPassword" not in text
     assert "LocalManagementPassword" not in text and "PINCode" not in text
     assert "kept line" in text and "old line" not in text and "too new" not in text
-    assert "[errors]\n" + iso8601(t0 + 100) + " ERR_LOCK connector 1\n" in text
+    assert "[errors]\n" + iso8601(t0 + 100) + " INFO ERR_LOCK connector 1\n" in text
     assert "period: %s .. %s" % (iso8601(t0 + 50), iso8601(t0 + 150)) in text
 
 

@@ -169,9 +169,47 @@ def test_config_page_groups_marks_and_escapes():
     for g in ("<h2>Device</h2>", "<h2>Central System</h2>", "<h2>Authorization</h2>",
               "<h2>Connectors</h2>", "<h2>Metering</h2>"):
         assert g in text, g
-    assert "<td class=\"ro\">LocalManagementPassword</td><td>(hidden)</td>" in text
+    row = text.split('<tr data-k="LocalManagementPassword"')[1].split("</tr>")[0]
+    assert '<td id="v-LocalManagementPassword" data-s="1">(hidden)</td>' in row and "default" not in row
     items = w.st.config.get_configuration()[0]
     assert text.count("name=\"key\"") == len([i for i in items if not i["readonly"]])
+
+
+def test_config_controls_per_type_search_and_warnings():
+    w = Web()
+    w.login()
+    _, text = w.send("GET", "/config")
+    assert 'id="q"' in text and '<script src="/app.js"></script>' in text
+    w.sid = ""
+    resp, js = w.send("GET", "/app.js")
+    assert resp.status == 200 and "fetch('/api/config'" in js and "fetch('/live')" in js
+    assert resp.ctype.startswith("text/javascript")
+    w.login()
+
+    def row(k):
+        return text.split('<tr data-k="%s"' % k)[1].split("</tr>")[0]
+    r = row("LocalAuthListEnabled")
+    assert 'type="checkbox" name="value" value="true"' in r and "true or false; default" in r
+    r = row("MeterType")
+    assert '<option value="4">4 Eastron SDM630</option>' in r and '<select name="value"' in r
+    r = row("HeartBeatInterval")
+    assert 'type="number" name="value"' in r and 'min="0" max="65535"' in r
+    # an unticked checkbox posts no value: false
+    w.post("/config", {"key": "LocalAuthListEnabled", "value": "true", "bool": "1"})
+    assert w.st.config.get("LocalAuthListEnabled") is True
+    _, text = w.post("/config", {"key": "LocalAuthListEnabled", "bool": "1"})
+    assert "LocalAuthListEnabled: Accepted" in text and w.st.config.get("LocalAuthListEnabled") is False
+    # accepted, but will not work: a MeterType without a register map
+    _, text = w.post("/config", {"key": "MeterType", "value": "7"})
+    assert ("MeterType: RebootRequired; warning: MeterType 7 (Tele S6 XM50A 1000VM): no register map"
+            in text) and '<p class="msg err">' in text
+    assert "no register map; the meter will report PowerMeterFailure</div>" in row("MeterType")
+    resp, d = w.send("POST", "/api/config", json.dumps({"key": "MeterType", "value": 4}).encode(),
+                     {"X-CSRF-Token": w.csrf}, "application/json")
+    assert json.loads(d) == {"key": "MeterType", "status": "RebootRequired", "reason": ""}
+    resp, d = w.send("POST", "/api/config", json.dumps({"key": "MeterType", "value": 11}).encode(),
+                     {"X-CSRF-Token": w.csrf}, "application/json")
+    assert json.loads(d)["warning"].startswith("MeterType 11 (Konect 1.4): no register map")
 
 
 def test_state_changes_need_the_csrf_token_and_the_own_origin():
@@ -293,3 +331,90 @@ def test_login_from_another_site_is_refused_without_a_lockout_count():
     assert w.app.auth.failures == 0
     resp, _ = w.login(headers={"Origin": "http://evse.local"})
     assert resp.status == 303 and w.sid
+
+
+class Conn:
+    """An open connection's writer: records the close and its wait."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.waited = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    async def wait_closed(self) -> None:
+        self.waited = self.closed
+
+
+class Listener(Conn):
+    pass
+
+
+def test_a_reset_ends_every_session_and_closes_every_connection_at_once():
+    from evse.aio import asyncio
+    from evse.web.server import WebServer
+    w = Web()
+    w.login()
+    first = w.sid
+    w.login()                       # a second browser
+    assert w.app.auth.count() == 2
+    resp, _ = w.post("/actions", {"op": "reset", "kind": "Hard"})
+    resp.after()
+    assert w.st.reboot_request == "Hard"
+    # between the decision and the stop: nothing answers, the sessions are gone
+    w.sid = first
+    resp, text = w.send("GET", "/")
+    assert resp.status == 503 and "restarting" in text
+    assert w.app.auth.count() == 0
+    srv = WebServer(w.app, ("127.0.0.1", 0))
+    lst = Listener()
+    srv._srv = lst
+    conns = [Conn(), Conn(), Conn()]
+    srv._open = list(conns)
+    w.app.auth.login()
+    asyncio.run(srv.stop())
+    # stopped listening and every connection closed, each close awaited
+    assert lst.closed and lst.waited and srv._srv is None
+    assert [(c.closed, c.waited) for c in conns] == [(True, True)] * 3 and srv._open == []
+    assert w.app.auth.count() == 0
+    # a connection accepted in the last moment is closed unanswered
+    late = Conn()
+    asyncio.run(srv._client(None, late))
+    assert late.closed and srv._open == []
+
+
+def test_status_page_is_live_and_shows_currents_session_and_errors():
+    from evse.web import pages
+    w = Web()
+    w.login()
+    resp, text = w.send("GET", "/")
+    assert "http-equiv=\"refresh\"" not in text and '<script src="/app.js"></script>' in text
+    assert '<td id="c1-current">0.0 / 0.0 / 0.0 A</td>' in text
+    resp, frag = w.send("GET", "/live")
+    assert resp.status == 200 and "<html" not in frag and 'id="c2-status">Available<' in frag
+    assert 'class="conn bad"' not in frag
+    # a faulted connector: highlighted, with the meaning and what to check
+    st = w.st.status()
+    c = st["connectors"][0]
+    c.update({"status": "Faulted", "error_code": "ConnectorLockFailure",
+              "vendor_error": "ERR_SERVO_LOCK_FAILED", "info": "IOCU"})
+    c2 = st["connectors"][1]
+    c2.update({"status": "Charging", "current_a": [15.9, 16.0, 16.1], "power_w": 11040,
+               "session_s": 3725, "session_wh": 3400, "transaction_id": 7, "id_tag": "CARD1"})
+    frag = "".join(pages.live(st, {"version": "x", "station_status": "Available"}))
+    sec = frag.split('<section class="conn bad" id="c1">')[1].split("</section>")[0]
+    assert "<b>ERR_SERVO_LOCK_FAILED</b> (IOCU): " in sec and "What to check:" in sec
+    from evse import errhelp
+    assert pages.esc(errhelp.IOCU["ERR_SERVO_LOCK_FAILED"][1]) in sec
+    assert '<td id="c2-current">15.9 / 16.0 / 16.1 A</td>' in frag
+    assert '<td id="c2-power">11040 W</td>' in frag
+    assert '<td id="c2-session">1:02:05, 3400 Wh, transaction 7, CARD1</td>' in frag
+    # the log page: errors and events, newest first
+    w.st.error_log.add("test: first error")
+    w.st.error_log.add("test: second error")
+    resp, text = w.send("GET", "/log")
+    assert resp.status == 200 and text.index("second error") < text.index("first error")
+    assert "web: login from 192.0.2.7" in text
+    w.sid = ""
+    assert w.send("GET", "/live")[0].status == 401

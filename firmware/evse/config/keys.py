@@ -841,6 +841,11 @@ KEYS = (
     ("NetworkGateway", STRING, REBOOT | VALIDATE | BOTH | IPV4, None, None, None, "", None),
     # Static name server (dotted quad) when NetworkDHCP is false; empty = none.
     ("NetworkDNS", STRING, REBOOT | VALIDATE | BOTH | IPV4, None, None, None, "", None),
+    # Lines printed on the controller's console (the simulator's stdout): off, or error, warn,
+    # info or debug and everything more severe. The error history and the recent events keep
+    # error, warn and info lines whatever the level (the website's Log page, GetDiagnostics);
+    # debug lines only reach the console.
+    ("LogLevel", STRING, VALIDATE | BOTH, None, None, ("off", "error", "warn", "info", "debug"), "warn", None),
 )
 
 # KEYS indexes in the order of the names (str comparison): the store finds a
@@ -852,10 +857,10 @@ ORDER = (
     148, 0, 1, 149, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
     22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 41, 42, 38, 39, 40, 43,
     48, 49, 50, 59, 60, 61, 65, 64, 63, 51, 52, 53, 54, 55, 56, 57, 58, 62, 66, 67, 68, 69,
-    70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90,
-    157, 161, 160, 158, 159, 156, 155, 91, 92, 93, 94, 96, 97, 95, 98, 99, 100, 101, 109,
-    108, 103, 104, 105, 106, 102, 107, 110, 116, 117, 118, 111, 112, 150, 113, 114, 115,
-    119, 120, 121, 151, 152, 153, 154, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131,
-    132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 143, 142, 144, 146, 145, 147, 44, 45,
-    46, 47,
+    70, 162, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89,
+    90, 157, 161, 160, 158, 159, 156, 155, 91, 92, 93, 94, 96, 97, 95, 98, 99, 100, 101,
+    109, 108, 103, 104, 105, 106, 102, 107, 110, 116, 117, 118, 111, 112, 150, 113, 114,
+    115, 119, 120, 121, 151, 152, 153, 154, 122, 123, 124, 125, 126, 127, 128, 129, 130,
+    131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 143, 142, 144, 146, 145, 147,
+    44, 45, 46, 47,
 )

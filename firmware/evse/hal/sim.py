@@ -67,6 +67,7 @@ class SimBoard:
         # RS485 port: evse.hal.sim_rs485.TcpBus (--rs485), a test bus, or None
         self.rs485 = None   # type: object
         self.web_addr = ()  # type: tuple  # (host, port) of the local management website (--web); () off
+        self.log_level = ""  # the console's level over LogLevel (--log-level); "" the key's
         self.journal_bytes = 32768   # the OCPP journal's byte budget, as an STM32F4 board (--journal-bytes)
         sim_if = SimNetIf()
         self.netifs = {0: sim_if, 1: sim_if}   # evse.hal.netif contract

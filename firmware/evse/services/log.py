@@ -23,27 +23,84 @@ def is_secret(key: str) -> bool:
     return key in SECRET_KEYS or "PASSWORD" in key.upper()
 
 
-class Log:
-    """The last `size` lines with their UTC time; preallocated, oldest dropped."""
+# levels, most severe first; a line is printed on the console when its level
+# is at most the console's (LogLevel key, the simulator's --log-level)
+ERROR = const(0)
+WARN = const(1)
+INFO = const(2)
+DEBUG = const(3)
+LEVELS = ("error", "warn", "info", "debug")
+_TAGS = ("ERROR", "WARN", "INFO", "DEBUG")
+_console = [-1]         # the console's level; -1: nothing printed
 
-    def __init__(self, clock, size: int = 64) -> None:
+
+def level_of(name: str) -> int:
+    """'warn' -> WARN; 'off' (or anything else) -> -1."""
+    for i in range(len(LEVELS)):
+        if LEVELS[i] == name:
+            return i
+    return -1
+
+
+def set_console(level: int) -> None:
+    _console[0] = level
+
+
+def console() -> int:
+    return _console[0]
+
+
+class Log:
+    """The last `size` lines with their UTC time and level; preallocated,
+    oldest dropped. A line at or above the console's level is also printed,
+    as lines() gives it ("2026-01-01T00:00:00Z WARN text"), so the console,
+    the website's Log page and a diagnostics upload show the same lines.
+    Debug lines go to the console only: they would push the useful lines
+    out of the ring."""
+
+    def __init__(self, clock, size: int = 64, level: int = INFO) -> None:
         self.clock = clock
         self.size = size
+        self.level = level      # of a line added without one
         self._t = [0] * size
         self._s = [""] * size
+        self._l = bytearray(size)
         self._n = 0             # lines ever added
 
-    def add(self, line: str) -> None:
+    def add(self, line: str, level: int = -1) -> None:
+        if level < 0:
+            level = self.level
+        if len(line) > _WIDTH:
+            line = line[:_WIDTH]
+        t = self.clock.now()
+        if level <= _console[0]:
+            print(iso8601(t) + " " + _TAGS[level] + " " + line)
+        if level > INFO:
+            return
         i = self._n % self.size
-        self._t[i] = self.clock.now()
-        self._s[i] = line if len(line) <= _WIDTH else line[:_WIDTH]
+        self._t[i] = t
+        self._s[i] = line
+        self._l[i] = level
         self._n += 1
+
+    def error(self, line: str) -> None:
+        self.add(line, ERROR)
+
+    def warn(self, line: str) -> None:
+        self.add(line, WARN)
+
+    def info(self, line: str) -> None:
+        self.add(line, INFO)
+
+    def debug(self, line: str) -> None:
+        if DEBUG <= _console[0]:        # nothing built or kept otherwise
+            self.add(line, DEBUG)
 
     def __len__(self) -> int:
         return min(self._n, self.size)
 
     def lines(self, start=None, stop=None) -> list:
-        """'YYYY-MM-DDTHH:MM:SSZ text' lines, oldest first, with start <= t <= stop
+        """'YYYY-MM-DDTHH:MM:SSZ LEVEL text' lines, oldest first, with start <= t <= stop
         (UTC seconds; None = open end)."""
         out = []
         n = len(self)
@@ -52,5 +109,5 @@ class Log:
             i = k % self.size
             t = self._t[i]
             if (start is None or t >= start) and (stop is None or t <= stop):
-                out.append(iso8601(t) + " " + self._s[i])
+                out.append(iso8601(t) + " " + _TAGS[self._l[i]] + " " + self._s[i])
         return out

@@ -48,7 +48,7 @@ class Warnings:
             self.cond.clear(conn, errors.name(code))
         elif ev == EV_WARNING:
             ocpp_code, vendor, info = errors.ocpp(code)
-            self.log.add("c%d warning %s" % (conn, vendor))
+            self.log.warn("c%d warning %s" % (conn, vendor))
             self.send_event(conn, ocpp_code, vendor, info)
 
     # ---- the energy pipeline ---------------------------------------------------

@@ -2,8 +2,9 @@
 #   GET  /api/status              Station.status() (the simulator's `status` shape)
 #   GET  /api/config[?key=K]      {"configuration": [{key, value, readonly, group}],
 #                                  "reboot_pending": [...]}; secret values are null
-#   POST /api/config              {"key": K, "value": V} -> {"key", "status", "reason"}
-#                                 (status: Accepted, RebootRequired, Rejected, NotSupported)
+#   POST /api/config              {"key": K, "value": V} -> {"key", "status", "reason"
+#                                 [, "warning"]} (status: Accepted, RebootRequired,
+#                                 Rejected, NotSupported; warning: accepted, will not work)
 # Authentication: HTTP Basic (admin / LocalManagementPassword; failures count
 # toward the same lockout as the login form) or the page session cookie.
 # CSRF: a POST must carry an X-CSRF-Token header: any non-empty value with
@@ -109,5 +110,11 @@ class Api:
             raise HttpError(400, "value must be a string, number or boolean")
         key = doc["key"]
         r, why = self.app.change(key, v)
-        return json_response(200, {"key": self.app.st.config.canonical(key) or key,
-                                   "status": r, "reason": why})
+        name = self.app.st.config.canonical(key) or key
+        out = {"key": name, "status": r, "reason": why}
+        if r in ("Accepted", "RebootRequired"):
+            from evse.web.cfgview import warning
+            w = warning(name, v)
+            if w:
+                out["warning"] = w
+        return json_response(200, out)

@@ -26,6 +26,9 @@ class App:
         # path -> (GET handler, POST handler)
         self.routes = {
             "/": (self.get_status, None),
+            "/live": (self.get_live, None),
+            "/log": (self.get_log, None),
+            "/app.js": (self.get_js, None),
             "/login": (self.get_login, self.post_login),
             "/logout": (None, self.post_logout),
             "/config": (self.get_config, self.post_config),
@@ -40,6 +43,12 @@ class App:
 
     # ---- dispatch ----------------------------------------------------------------
     def handle(self, req) -> Response:
+        if self.st.reboot_request:
+            # a reset is decided: the old station answers nothing more, and
+            # its sessions are gone (the server stops a moment later)
+            self.auth.end_all()
+            return self.error(req, 503, "the controller is restarting: log in again in a minute",
+                              "Retry-After: 5\r\n")
         r = self.routes.get(req.path)
         if r is None:
             return self.error(req, 404, "no such page")
@@ -134,15 +143,34 @@ class App:
         return Response(303, "", HTML, "Location: /login\r\nSet-Cookie: %s=; Path=/; Max-Age=0; "
                         "HttpOnly; SameSite=Strict\r\n" % A.COOKIE)
 
+    def _info(self) -> dict:
+        st = self.st
+        from evse.iocu import errors
+        return {"version": VERSION, "station_status": st.connector_status_name(0),
+                "station_error": errors.name(st.port.error) if st.port.error else "-"}
+
     def get_status(self, req) -> Response:
         s = self.session(req, False)
         if type(s) is not tuple:
             return s
-        st = self.st
-        from evse.iocu import errors
-        info = {"version": VERSION, "station_status": st.connector_status_name(0),
-                "station_error": errors.name(st.port.error) if st.port.error else "-"}
-        return Response(200, pages.status(st.status(), info, s[1]))
+        return Response(200, pages.status(self.st.status(), self._info(), s[1]))
+
+    def get_live(self, req) -> Response:
+        s = self.session(req, False)
+        if type(s) is not tuple:
+            return s
+        return Response(200, pages.live(self.st.status(), self._info()))
+
+    def get_js(self, req) -> Response:
+        # the pages' one script: code only, no data, so no session needed
+        from evse.web.appjs import JS
+        return Response(200, JS, "text/javascript; charset=utf-8", "Cache-Control: max-age=3600\r\n")
+
+    def get_log(self, req) -> Response:
+        s = self.session(req, False)
+        if type(s) is not tuple:
+            return s
+        return Response(200, pages.logs(self.st.error_log.lines(), self.st.log.lines(), s[1]))
 
     def _config_page(self, csrf: str, msg: str = "", error: bool = False):
         yield head("Configuration", csrf)
@@ -174,9 +202,15 @@ class App:
             return s
         f = req.form()
         key = f.get("key", "")
-        r, why = self.change(key, f.get("value", ""))
+        # an unticked checkbox sends no value: the boolean is false
+        value = f.get("value", "false" if f.get("bool") else "")
+        r, why = self.change(key, value)
         msg = "%s: %s" % (key, r) + (" (" + why + ")" if why else "")
-        return Response(200, self._config_page(s[1], msg, r not in ("Accepted", "RebootRequired")))
+        warn = cfgview.warning(self.st.config.canonical(key) or key, value) if r in (
+            "Accepted", "RebootRequired") else ""
+        if warn:
+            msg += "; warning: " + warn
+        return Response(200, self._config_page(s[1], msg, warn != "" or r not in ("Accepted", "RebootRequired")))
 
     def _list_page(self, csrf: str, msg: str = "", error: bool = False):
         al = self.st.authlist

@@ -129,5 +129,9 @@ class Auth:
     def logout(self, sid: str) -> None:
         self._sessions.pop(sid, None)
 
+    def end_all(self) -> None:
+        """Every session ends (a reset): the next request needs a new login."""
+        self._sessions = {}
+
     def count(self) -> int:
         return len(self._sessions)

@@ -13,7 +13,7 @@ from evse.web.markup import esc, hidden, message
 # (group, name prefixes); the first group with a matching prefix wins
 GROUPS = (
     ("Device", ("FirmwareVersion", "MACAddress", "Model", "SerialNumber", "NumberOfConnectors",
-                "ChargePointVendor", "DetailedWarningMessages")),
+                "ChargePointVendor", "DetailedWarningMessages", "LogLevel")),
     ("Central System", ("BES", "NodeId", "HeartBeat", "WebSocket", "UseWebsocket", "OCPP",
                         "MessageResponse", "TransactionMessage", "Registered", "OfflineMode",
                         "GetConfiguration", "SupportedFeature", "ReserveConnector", "ResetRetries",
@@ -117,6 +117,63 @@ def shown(config, name: str, configured: bool = True) -> str:
     return config.get_str(name, configured)
 
 
+# MeterType's names (manual 4.x, docs/configuration.md)
+METER_NAMES = ("ABB B23", "Carlo Gavazzi EM24DIN", "Pulse meter", "Eastron SDM630",
+               "Carlo Gavazzi EM340", "Phoenix Contacts EEM350", "Tele S6 XM50A 1000VM",
+               "Tele S9 XM300A 1000VM", "EKM Omnimeter Pulse UL v.4 Modbus",
+               "EKM Metering Omnimeter Pulse UL v.4", "Konect 1.4", "CET PMC-340",
+               "Carlo Gavazzi EM111", "Eastron SDM230", "Iskra WM3-6", "Schrack MGRZK465")
+
+
+def warning(name: str, value: str) -> str:
+    """A value the key accepts but with which the station will not work as
+    meant ("" when none)."""
+    if name == "MeterType" and value.isdigit():
+        from evse.metering import regmap
+        t = int(value)
+        why = regmap.refusal(t)
+        if why and t != regmap.PULSE_METER:
+            why = why.split(": ", 1)[-1]        # "MeterType 7: no register map"
+            return "MeterType %d (%s): %s; the meter will report PowerMeterFailure" % (
+                t, METER_NAMES[t - 1] if 0 < t <= len(METER_NAMES) else "?", why)
+    return ""
+
+
+def _default(config, e) -> str:
+    d = e[K.DEFAULT]
+    if type(d) is tuple:
+        d = d[1] if config.model == "dscu" else d[0]
+    if type(d) is bool:
+        return "true" if d else "false"
+    return "(empty)" if d == "" else str(d)
+
+
+def control(name: str, e, cur: str) -> str:
+    """The input of a key's change form: checkbox, select, number or text."""
+    lab = " aria-label=\"" + esc(name) + "\""
+    if e is not None:
+        t, lo, hi, enum = e[K.TYPE], e[K.LO], e[K.HI], e[K.ENUM]
+        if t == K.BOOLEAN:
+            return (hidden("bool", "1") + "<input type=\"checkbox\" name=\"value\" value=\"true\""
+                    + (" checked" if cur == "true" else "") + lab + ">")
+        if enum is not None and t != K.CSL:
+            out = ["<select name=\"value\"" + lab + ">"]
+            for v in enum:
+                v = str(v)
+                label = v
+                if name == "MeterType":
+                    label = v + " " + METER_NAMES[int(v) - 1]
+                out.append("<option value=\"" + esc(v) + "\"" + (" selected" if v == cur else "")
+                           + ">" + esc(label) + "</option>")
+            return "".join(out) + "</select>"
+        if t == K.INTEGER or t == K.FLOAT:
+            return ("<input type=\"number\" name=\"value\" value=\"" + esc(cur) + "\""
+                    + ("" if lo is None else " min=\"%s\"" % lo)
+                    + ("" if hi is None else " max=\"%s\"" % hi)
+                    + (" step=\"any\"" if t == K.FLOAT else "") + lab + ">")
+    return "<input type=\"text\" name=\"value\" value=\"" + esc(cur) + "\"" + lab + ">"
+
+
 def page(config, csrf: str, msg: str = "", error: bool = False):
     """The configuration page body, streamed: one table per group."""
     items = config.get_configuration()[0]     # no rng: the password stays as it is
@@ -124,6 +181,9 @@ def page(config, csrf: str, msg: str = "", error: bool = False):
     yield message(msg, error)
     if pending:
         yield message("Active after the next reboot: " + ", ".join(pending))
+    yield ("<p><label>Find a key <input type=\"search\" id=\"q\" placeholder=\"e.g. Meter\">"
+           "</label> <small>Ranges, units and defaults are the key table's; "
+           "docs/configuration.md says what each key does.</small></p>")
     index = {}   # type: dict
     for k in K.KEYS:
         index[k[K.NAME]] = k
@@ -132,7 +192,8 @@ def page(config, csrf: str, msg: str = "", error: bool = False):
         rows = [it for gi, it in tagged if gi == g]
         if not rows:
             continue
-        yield "<h2>" + esc(g) + "</h2><table><tr><th>Key</th><th>Value</th><th>Values</th><th>Change</th></tr>"
+        yield ("<section class=\"grp\"><h2>" + esc(g)
+               + "</h2><table><tr><th>Key</th><th>Value</th><th>Change</th></tr>")
         for it in rows:
             name = it["key"]
             value = shown(config, name)
@@ -144,19 +205,25 @@ def page(config, csrf: str, msg: str = "", error: bool = False):
                 marks.append("read-only")
             elif e is not None and e[K.FLAGS] & K.REBOOT:
                 marks.append("reboot required")
+            about = describe(name, e)
+            if e is not None and not is_secret(name):    # a secret's default is secret too
+                about += "; default " + _default(config, e)
+            warn = warning(name, config.get_str(name, True))
             if it["readonly"]:
                 change = "<td class=\"ro\">read-only</td>"
             else:
                 cur = "" if is_secret(name) else config.get_str(name, True)
-                change = ("<td><form class=\"i\" method=\"post\" action=\"/config\">"
-                          + hidden("csrf", csrf) + hidden("key", name)
-                          + "<input type=\"text\" name=\"value\" value=\"" + esc(cur)
-                          + "\" aria-label=\"" + esc(name) + "\"><button>Set</button></form></td>")
-            yield ("<tr><td" + (" class=\"ro\"" if it["readonly"] else "") + ">" + esc(name)
-                   + "</td><td>" + esc(value) + "</td><td>" + esc(describe(name, e))
-                   + ("<br><i>" + esc(", ".join(marks)) + "</i>" if marks else "")
+                change = ("<td><form class=\"i set\" method=\"post\" action=\"/config\">"
+                          + hidden("csrf", csrf) + hidden("key", name) + control(name, e, cur)
+                          + " <button>Set</button> <span class=\"res\"></span></form></td>")
+            yield ("<tr data-k=\"" + esc(name) + "\" id=\"k-" + esc(name) + "\"><td"
+                   + (" class=\"ro\"" if it["readonly"] else "") + "><b>" + esc(name) + "</b><br><small>"
+                   + esc(about) + ("<br><i>" + esc(", ".join(marks)) + "</i>" if marks else "")
+                   + "</small></td><td id=\"v-" + esc(name) + "\"" + (" data-s=\"1\"" if is_secret(name) else "")
+                   + ">" + esc(value) + ("<div class=\"msg err\">" + esc(warn) + "</div>" if warn else "")
                    + "</td>" + change + "</tr>")
-        yield "</table>"
+        yield "</table></section>"
+    yield "<script src=\"/app.js\"></script>"
 
 
 def as_json(config, key: str = ""):

@@ -35,6 +35,7 @@ SECURITY_HEADERS = (
     "X-Frame-Options: DENY\r\n"
     "Referrer-Policy: same-origin\r\n"
     "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self'; "
     "img-src 'self'; form-action 'self'; frame-ancestors 'none'\r\n"
 )
 

@@ -3,13 +3,19 @@
 # reaches a page goes through esc(), whatever its origin: configuration
 # values, idTags, error texts and Central System data are all untrusted.
 
-_CSS = ("body{font:14px sans-serif;margin:1em;max-width:60em}"
-        "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:2px 6px;text-align:left}"
-        "th{background:#eee}nav a,nav button{margin-right:1em}.msg{padding:4px;background:#ffc}"
-        ".err{background:#fcc}.ro{color:#777}input[type=text]{width:16em}form.i{display:inline}")
+# readable from 375 px up: wide tables scroll inside themselves, forms wrap
+_CSS = ("body{font:14px sans-serif;margin:.6em;max-width:64em}"
+        "table{border-collapse:collapse;display:block;overflow-x:auto;max-width:100%}"
+        "td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}"
+        "th{background:#eee}nav a,nav button{margin:0 .8em .3em 0;display:inline-block}"
+        ".msg{padding:4px;background:#ffc}.err{background:#fcc}.ok{background:#cfc}.ro{color:#777}"
+        "input[type=text],input[type=number],select{width:14em;max-width:100%}form.i{display:inline}"
+        ".conn{border:1px solid #bbb;padding:0 .5em .5em;margin:.5em 0}.bad{border:3px solid #c00}"
+        ".bad h3{color:#c00}.kv th{width:9em}.log{font:12px monospace;word-break:break-all}"
+        "small{color:#555}.hide{display:none}")
 
 NAV = (("/", "Status"), ("/config", "Configuration"), ("/locallist", "Local list"),
-       ("/actions", "Actions"))
+       ("/actions", "Actions"), ("/log", "Log"))
 
 
 def esc(v) -> str:

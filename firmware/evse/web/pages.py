@@ -2,7 +2,7 @@
 # (cfgview.py): login, status, local authorization list, actions. Each is a
 # generator of HTML pieces that the server streams, so a long page never sits
 # in RAM whole. Every value is escaped (markup.esc).
-from evse.web.markup import esc, head, TAIL, message, hidden, form, row, header_row
+from evse.web.markup import esc, head, TAIL, message, hidden, form, header_row
 
 LIST_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx")
 
@@ -38,28 +38,114 @@ def network_text(n: dict) -> str:
     return t + ", since " + str(n.get("since"))
 
 
+def explain(code: str, vendor: str):
+    """(meaning, what to check) of an error from the one error table
+    (evse.errhelp, also behind docs/troubleshooting.md), None if none."""
+    if (not code or code == "NoError") and not vendor:
+        return None
+    from evse import errhelp    # loaded only when an error is shown
+    t = errhelp.IOCU.get(vendor or "")
+    if t is not None:
+        return t[0], t[1]
+    o = errhelp.OCPP.get(code)
+    if o is not None:
+        return o[0], o[1]
+    return ("%s %s" % (code, vendor or ""), "docs/troubleshooting.md")
+
+
+def _hms(s) -> str:
+    s = int(s)
+    return "%d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60)
+
+
+def _phases(vals, fmt: str, unit: str) -> str:
+    if not vals:
+        return "-"
+    return " / ".join([fmt % v for v in vals]) + " " + unit
+
+
+def _kv(rows, cid: str = "") -> str:
+    out = ["<table class=\"kv\">"]
+    for k, v, key in rows:
+        out.append("<tr><th>" + esc(k) + "</th><td" + (" id=\"%s%s\"" % (cid, key) if key else "")
+                   + ">" + esc(v) + "</td></tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def _error_box(code: str, vendor: str, info: str) -> str:
+    ex = explain(code, vendor)
+    if ex is None:
+        return ""
+    return ("<div class=\"msg err\"><b>" + esc(vendor or code) + "</b>"
+            + (" (" + esc(info) + ")" if info else "") + ": " + esc(ex[0])
+            + "<br><b>What to check:</b> " + esc(ex[1]) + "</div>")
+
+
+def live(st: dict, info: dict):
+    """The part of the status page the page's script fetches again every
+    few seconds (GET /live): station, then one block per connector."""
+    oc = st.get("ocpp", {})
+    sta = st.get("station", {})
+    yield _kv((("Time (UTC)", st.get("time"), "time"), ("Model", st.get("model"), ""),
+               ("Firmware", info.get("version"), ""),
+               ("Station", info.get("station_status"), "station"),
+               ("Network", network_text(st.get("network", {})), ""),
+               ("Central System", "connected" if oc.get("connected") else "not connected", "cs"),
+               ("Registered", oc.get("boot") or ("yes" if oc.get("registered") else "no"), ""),
+               ("Queued messages", oc.get("queued"), "")), "s-")
+    yield _error_box(sta.get("error_code"), sta.get("vendor_error"), sta.get("info"))
+    yield "<h2>Connectors</h2>"
+    for c in st.get("connectors", ()):
+        k = c.get("id")
+        code = c.get("error_code") or "NoError"
+        bad = c.get("status") == "Faulted" or code != "NoError"
+        tx = c.get("transaction_id")
+        if c.get("session_s") is not None:
+            sess = "%s, %d Wh" % (_hms(c["session_s"]), c.get("session_wh") or 0)
+            if tx is not None:
+                sess += ", transaction %s" % tx
+            if c.get("id_tag"):
+                sess += ", " + c["id_tag"]
+        else:
+            sess = "-"
+        yield ("<section class=\"conn%s\" id=\"c%d\"><h3>Connector %d: <span id=\"c%d-status\">%s</span></h3>"
+               % (" bad" if bad else "", k, k, k, esc(c.get("status"))))
+        yield _error_box(code, c.get("vendor_error"), c.get("info"))
+        yield _kv((("Pilot", "%s (%s %% duty)" % (c.get("pilot"), _num(c.get("duty"), "%.1f")), "pilot"),
+                   ("Offered", _num(c.get("offered_a"), "%.1f") + " A", "offered"),
+                   ("Current L1/L2/L3", _phases(c.get("current_a"), "%.1f", "A"), "current"),
+                   ("Voltage L1/L2/L3", _phases(c.get("voltage_v"), "%.0f", "V"), "voltage"),
+                   ("Power", _num(c.get("power_w"), "%d") + " W", "power"),
+                   ("Session", sess, "session"),
+                   ("Meter", _num(c.get("energy_wh"), "%d") + " Wh", "energy"),
+                   ("Error code", code + (" / " + c["vendor_error"] if c.get("vendor_error") else ""), "error")),
+                  "c%d-" % k)
+        yield "</section>"
+
+
 def status(st: dict, info: dict, csrf: str):
     """st: Station.status(); info: {"version", "station_status", "station_error"}."""
-    yield head("Status", csrf, refresh=10)
-    oc = st.get("ocpp", {})
-    yield "<table>"
-    for k, v in (("Time (UTC)", st.get("time")), ("Model", st.get("model")),
-                 ("Firmware", info.get("version")), ("Station", info.get("station_status")),
-                 ("Station error", info.get("station_error")),
-                 ("Network", network_text(st.get("network", {}))),
-                 ("Central System", "connected" if oc.get("connected") else "not connected"),
-                 ("Registered", oc.get("boot") or ("yes" if oc.get("registered") else "no")),
-                 ("Queued messages", oc.get("queued"))):
-        yield "<tr><th>" + esc(k) + "</th><td>" + esc(v) + "</td></tr>"
-    yield "</table><h2>Connectors</h2><table>"
-    yield header_row(("Connector", "Status", "Error code", "Vendor error", "Pilot",
-                      "Offered (A)", "Energy (Wh)", "Transaction", "Id tag"))
-    for c in st.get("connectors", ()):
-        tx = c.get("transaction_id")
-        yield row((c.get("id"), c.get("status"), c.get("error_code"), c.get("vendor_error") or "-",
-                   c.get("pilot"), _num(c.get("offered_a"), "%.1f"), _num(c.get("energy_wh"), "%d"),
-                   "-" if tx is None else tx, c.get("id_tag") or "-"))
-    yield "</table>"
+    yield head("Status", csrf)
+    yield "<div id=\"live\">"
+    yield from live(st, info)
+    yield "</div><script src=\"/app.js\"></script>"
+    yield TAIL
+
+
+def logs(errors: list, events: list, csrf: str):
+    """The error history and the recent events, newest first (the same
+    rings a GetDiagnostics upload carries)."""
+    yield head("Log", csrf)
+    for title, lines in (("Errors", errors), ("Recent events", events)):
+        yield "<h2>%s (%d)</h2>" % (title, len(lines))
+        if not lines:
+            yield "<p>none</p>"
+            continue
+        yield "<ol class=\"log\" reversed>"
+        for i in range(len(lines) - 1, -1, -1):
+            yield "<li>" + esc(lines[i]) + "</li>"
+        yield "</ol>"
     yield TAIL
 
 

@@ -96,12 +96,19 @@ class WebServer:
         self.addr = addr
         self._srv = None    # type: Any
         self._open = []     # type: list  # writers of the connections being served
+        self.stopped = False
 
     async def start(self) -> None:
         host, port = self.addr
         self._srv = await asyncio.start_server(self._client, host, port)
 
     async def stop(self) -> None:
+        """A reset: stop listening, end every web session and close every open
+        connection, each awaited (on MicroPython close() alone only marks a
+        stream; wait_closed() closes the socket), so that nothing of the old
+        station answers after this returns."""
+        self.stopped = True
+        self.app.auth.end_all()
         if self._srv is not None:
             self._srv.close()
             try:
@@ -112,11 +119,16 @@ class WebServer:
         for w in list(self._open):
             try:
                 w.close()
-            except OSError:
+                await asyncio.wait_for(w.wait_closed(), 1)
+            except Exception:   # already gone, or a peer that does not answer
                 pass
+        self._open = []
 
     async def _client(self, reader, writer) -> None:
         aio = asyncio
+        if self.stopped:        # accepted in the last moment of a reset
+            writer.close()
+            return
         self._open.append(writer)
         resp = None     # type: Any
         try:
