@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # type checking only, never at run time
     from typing import Any  # TYPE_CHECKING only
 
 from evse.metering.rtu import crc16
-from evse.metering.plausible import plausible, GLITCH_RETRIES
+from evse.metering.plausible import plausible, read_floor, GLITCH_RETRIES
 from evse.ticks import ticks_add, ticks_diff
 
 REPLY_LEN = const(255)
@@ -301,7 +301,6 @@ class EkmMeter:
         self._waiting = False
         self._next = clock.ticks_ms()
         self._fname = "ekmfloor%d" % number
-        self._floor = -1
         self._e_seen = False
         self._e_t = 0
         self._e_res = 1
@@ -309,14 +308,9 @@ class EkmMeter:
         self.cycles = 0
         self.failures = 0
         self.rejected = 0
-        if storage is not None:
-            raw = storage.read(self._fname)
-            try:
-                self._floor = int(raw.decode()) if raw else -1
-            except (ValueError, UnicodeError):
-                self._floor = -1
-            if self._floor > 0:
-                self.wh = self._floor
+        self._floor = read_floor(storage, self._fname)
+        if self._floor > 0:
+            self.wh = self._floor
 
     # ---- readings -----------------------------------------------------------------------
     def ok(self) -> bool:

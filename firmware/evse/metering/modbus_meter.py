@@ -44,7 +44,7 @@ except ImportError:  # CPython
 from evse.metering import decode
 from evse.metering import rtu
 from evse.metering.regmap import NQ, Q_E, Q_P, Q_HZ, Q_I1, Q_V1, T_F32, CDAB
-from evse.metering.plausible import plausible, MAX_REGISTER_WH, GLITCH_RETRIES
+from evse.metering.plausible import plausible, read_floor, MAX_REGISTER_WH, GLITCH_RETRIES
 from evse.ticks import ticks_add, ticks_diff
 
 PERIOD_MS = const(1000)
@@ -153,21 +153,15 @@ class ModbusMeter:
         self._fname = "mbfloor%d" % unit
         self._e_t = 0                # ticks of the last accepted energy value
         self._e_seen = False         # an energy value was accepted since boot
-        self._floor = -1             # the last reported reading on storage, -1 none
         self._glitch = 0             # implausible energy values in a row
         self.rejected = 0            # implausible energy values seen
         self._e_res = 1              # Wh per step of an integer energy register
         for r in entry[4]:
             if r[0] == Q_E and r[2] != T_F32 and r[4] >= 1:
                 self._e_res = int(r[4])
-        if storage is not None:
-            raw = storage.read(self._fname)
-            try:
-                self._floor = int(raw.decode()) if raw else -1
-            except (ValueError, UnicodeError):
-                self._floor = -1
-            if self._floor > 0:
-                self.vals[Q_E] = self._floor
+        self._floor = read_floor(storage, self._fname)   # the last reported reading, -1 none
+        if self._floor > 0:
+            self.vals[Q_E] = self._floor
         self._block = -1             # next block of the cycle; -1 = between cycles
         self._waiting = False        # our request is in flight
         self._energy_seen = False

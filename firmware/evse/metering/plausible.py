@@ -37,3 +37,16 @@ def plausible(e: int, last: int, dt_ms: int, max_w, res_wh: int) -> bool:
         if jump > base + max_w * 3 // 2 * (dt_ms // 1000 + 1) // 3600:
             return False
     return True
+
+
+def read_floor(storage, name: str) -> int:
+    """The last reported energy reading a meter driver kept on storage (Wh),
+    -1 when none or unreadable: a reading below it is never reported again
+    (after a restart the register must not seem to go backwards)."""
+    if storage is None:
+        return -1
+    raw = storage.read(name)
+    try:
+        return int(raw.decode()) if raw else -1
+    except (ValueError, UnicodeError):
+        return -1
