@@ -49,7 +49,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time
     from typing import Any  # TYPE_CHECKING only
 
-from evse.metering.rtu import crc16
+from evse.metering.rtu import BusTurns, crc16
 from evse.metering.plausible import plausible, read_floor, GLITCH_RETRIES
 from evse.ticks import ticks_add, ticks_diff
 
@@ -128,7 +128,7 @@ def build_request(buf, number: int) -> int:
     return REQ_LEN
 
 
-class EkmMaster:
+class EkmMaster(BusTurns):
     """One EKM request in flight at a time on the port (HAL RS485 port
     interface: write / readinto / any, never blocking)."""
 
@@ -157,25 +157,6 @@ class EkmMaster:
         self.bad = 0                 # short, garbled or another meter's replies
         self.resends = 0
         self.dropped = 0
-
-    def busy(self) -> bool:
-        return self.state != _IDLE
-
-    def awaiting(self) -> bool:
-        return self.state == _AWAIT
-
-    def held(self) -> bool:
-        f = self.others_busy
-        return f is not None and f()
-
-    def turn(self, owner) -> bool:
-        q = self._turns
-        if owner not in q:
-            q.append(owner)
-        if self.state != _IDLE or q[0] is not owner:
-            return False
-        q.pop(0)
-        return True
 
     def request(self, owner, number: int, now: int) -> bool:
         if self.state != _IDLE:

@@ -124,7 +124,39 @@ def build_read(buf, unit: int, fc: int, start: int, count: int) -> int:
     return 8
 
 
-class RtuMaster:
+class BusTurns:
+    """Turns on one RS485 bus, shared by the masters that use it (this
+    Modbus master, evse.metering.ekm's EKM master): a master is idle
+    (_IDLE) or awaits a reply (_AWAIT) in self.state; owners (the meters)
+    queue in self._turns; others_busy, when set, says another protocol
+    (the RFID link) has an exchange on the bus."""
+    state = _IDLE
+    others_busy = None   # type: Any
+
+    def busy(self) -> bool:
+        return self.state != _IDLE
+
+    def awaiting(self) -> bool:
+        """A request is on the wire, its reply expected (not waiting for the silence)."""
+        return self.state == _AWAIT
+
+    def held(self) -> bool:
+        """Another protocol has an exchange on the shared bus: wait."""
+        f = self.others_busy
+        return f is not None and f()
+
+    def turn(self, owner) -> bool:
+        """owner wants the bus: True when it may send its request now."""
+        q = self._turns   # type: ignore[attr-defined]
+        if owner not in q:
+            q.append(owner)
+        if self.state != _IDLE or q[0] is not owner:
+            return False
+        q.pop(0)
+        return True
+
+
+class RtuMaster(BusTurns):
     def __init__(self, port, timeout_ms: int = 300, retries: int = 2, char_us: int = 1146) -> None:
         # char_us: one character on the wire (11 bits at 9600 baud)
         self.port = port
@@ -164,28 +196,6 @@ class RtuMaster:
         self.dropped = 0             # bytes that could not start the reply
 
     # ---- the request -------------------------------------------------------------------
-    def busy(self) -> bool:
-        return self.state != _IDLE
-
-    def awaiting(self) -> bool:
-        """A request is on the wire, its reply expected (not waiting for the silence)."""
-        return self.state == _AWAIT
-
-    def held(self) -> bool:
-        """Another protocol has an exchange on the shared bus: wait."""
-        f = self.others_busy
-        return f is not None and f()
-
-    def turn(self, owner) -> bool:
-        """owner wants the bus: True when it may send its request now."""
-        q = self._turns
-        if owner not in q:
-            q.append(owner)
-        if self.state != _IDLE or q[0] is not owner:
-            return False
-        q.pop(0)
-        return True
-
     def request(self, owner, unit: int, fc: int, start: int, count: int, now: int) -> bool:
         """Send a read request for owner; False when a request is in flight."""
         if self.state != _IDLE:
