@@ -145,3 +145,19 @@ def test_factory_refuses_a_board_without_a_meter_port():
     # and MeterType 3 without an S0 input
     St.config = Cfg(MeterType=3)
     assert make_meters(St(), None)[1].info() == "MeterType 3: no S0 input on this board"
+
+
+def test_frequency_in_meter_values_without_a_unit():
+    # OCPP 1.6 has no unit for Frequency (Hertz is implied): the sampled
+    # value carries none; the simulator's own meter has no frequency: left out
+    s = Slave()
+    sdm630(s, 1, KWH[0], 16.0)
+    sdm630(s, 2, KWH[1], 0.0)
+    board, st, seen = build([("MeterType", "4")], Port(s))
+    run(board, st, 2000)
+    (sv,) = st.metering.sampled_value(0, ["Frequency"], "Trigger")
+    assert sv["value"] == "50.00" and sv["measurand"] == "Frequency" and "unit" not in sv
+    board, st, seen = build([], None)
+    run(board, st, 1000)
+    assert st.metering.sampled_value(0, ["Frequency", "Voltage"], "Trigger")[0]["measurand"] == "Voltage"
+    assert [v["measurand"] for v in st.metering.sampled_value(0, ["Frequency"], "Trigger")] == []

@@ -44,6 +44,9 @@ MEASURANDS = {
     "Current.Offered": ("A", False),
     "Voltage": ("V", True),
     "Power.Active.Import": ("W", False),
+    # OCPP 1.6 has no unit for it (the Measurand enumeration: "the UnitOfMeasure for any
+    # SampledValue with measurand Frequency is Hertz"): sent without one
+    "Frequency": ("", False),
     "Temperature": ("Celsius", False),
 }
 PHASES = ("L1", "L2", "L3")
@@ -54,8 +57,11 @@ def _csl(v: str) -> list:
 
 
 def _sv(name: str, value: str, phase, context: str) -> dict:
-    sv = {"value": value, "context": context, "measurand": name, "unit": MEASURANDS[name][0],
+    sv = {"value": value, "context": context, "measurand": name,
           "location": "Body" if name == "Temperature" else "Outlet"}
+    unit = MEASURANDS[name][0]
+    if unit:
+        sv["unit"] = unit
     if phase:
         sv["phase"] = phase
     return sv
@@ -109,6 +115,11 @@ class Metering:
                         if has is None or has(name, p)]
             elif name == "Power.Active.Import":
                 vals = [("%.1f" % m.power_w(), None)]
+            elif name == "Frequency":
+                hz = getattr(m, "frequency_hz", None)   # the simulator's own meter has none
+                if hz is None:
+                    continue
+                vals = [("%.2f" % hz(), None)]
             else:  # Temperature
                 vals = [("%.1f" % (self.st.board.io.temperature_dc() / 10), None)]
             for v, phase in vals:
