@@ -229,7 +229,7 @@ def run_station(tmp_path, body, peer, meter_type: int, model: str = "dscu", sett
     return rig
 
 
-async def until(rig, pred, what, seconds: float = 8.0, connector: int = 1, pause: float = 0.1):
+async def until(rig, pred, what, seconds: float = 10.0, connector: int = 1, pause: float = 0.1):
     """Advance virtual time in 1 s steps until pred(status of `connector`)
     (real time passes too: the transport reconnects in real time)."""
     t_end = time.monotonic() + seconds
