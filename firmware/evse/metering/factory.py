@@ -14,7 +14,8 @@
 #                        a board's UART, or the simulator's TCP transport)
 #   MeterType 10, a port EKM Omnimeter Pulse UL v.4 meters in EKM's own
 #                        protocol (evse.metering.ekm), connector N's meter
-#                        number N, all on one EkmMaster over that port
+#                        number EkmMeterNumberN (default N), all on one
+#                        EkmMaster over that port
 #
 # A MeterType the firmware cannot read (no public register map, not
 # Modbus, no S0 input) gives RefusedMeters: never ok(), info() says why,
@@ -51,7 +52,9 @@ def make_meters(station, port) -> list:
         ekm = EkmMaster(port)
         _share_bus(station, port, ekm)
         max_w = _max_w(cfg)
-        return [EkmMeter(ekm, i + 1, clock, max_w=lambda: max_w, storage=station.storage)
+        # connector N's meter: its meter number, EkmMeterNumberN (digits only)
+        return [EkmMeter(ekm, int(cfg.get("EkmMeterNumber%d" % (i + 1))), clock,
+                         max_w=lambda: max_w, storage=station.storage)
                 for i in range(n)]
     from evse.metering import regmap
     why = regmap.refusal(mtype)
