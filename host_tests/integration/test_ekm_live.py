@@ -11,7 +11,7 @@ stops answering give PowerMeterFailure, which clears when the answers are
 good again; a ChangeConfiguration of a meter number that is not 1 to 12
 digits is Rejected."""
 from ekm_rig import EkmReading
-from meter_rig import EkmBridge, run_station, until
+from meter_rig import EkmBridge, reported, run_station, until
 
 
 NUMBER = 300001234567      # connector 1's meter: EkmMeterNumber1
@@ -78,6 +78,7 @@ def test_ekm_meters_over_the_simulated_bus(tmp_path):
             m1.kwh_raw = 15001                 # 100 Wh more: plausible
             c1 = await until(rig, lambda c: c["error_code"] == "NoError", "recovery")
             assert c1["energy_wh"] == 1500100
+            await reported(rig, "NoError", "cleared", n=1)
 
             # nobody answers: a timeout
             bridge.silent = True
@@ -91,6 +92,7 @@ def test_ekm_meters_over_the_simulated_bus(tmp_path):
             assert st["modbus"]["protocol"] == "EKM v4" and st["modbus"]["timeouts"] >= 3
             bridge.silent = False
             await until(rig, lambda c: c["error_code"] == "NoError", "recovery from timeouts")
+            await reported(rig, "NoError", "cleared", n=2)
         finally:
             await bridge.stop()
 
