@@ -553,10 +553,8 @@ def _ekm_key(n, support):
             "readonly": False, "values": {"min": 1, "max": 12}, "default": "%012d" % n,
             "reboot_required": True, "field_validation": True, "unit": None,
             "future_use": False, "format": "DIGITS",
-            "summary": "Meter number (1 to 12 digits, zero-padded on the wire) of connector "
-                       "%d's EKM meter when MeterType is 10 (EKM Omnimeter Pulse UL v.4 in "
-                       "EKM's protocol): the serial number printed on the meter. Not used "
-                       "with other MeterTypes." % n,
+            "summary": "MeterType 10 (EKM v.4): the number of connector %d's EKM meter, "
+                       "printed on it; 1 to 12 digits." % n,
             "resolved": None, "note": "vendor key (evse.metering.ekm); not in the manual."}
 
 

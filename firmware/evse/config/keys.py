@@ -847,13 +847,11 @@ KEYS = (
     # error, warn and info lines whatever the level (the website's Log page, GetDiagnostics);
     # debug lines only reach the console.
     ("LogLevel", STRING, VALIDATE | BOTH, None, None, ("off", "error", "warn", "info", "debug"), "warn", None),
-    # Meter number (1 to 12 digits, zero-padded on the wire) of connector 1's EKM meter when
-    # MeterType is 10 (EKM Omnimeter Pulse UL v.4 in EKM's protocol): the serial number printed
-    # on the meter. Not used with other MeterTypes.
+    # MeterType 10 (EKM v.4): the number of connector 1's EKM meter, printed on it; 1 to 12
+    # digits.
     ("EkmMeterNumber1", STRING, REBOOT | VALIDATE | BOTH | DIGITS, 1, 12, None, "000000000001", None),
-    # Meter number (1 to 12 digits, zero-padded on the wire) of connector 2's EKM meter when
-    # MeterType is 10 (EKM Omnimeter Pulse UL v.4 in EKM's protocol): the serial number printed
-    # on the meter. Not used with other MeterTypes.
+    # MeterType 10 (EKM v.4): the number of connector 2's EKM meter, printed on it; 1 to 12
+    # digits.
     ("EkmMeterNumber2", STRING, REBOOT | VALIDATE | DSCU | DIGITS, 1, 12, None, "000000000002", None),
 )
 
