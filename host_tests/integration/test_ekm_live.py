@@ -29,7 +29,7 @@ def test_ekm_meters_over_the_simulated_bus(tmp_path):
         await bridge.start()
         try:
             await rig.start()
-            c1 = await until(rig, lambda c: c["energy_wh"] == 1500000, "first reading")
+            c1 = await until(rig, lambda c: c["energy_wh"] == 1500000, "first reading", seconds=30)
             c2 = await rig.connector(2)
             assert c2["energy_wh"] == 2500000
             assert c1["error_code"] == c2["error_code"] == "NoError"
@@ -82,7 +82,8 @@ def test_ekm_meters_over_the_simulated_bus(tmp_path):
 
             # nobody answers: a timeout
             bridge.silent = True
-            await until(rig, lambda c: c["error_code"] == "PowerMeterFailure", "timeout")
+            await until(rig, lambda c: c["error_code"] == "PowerMeterFailure", "timeout",
+                        seconds=30)       # each try waits in real time (meter shell)
             await rig.advance(1)
             fails = await rig.wait_call("StatusNotification", 2,
                                         pred=lambda p: p["connectorId"] == 1 and
@@ -96,5 +97,5 @@ def test_ekm_meters_over_the_simulated_bus(tmp_path):
         finally:
             await bridge.stop()
 
-    run_station(tmp_path, body, bridge, 10, timeout=60,
+    run_station(tmp_path, body, bridge, 10, timeout=120,
                 settings={"EkmMeterNumber1": "%d" % NUMBER, "MeterValuesSampledData": MEASURANDS})

@@ -135,7 +135,9 @@ def test_meter_faults_reported_and_recovered(tmp_path, meter_type):
 
     async def fail_and_heal(rig, flag, value, info, n):
         setattr(peer, flag, value)
-        c = await until(rig, lambda c: c["error_code"] == "PowerMeterFailure", info)
+        # (a silent peer costs real seconds: each try waits for its reply
+        # before virtual time moves on, evse.metering.shell.settle_io)
+        c = await until(rig, lambda c: c["error_code"] == "PowerMeterFailure", info, seconds=30)
         assert c["info"] == info and c["energy_wh"] == READINGS[0]["energy_wh"]
         await reported(rig, "PowerMeterFailure", info)
         setattr(peer, flag, False if flag != "exception" else 0)
@@ -159,4 +161,4 @@ def test_meter_faults_reported_and_recovered(tmp_path, meter_type):
         finally:
             await peer.stop()
 
-    run_station(tmp_path, body, peer, meter_type, model="sscu", timeout=60)
+    run_station(tmp_path, body, peer, meter_type, model="sscu", timeout=90)
