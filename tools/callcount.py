@@ -36,7 +36,7 @@ class CS:
 
     def __init__(self) -> None:
         self.next_tx = 100
-        self.seen = []
+        self.seen: list = []
 
 
     def answer(self, action: str, payload: dict) -> dict:
@@ -121,8 +121,8 @@ def main(argv) -> int:
     oc.boot_status = "Accepted"
     run(st, cs, 1)
 
-    calls = {}              # (file, name) -> count
-    edges = {}              # (caller file, callee name) -> count, into station.py
+    calls: dict = {}        # (file, name) -> count
+    edges: dict = {}        # (caller file, callee name) -> count, into station.py
 
     def prof(frame, event, arg):
         if event != "call":
