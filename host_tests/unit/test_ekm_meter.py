@@ -147,14 +147,14 @@ def test_station_reads_ekm_meters():
     cfg = Config(board.storage, model="dscu")
     st = Station(board, cfg, "dscu", modbus=Port(peer))
     seen = []
-    st.status_listeners.append(lambda *a: seen.append(a))
+    st.status_report.listeners.append(lambda *a: seen.append(a))
     for _ in range(300):
         st.step()
         board.clock.advance_ms(max(1, min(st.next_deadline_ms(), 10)))
     c1, c2 = st.status()["connectors"]
     assert c1["energy_wh"] == 123456700 and c2["energy_wh"] == 420000, (c1, c2)
     assert c1["error_code"] == c2["error_code"] == "NoError"
-    assert st.meter_type_name() == "EKM Omnimeter Pulse UL v.4"
+    assert st.ocpp.meter_type == "EKM Omnimeter Pulse UL v.4"
     peer.offline.add(2)
     for _ in range(600):
         st.step()
@@ -193,7 +193,7 @@ def test_meter_numbers_come_from_the_configuration():
     assert set(peer.requests) == {300001234567, 17}
     # the meter behind connector 2 stops answering: the failure names its number
     seen = []
-    st.status_listeners.append(lambda *a: seen.append(a))
+    st.status_report.listeners.append(lambda *a: seen.append(a))
     peer.offline.add(17)
     for _ in range(600):
         st.step()
