@@ -28,15 +28,28 @@ def clean(d):
         pass
 
 
-def build(model):
-    d = "/tmp/evse-bench-mcu-" + model
+# a TxDefaultProfile of 10 A for every connector (the "dscu+sc" rows)
+PROFILE = {"chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+           "chargingProfileKind": "Absolute",
+           "chargingSchedule": {"chargingRateUnit": "A", "startSchedule": "2020-01-01T00:00:00Z",
+                                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10.0}]}}
+
+
+def build(model, smart=False):
+    d = "/tmp/evse-bench-mcu-" + model + ("-sc" if smart else "")
     clean(d)
     board = SimBoard(1 if model == "sscu" else 2, d, True)
     cfg = Config(board.storage, model=model)
     cfg.change("TaglessCharging", "true")
     cfg.change("OfflineMode", "true")
+    if smart:
+        cfg.change("SmartChargingEnabled", "true")
     cfg = Config(board.storage, model=model)
-    return board, Station(board, cfg, model)
+    st = Station(board, cfg, model)
+    if smart and st.energy.set_charging_profile(0, PROFILE) != "Accepted":
+        print("FAILED: the charging profile")
+        sys.exit(1)
+    return board, st
 
 
 def run(board, st, ms):
@@ -90,18 +103,20 @@ def main():
     if _mem_alloc is None:
         print("bench_mcu: gc.mem_alloc is MicroPython's")
         sys.exit(1)
-    print("%-5s %-9s %11s %16s %16s %22s" % ("model", "state", "bytes/tick", "bytes/MCU step",
+    print("%-7s %-9s %9s %16s %16s %22s" % ("model", "state", "bytes/tick", "bytes/MCU step",
                                                "at 1 Hz, 50 s", "at 1 Hz, 300 s (events)"))
-    for model in ("sscu", "dscu"):
-        board, st = build(model)
+    for model, smart in (("sscu", False), ("dscu", False), ("dscu", True)):
+        board, st = build(model, smart)
+        name = model + ("+sc" if smart else "")      # +sc: smart charging, a 10 A TxDefaultProfile
         run(board, st, 3000)
-        print("%-5s %-9s %11.3f %16.3f %16.3f %22.3f" % ((model, "idle") + figures(board, st)))
-        board.connectors[0].plug(32)
-        board.connectors[0].set_ev("C", 16, 3, True)
-        run(board, st, 5000)
+        print("%-7s %-9s %9.3f %16.3f %16.3f %22.3f" % ((name, "idle") + figures(board, st)))
+        for cio in board.connectors[:2 if smart else 1]:
+            cio.plug(32)
+            cio.set_ev("C", 16, 3, True)
+        run(board, st, 40000 if smart else 5000)     # smart: past NominalPeriod, the profile applies
         if not st.connectors[0].contactor_closed:
-            print("FAILED: %s not charging" % model)
+            print("FAILED: %s not charging" % name)
             sys.exit(1)
-        print("%-5s %-9s %11.3f %16.3f %16.3f %22.3f" % ((model, "charging") + figures(board, st)))
+        print("%-7s %-9s %9.3f %16.3f %16.3f %22.3f" % ((name, "charging") + figures(board, st)))
 
 main()

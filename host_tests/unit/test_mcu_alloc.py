@@ -78,3 +78,26 @@ def test_mcu_step_allocates_nothing_dscu():
 def test_mcu_step_allocates_nothing_with_a_sensor_configured():
     # an external sensor makes the sensor service part of every step
     check("sscu", (("ExternalSensor1Type", "2"),))
+
+
+def test_mcu_step_allocates_nothing_with_smart_charging():
+    # SmartChargingEnabled with a TxDefaultProfile: the energy step asks the
+    # smart charging service every step; its answers are cached until the
+    # schedule's next change (SmartCharging.step_da)
+    board, st = build("dscu", (("SmartChargingEnabled", "true"),))
+    prof = {"chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": {"chargingRateUnit": "A", "startSchedule": "2020-01-01T00:00:00Z",
+                                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10.0}]}}
+    assert st.energy.set_charging_profile(0, prof) == "Accepted"
+    run(board, st, 3000)
+    idle = (per_step(board, st), per_step(board, st, 20, 1000))
+    for cio in board.connectors:
+        cio.plug(32)
+        cio.set_ev("C", 16, 3, True)
+    run(board, st, 40000)       # past NominalPeriod (30 s): the profile's 10 A
+    got = [(c["status"], c["offered_a"]) for c in st.status()["connectors"]]
+    assert got == [("Charging", 10.0), ("Charging", 10.0)], got
+    charging = (per_step(board, st), per_step(board, st, 20, 1000))
+    assert [c["offered_a"] for c in st.status()["connectors"]] == [10.0, 10.0]
+    assert idle == (0, 0) and charging == (0, 0), (idle, charging)

@@ -36,6 +36,14 @@ class FakeConfig:
     def get(self, name):
         return self.values[name]
 
+    def subscribe(self, fn) -> None:     # the service's cache listens (step_da)
+        self.listeners = getattr(self, "listeners", []) + [fn]
+
+    def set(self, name, value) -> None:
+        self.values[name] = value
+        for fn in getattr(self, "listeners", []):
+            fn(name)
+
 
 class BrokenStorage:
     """Reads nothing, every write fails like a full flash."""

@@ -26,6 +26,14 @@ class Cfg:
     def get(self, name):
         return self.values[name]
 
+    def subscribe(self, fn) -> None:     # the service's cache listens (step_da)
+        self.listeners = getattr(self, "listeners", []) + [fn]
+
+    def set(self, name, value) -> None:
+        self.values[name] = value
+        for fn in getattr(self, "listeners", []):
+            fn(name)
+
 
 @st.composite
 def profiles(draw):
@@ -102,3 +110,35 @@ def test_composite_matches_target_and_next_change(profs, offsets, tx_off):
     assert sc2.errors == []
     assert sorted((p.pid, p.cid, str(p.to_dict())) for p in sc2.profiles) == \
         sorted((p.pid, p.cid, str(p.to_dict())) for p in sc.profiles)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(profiles(), max_size=6), st.lists(st.integers(0, 20000), min_size=1, max_size=30),
+       st.one_of(st.none(), st.integers(-3000, 3000)), st.integers(0, 29))
+def test_the_energy_steps_cached_answers_are_the_computed_ones(profs, gaps, tx_off, change_at):
+    # step_da (what the MCU step asks, cached until the next change) equals
+    # target_a / limit_a computed afresh, while time passes, a profile is
+    # added or cleared and a key changes on the way
+    store = Storage(tmpdir("scstep"))
+    cfg = Cfg()
+    sc = SmartCharging(cfg, store, VirtualClock(T0 - 100000), 2)
+    for conn, d in profs[:-1]:
+        sc.set_profile(conn, d, lambda c: True)
+    tx = None if tx_off is None else T0 + tx_off
+    t = T0
+    for k, gap in enumerate(gaps):
+        t += gap
+        if k == change_at:
+            if profs:
+                sc.set_profile(profs[-1][0], profs[-1][1], lambda c: True)
+            cfg.set("NominalAmperage", 10.0)
+        if k == change_at + 2:
+            sc.clear(connector_id=1)
+        for c in (1, 2):
+            start = tx if c == 1 else None
+            assert sc.step_da(c, t, start) == int(round(sc.target_a(c, t, start) * 10)), (k, c, t)
+        lim = sc.limit_a(0, t)
+        assert sc.step_da(0, t) == (-1 if lim is None else int(round(lim * 10)))
+        nc = sc.step_change_s(t)
+        want = sc.next_change_s(t, {} if tx is None else {1: tx})
+        assert nc == want or (nc is not None and want is not None and nc <= want), (nc, want)

@@ -78,6 +78,13 @@ def _gcd(a: int, b: int) -> int:
     return a
 
 
+def _small(x: int) -> int:
+    """x as a small int. Frozen, an int above 8191 in a constant tuple (a
+    pins.py calibration) is a long int in flash: every reading scaled with it
+    would allocate; a result of arithmetic is a small int again when it fits."""
+    return x + 0
+
+
 def _fit(num: int, den: int):
     """(n, d, shift) with raw * n // d >> shift == raw * num // den (exact
     when the reduced fraction allows) and raw * n < 2**30 for any u16 raw,
@@ -114,7 +121,7 @@ class BoardConnectorIO:
         self._leds = [machine.PWM(P(pins[k]), freq=1000, duty_u16=0) for k in ("led_r", "led_g", "led_b")]
         k = pins.get("cp_k", (12000 * 2, 65535, -12000))
         self._kn, self._kd, self._ks = _fit(k[0], k[1])
-        self._ko = k[2]
+        self._ko = _small(k[2])
         self._pwm_on = False       # 0 < duty < 100 %: sample a whole period
         self._win_us = 1000000 // _CP_FREQ
         self._step_us = pins.get("cp_step_us", _CP_STEP_US)
@@ -241,7 +248,8 @@ class BoardStationIO:
         self._ccid_f = P(pins["ccid_fault"], P.IN, P.PULL_UP) if "ccid_fault" in pins else None
         self._ext = [P(pins[k], P.IN, P.PULL_UP) if k in pins else None for k in ("ext1", "ext2")]
         self._sup = [_adc(pins[k]) if k in pins else None for k in ("vmain_adc", "v3v3_adc", "vbuff_adc")]
-        self._sup_k = pins.get("supply_k", ((15000, 65535), (5000, 65535), (15000, 65535)))
+        self._sup_k = [(_small(a), _small(b)) for a, b in
+                       pins.get("supply_k", ((15000, 65535), (5000, 65535), (15000, 65535)))]
         self._temp = _adc(pins["temp_adc"]) if "temp_adc" in pins else None
         self._buzzer = P(pins["buzzer"], P.OUT, value=0) if "buzzer" in pins else None
 

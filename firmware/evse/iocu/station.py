@@ -56,7 +56,11 @@ R_LOW = const(1)
 R_HIGH = const(2)
 R_FAIL = const(3)
 
-# (low, high) mV per rail; rail 0 also has the power-failure level
+# (low, high) mV per rail; rail 0 also has the power-failure level.
+# Frozen, an int above 8191 in a constant tuple is a long int in flash
+# (mpy-tool keeps a small int only within +-8191, whatever the port): compared
+# it costs nothing, in arithmetic each result allocates. So the tick compares
+# readings with these limits and never computes with them (docs/memory.md).
 _LIMITS = ((11000, 13500), (3000, 3600), (10500, 13500))
 POWER_FAIL_MV = const(10000)
 
@@ -247,9 +251,9 @@ class Iocu:
             h = 0 if cur == R_OK else SUPPLY_HYST_MV
             if n == 0 and v < POWER_FAIL_MV + (SUPPLY_HYST_MV if cur == R_FAIL else 0):
                 r = R_FAIL
-            elif v < lim[0] + h:
+            elif v - h < lim[0]:
                 r = R_LOW
-            elif v > lim[1] - h:
+            elif v + h > lim[1]:
                 r = R_HIGH
             else:
                 r = R_OK

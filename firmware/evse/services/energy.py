@@ -146,11 +146,10 @@ class Energy:
             if smart is None:
                 sc[i] = self._nominal_da
             else:
-                a = smart.target_a(i + 1, wall, s.start_time if tx else None)
-                sc[i] = None if a is None else deci(a)
-        station_sc = smart.limit_a(0, wall) if on else None
-        if station_sc is not None:
-            station_sc = deci(station_sc)
+                sc[i] = smart.step_da(i + 1, wall, s.start_time if tx else None)
+        station_sc = smart.step_da(0, wall) if on else -1
+        if station_sc < 0:
+            station_sc = None
         temp_dc = self.io.temperature_dc()
         lb = self.balancer
         derate = lb.derating.cap_dc(temp_dc, self._tlow_dc, self._tlow_da, self._tup_dc, self._tup_da)
@@ -161,7 +160,7 @@ class Energy:
         for i in range(self.n):
             c = self.mirrors[i]
             if on:
-                w.limit(i + 1, active[i], None if sc[i] is None else sc[i] / 10, c.max_da)
+                w.limit(i + 1, active[i], sc[i], c.max_da)
             else:
                 w.limit(i + 1, False, None, c.max_da)
             da = alloc[i] if active[i] else c.max_da
@@ -178,7 +177,10 @@ class Energy:
 
     def next_change_s(self, wall: int):
         """Seconds until a profile period or the load balancer next changes the offer, or None."""
-        x = self._smart.next_change_s(wall, self.tx_starts()) if self._smart is not None else None
+        sc = self._smart
+        x = None
+        if sc is not None and sc.enabled():
+            x = sc.step_change_s(wall)      # from what the energy step asked last
         y = self.balancer.next_change_s(wall)
         if x is None or (y is not None and y < x):
             return y

@@ -79,6 +79,10 @@
 # periods live in arrays, so 8 profiles x 255 periods stay a few kB.
 import json
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only, never at run time
+    from typing import Any  # TYPE_CHECKING only
+
 from evse.clock import iso8601
 from evse.services.smartprofile import (CP_MAX, TX_DEFAULT, TX, PURPOSES, UNITS, E_PROPERTY, E_TYPE,
                                         ProfileError, Profile, parse, check)
@@ -105,7 +109,24 @@ class SmartCharging:
         self.profiles: list = []   # Profile, sorted by (stackLevel, connectorId) descending
         self.errors: list = []     # load/save problems, for diagnostics
         self.reason = ""        # why the last set_profile was not Accepted
+        # the energy step's answers (step_da), one per connector (0 = the
+        # station): valid while the profile list is the same object, no key
+        # changed (_gen), the transaction start is the same and the wall time
+        # is inside [from, until): the schedule's next change (docs/memory.md:
+        # the MCU step allocates nothing)
+        k = n_connectors + 1
+        self._gen = 0
+        self._k_prof = None     # type: Any
+        self._k_gen = [-1] * k
+        self._k_start = [None] * k      # type: list
+        self._k_from = [0] * k
+        self._k_until = [None] * k      # type: list  # None: no change scheduled
+        self._k_val = [0] * k
+        config.subscribe(self._on_config)
         self._load()
+
+    def _on_config(self, key: str) -> None:
+        self._gen += 1          # NominalAmperage, MainsVoltage, SmartChargingEnabled...: compute again
 
     # ---- configuration ----------------------------------------------------------
     def enabled(self) -> bool:
@@ -305,6 +326,47 @@ class SmartCharging:
             v = self._eval(0, now, None, None, False, self._volts())[0]
             return (self._deci("ChargePointCurrentLimit", 32) if v is None else v) / 10
         return self._target(connector_id, now, tx_start, tx_start, False, self._volts(), nom)[0] / 10
+
+    def step_da(self, cid: int, now: int, tx_start=None) -> int:
+        """For the energy step, in deci-amps: connector cid's target_a, or
+        for cid 0 the station limit limit_a(0) (-1 when none). The last
+        answer while nothing it depends on changed (no allocation), else
+        computed again, with the instant it next may change."""
+        if (self._k_prof is self.profiles and self._k_gen[cid] == self._gen
+                and self._k_start[cid] == tx_start and self._k_from[cid] <= now):
+            u = self._k_until[cid]
+            if u is None or now < u:
+                return self._k_val[cid]
+        nxt = None
+        if not self.enabled():
+            val = -1 if cid == 0 else self._deci("NominalAmperage", 16.0)
+        elif cid == 0:
+            v, _, _, nxt = self._eval(0, now, None, None, False, self._volts())
+            val = -1 if v is None else v
+        else:
+            val, _, nxt = self._target(cid, now, tx_start, tx_start, False, self._volts(),
+                                       self._deci("NominalAmperage", 16.0))
+        self._k_prof = self.profiles
+        self._k_gen[cid] = self._gen
+        self._k_start[cid] = tx_start
+        self._k_from[cid] = now
+        self._k_until[cid] = nxt
+        self._k_val[cid] = val
+        return val
+
+    def step_change_s(self, now: int):
+        """Seconds until an answer of step_da next may change, or None: the
+        energy step's next_change_s, from what it asked last."""
+        best = None
+        if self._k_prof is not self.profiles:
+            return 0
+        for c in range(self.n + 1):
+            if self._k_gen[c] != self._gen:
+                continue
+            u = self._k_until[c]
+            if u is not None and (best is None or u < best):
+                best = u
+        return None if best is None else max(0, best - now)
 
     def _target(self, c: int, t: int, anchor, tx_start, watts: bool, volts: int, nom: int):
         val, ph, has_tx, nxt = self._eval(c, t, anchor, tx_start, watts, volts)

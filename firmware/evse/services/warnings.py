@@ -74,15 +74,16 @@ class Warnings:
         self._derating = now
         self.cond.set(0, "derating", "HighTemperature", "", info, PRIO_WARNING)
 
-    def limit(self, cid: int, in_tx: bool, target_a, max_da: int) -> None:
-        """DetailedWarningMessages: a charging limit the connector cannot deliver."""
+    def limit(self, cid: int, in_tx: bool, target_da, max_da: int) -> None:
+        """DetailedWarningMessages: a charging limit (deci-amps, None: none)
+        the connector cannot deliver."""
         info = ""
-        if in_tx and target_a is not None and self._detailed():
-            da = int(target_a * 10 + 0.5)
+        if in_tx and target_da is not None and self._detailed():
+            da = target_da
             if 0 < da < _MIN_DA:
-                info = "limit %.1f A below 6 A: paused" % target_a
+                info = "limit %.1f A below 6 A: paused" % (da / 10)
             elif da > max_da > 0:
-                info = "limit %.1f A above %.1f A offered" % (target_a, max_da / 10)
+                info = "limit %.1f A above %.1f A offered" % (da / 10, max_da / 10)
         if info:
             if self.cond.set(cid, "limit", "OtherError", "PROFILE_NOT_DELIVERABLE", info, PRIO_WARNING):
                 self.log.add("c%d %s" % (cid, info))
