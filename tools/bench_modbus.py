@@ -8,7 +8,7 @@
 # station drives it: update(now), then sleep until next_deadline_ms but at
 # most 1 ms or 10 ms (the driver's own efficiency), and, for comparison, a
 # fixed 10 ms sleep whatever the deadline (the board's MCU loop today,
-# station.TICK_MS: a reply is seen up to a tick late). Runs on the
+# evse.mcu.TICK_MS: a reply is seen up to a tick late). Runs on the
 # MicroPython Unix port and on CPython:
 #
 #   MICROPYPATH=firmware:host_tests/unit micropython tools/bench_modbus.py

@@ -1,19 +1,13 @@
 # The station: the composition root. It builds the safety core (evse.iocu:
 # one Connector per socket and the Iocu supervisor, reached only through
 # its port), the MCU services (evse.services: each owns its work and its
-# OCPP operations; none holds the Station) and the OCPP client, wires them
-# once, and owns the loop (docs/architecture.md).
-#
-# Synchronous core: step() runs everything due at the clock's current time;
-# next_deadline_ms() says when something is next due, so the simulator can
-# jump virtual time from one deadline to the next. Thin async shell: start()
-# (with the MCU loop on a running clock; without it, whoever drives the clock
-# steps the station: the simulator's evse.simdrive, tests), stop(), poke().
+# OCPP operations; none holds the Station) and the OCPP client, and wires
+# them once (docs/architecture.md). How it runs, the MCU loop, is evse.mcu:
+# step() runs everything due at the clock's current time, next_deadline_ms()
+# says when something is next due, start() / stop() the async shell.
 #
 # Connector numbering: OCPP connectorId c = 1..n; Python lists are 0-based
 # (index c - 1); connector 0 is the station itself (OCPP 3.8).
-from evse.aio import asyncio, sleep_ms
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no typing)
     from typing import Any  # TYPE_CHECKING only
@@ -24,11 +18,7 @@ from evse.iocu.events import EventRing
 from evse.iocu.station import Iocu
 from evse.iocu.port import IocuPort
 from evse.services.session import Session
-from evse.ticks import ticks_add, ticks_diff
-
-TICK_MS = 10          # safety core period on a board (ARCHITECTURE.md)
-MCU_MAX_MS = 1000     # the MCU loop runs at least this often (feeds the heartbeat)
-IDLE_MAX_MS = 60000   # longest virtual jump when nothing is scheduled
+from evse import mcu
 
 
 class Station:
@@ -190,7 +180,7 @@ class Station:
             self.port.heartbeat(now)
         if not self.timer_ticks():
             self.iocu.tick(now)
-        self._services(now)
+        mcu.services(self, now)
 
     def mcu_step(self) -> None:
         """One step of the MCU side: feed the safety core's heartbeat (manual
@@ -198,73 +188,11 @@ class Station:
         now = self.clock.ticks_ms()
         if not self.hb_fault:
             self.port.heartbeat(now)
-        self._services(now)
-
-    def _services(self, now: int) -> None:
-        port = self.port
-        port.sync()                     # the safety core's events -> the mirrors
-        se = self._sensors
-        if se is None and (port.rail_state(0) or port.rail_state(1) or port.rail_state(2)):
-            se = self.sensors           # a voltage sensor became active
-        if se is not None:
-            se.step()
-        for m in self.meters:
-            m.update(now)
-        if self.link is not None:
-            self.link.poll(now)          # bus cards reach the sessions in this step
-        for s in self.sessions:
-            s.step(now)
-        self.availability.step(now)
-        self.tx.iocu_events(port.inbox, self.warnings)
-        self.overcurrent.step(now)
-        self.energy.step(now)
-        self.cards.expire_reservations(self.clock.now(), self.status_report.codes, self.log)
-        self.metering.step()
-        self.tx.step()
-        self.grid.step(now)
-        self.network.step(now)
-        self.maint.step(now, self.clock.now())
-        self.status_report.step()
-        self.indicators.tick(now)
-
-    def _fold(self, d: int) -> None:
-        if 0 <= d < self._best:
-            self._best = d
+        mcu.services(self, now)
 
     def next_deadline_ms(self, iocu: bool = True) -> int:
-        """ms until something is next due. iocu False: the MCU services only
-        (the timer ticks the safety core by itself)."""
-        now = self.clock.ticks_ms()
-        self._best = IDLE_MAX_MS
-        if iocu:    # only a stopped MCU (the "heartbeat" fault) needs a tick at the timeout
-            self._fold(self.iocu.next_deadline_ms(now, self.hb_fault))
-        for s in self.sessions:
-            self._fold(s.next_deadline_ms(now))
-        for m in self.meters:
-            self._fold(m.next_deadline_ms(now))
-        self._fold(self.availability.next_deadline_ms(now))
-        self._fold(self.grid.next_deadline_ms(now))
-        self._fold(self.overcurrent.next_deadline_ms(now))
-        self._fold(self.indicators.next_deadline_ms(now))
-        self._fold(self.ocpp.next_deadline_ms(now))
-        self._fold(self.network.next_deadline_ms(now))
-        if self.link is not None:
-            self._fold(self.link.next_deadline_ms(now))
-        wall = self.clock.now()
-        d = self.maint.next_deadline_s(wall)
-        if d is not None:
-            self._fold(d * 1000)
-        d = self.metering.next_deadline_s()
-        if d is not None and d >= 0:
-            self._fold(d * 1000)
-        x = self.energy.next_change_s(wall)
-        if x is not None:
-            self._fold(max(0, int(x)) * 1000)
-        r = self.cards.reservations
-        x = r.next_expiry() if r is not None else None
-        if x is not None:
-            self._fold(max(0, x - wall) * 1000)
-        return self._best
+        """ms until something is next due; iocu False: the MCU services only."""
+        return mcu.next_deadline_ms(self, iocu)
 
     # ---- inputs from the readers ----------------------------------------------
     def rfid(self, reader: int, tag: str) -> dict:
@@ -276,84 +204,21 @@ class Station:
         self.indicators.card_result(res)
         return res
 
-    # ---- the async shell ---------------------------------------------------------------
+    # ---- the async shell (evse.mcu) ----------------------------------------------------
     async def start(self, loop: bool = True) -> None:
-        """loop: run the MCU loop (_run_real); False when whoever drives the
-        clock steps the station (evse.simdrive on the virtual clock)."""
-        self.running = True
-        self.step()
-        self.start_tick()
-        if loop:
-            self._task = asyncio.create_task(self._run_real())
-        bus = getattr(self.board, "rs485", None)
-        if self.link is not None or (bus is not None and hasattr(bus, "start")):
-            from evse.services import mswiring    # the board's bus, also for Modbus meters on it
-            await mswiring.start_io(self)
-        if self._rtu is not None:
-            from evse.metering import shell as meter_shell
-            await meter_shell.start_io(self)
-        await self.ocpp.start()
-        addr = getattr(self.board, "web_addr", None)
-        if addr:    # the local management website (manual 4.1), evse.web
-            from evse.web import server as web
-            self.web = await web.start(self.web_view(), addr)
+        """loop: run the MCU loop; False when whoever drives the clock steps
+        the station (evse.simdrive on the virtual clock)."""
+        await mcu.start(self, loop)
 
     async def stop_web(self) -> None:
         """At once when a reset is decided, before the queued messages are flushed."""
-        if self.web is not None:
-            w = self.web
-            self.web = None
-            await w.stop()
+        await mcu.stop_web(self)
 
     async def stop(self) -> None:
-        self.running = False
-        for m in self.meters:
-            m.save(self.clock.ticks_ms(), True)      # a clean stop: nothing lost
-        await self.stop_web()
-        await self.ocpp.stop()
-        if self.link is not None:
-            from evse.services import mswiring
-            await mswiring.stop_io(self)
-        if self._rtu is not None:
-            from evse.metering import shell as meter_shell
-            await meter_shell.stop_io(self)
-        if self.ticker is not None:
-            self.ticker.stop()
-        if self._task is not None:
-            try:
-                self._task.cancel()
-            except Exception:
-                pass
+        await mcu.stop(self)
 
     async def _run_real(self) -> None:
-        """The MCU loop on a real clock (docs/architecture.md, Time): the
-        services run on an event, when due, and at least once a second."""
-        clock = self.clock
-        port = self.port
-        stats = self.ocpp.stats
-        wake = self._wake
-        self._mcu_due = clock.ticks_ms()
-        while self.running:
-            now = clock.ticks_ms()
-            if not self.timer_ticks():
-                self.iocu.tick(now)
-            rx = stats["received"]
-            if (wake[0] or len(port.events) or rx != self._rx_seen or ticks_diff(now, self._mcu_due) >= 0
-                    or self._bus_rx()):
-                wake[0] = False
-                self._rx_seen = rx
-                self.mcu_step()
-                d = self.next_deadline_ms(False)
-                self._mcu_due = ticks_add(clock.ticks_ms(), d if d < MCU_MAX_MS else MCU_MAX_MS)
-            await sleep_ms(TICK_MS)
-
-    def _bus_rx(self) -> bool:
-        """Bytes wait on the RS485 bus (a master/slave frame, a Modbus reply)."""
-        lk = self.link
-        if lk is not None and lk.bus.any():
-            return True
-        mb = self._rtu
-        return mb is not None and mb.port.any() > 0
+        await mcu.run_real(self)
 
     def poke(self) -> None:
         """A change from outside (a control operation): the MCU loop looks at
@@ -361,4 +226,3 @@ class Station:
         self._wake[0] = True
         if self._task is None:
             self.step()
-

@@ -227,11 +227,11 @@ def test_ticker_allocates_nothing_per_tick():
     assert calls[0] == 101 and tk.ticks == 101 and tk.overruns == 0
 
 
-# ---- the MCU loop itself (Station._run_real) on virtual time: its sleep is
+# ---- the MCU loop itself (evse.mcu.run_real) on virtual time: its sleep is
 # replaced by one that moves the virtual clock (and fires the board's timer)
 def loop_rig(timer):
     import asyncio
-    from evse import station as station_mod
+    from evse import mcu as mcu_mod
     if timer:
         board, st, sched = build()
     else:
@@ -272,12 +272,12 @@ def loop_rig(timer):
                 await asyncio.sleep(0)
             st.running = False
             await t
-        saved = station_mod.sleep_ms
-        station_mod.sleep_ms = sleep_ms
+        saved = mcu_mod.sleep_ms
+        mcu_mod.sleep_ms = sleep_ms
         try:
             asyncio.run(go())
         finally:
-            station_mod.sleep_ms = saved
+            mcu_mod.sleep_ms = saved
     return board, st, count, run_for
 
 
