@@ -50,6 +50,9 @@ class VirtualClock:
         self._t0 = ticks
         self._epoch_ms = epoch_s * 1000
         self._synced = False
+        self._s = 0           # now()'s second and the virtual ms it spans
+        self._s_lo = 0
+        self._s_hi = -1
         # True: take every currentTime, backwards too, as a board's clock
         # does (unit tests of wall-clock code); the simulator keeps False
         self.follow_csms = False
@@ -58,7 +61,16 @@ class VirtualClock:
         return ticks_wrap(self._t0 + self._ms)
 
     def now(self) -> int:
-        return (self._epoch_ms + self._ms) // 1000
+        # the same int object for the whole second: on a 32-bit port UTC
+        # seconds since 1970 are a long int, and the MCU step asks often
+        ms = self._ms
+        if self._s_lo <= ms < self._s_hi:
+            return self._s
+        t = self._epoch_ms + ms
+        s = self._s = t // 1000
+        self._s_lo = ms - t % 1000      # the virtual ms this second began at
+        self._s_hi = self._s_lo + 1000
+        return s
 
     def now_ms(self) -> int:
         return self._epoch_ms + self._ms
@@ -75,6 +87,7 @@ class VirtualClock:
         clock, and every later one is ignored, so a Central System answering
         real wall-clock time never moves the clock backwards nor undoes an
         `advance` (docs/simulator.md)."""
+        self._s_hi = -1       # now() computes again
         if self.follow_csms:
             self._epoch_ms = epoch_s * 1000 - self._ms
             return

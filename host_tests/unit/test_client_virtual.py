@@ -71,3 +71,23 @@ def test_virtual_clock_takes_central_system_time_once_and_never_backwards():
     b = VirtualClock(parse_iso8601("2026-06-01T00:00:00Z"))
     b.set_utc(parse_iso8601("2026-01-01T00:00:00Z"))     # earlier than the clock: ignored
     assert iso8601(b.now()) == "2026-06-01T00:00:00Z"
+
+
+def test_virtual_clock_now_is_exact_across_advances_and_set_utc():
+    # now() keeps one answer per virtual second (a long int on a 32-bit
+    # port); it is always (epoch ms + virtual ms) // 1000, whatever the steps
+    from evse.clock import VirtualClock
+    clk = VirtualClock(1767225600)
+    clk.follow_csms = True
+    ms = 0
+    epoch_ms = 1767225600 * 1000
+    for i, step in enumerate([0, 1, 998, 1, 0, 1, 999, 1000, 1001, 7, 59999, 3, 86400000, 5]):
+        clk.advance_ms(step)
+        ms += step
+        assert clk.now() == (epoch_ms + ms) // 1000, (i, step)
+        if i == 6:
+            clk.set_utc(1767225600 + 500)        # a Central System's time, mid-second
+            epoch_ms = (1767225600 + 500) * 1000 - ms
+            assert clk.now() == 1767225600 + 500
+    a = clk.now()
+    assert clk.now() is a

@@ -437,6 +437,15 @@ def test_clock_epoch_2000_and_1970():
             assert M.rtc[0] == (2023, 11, 14, 2, 22, 13, 20, 0), M.rtc[0]
             ft.t = 1700000000 - off          # the port's clock follows its RTC
             assert clk.now() == 1700000000
+            # one answer per second of the RTC (a long int on a 32-bit port:
+            # the same object while the second lasts), the next second at once
+            a = clk.now()
+            assert clk.now() is a
+            ft.t += 1
+            assert clk.now() == 1700000001
+            clk.set_utc(1700000000)          # a set clock is read again, even within the second
+            ft.t = 1700000000 - off
+            assert clk.now() == 1700000000
     finally:
         H.time = saved
 

@@ -50,14 +50,24 @@ def _epoch_offset() -> int:
 class BoardClock(RunningClock):
     def __init__(self) -> None:
         self._off = _epoch_offset()
+        self._t = -1            # now(): the RTC's second it last read, and its answer
+        self._s = 0
 
     def ticks_ms(self) -> int:
         return ticks_wrap(time.ticks_ms())
 
     def now(self) -> int:
-        return int(time.time()) + self._off
+        # UTC seconds since 1970 are a long int on a 32-bit port: one object
+        # per second, however often the MCU step asks (the RTC's own seconds,
+        # since 2000 on the bare-metal ports, are a small int)
+        t = time.time()
+        if t != self._t:
+            self._t = t
+            self._s = int(t) + self._off
+        return self._s
 
     def set_utc(self, epoch_s: int) -> None:
+        self._t = -1
         t = time.gmtime(epoch_s - self._off)
         machine.RTC().datetime((t[0], t[1], t[2], t[6] + 1, t[3], t[4], t[5], 0))
 

@@ -193,6 +193,7 @@ class LoadBalancer:
         self.released = [False] * n_connectors  # rule 5 in force
         self.derating = Derating()
         self._seen: list = [None] * n_connectors   # last demand (or offer of 0), epoch s
+        self._release_at: list = [0] * n_connectors   # _seen + idle_s: compared, no arithmetic per step
         self._demand = [False] * n_connectors
         self._turn = 0                        # first connector of the current turn
         self._turn_last = 0                   # last connector served this turn
@@ -268,9 +269,11 @@ class LoadBalancer:
             # connector stays released until its EV asks again
             if (seen[i] is None or demand[i]
                     or (self.alloc[i] <= 0 and not self.released[i])):
-                seen[i] = now
+                if seen[i] is not now:      # once per second of the clock (its now() object)
+                    seen[i] = now
+                    self._release_at[i] = now + self.idle_s
             self._demand[i] = bool(demand[i])
-            r = now - seen[i] >= self.idle_s
+            r = now >= self._release_at[i]
             self.released[i] = r
             if r:
                 idle[ni] = i
@@ -350,7 +353,7 @@ class LoadBalancer:
         for i in range(self.n):
             s = self._seen[i]
             if s is not None and not self.released[i] and not self._demand[i] and self.alloc[i] > 0:
-                t = s + self.idle_s
+                t = self._release_at[i]
                 if nxt is None or t < nxt:
                     nxt = t
         if nxt is None:

@@ -101,6 +101,17 @@ class Metering:
         self.next_sample = [0] * n      # UTC seconds of the next sampled value, 0 = off
         self.next_aligned = 0           # UTC seconds of the next aligned boundary, 0 = not set
         self._aligned_iv = 0            # the interval next_aligned was computed for
+        # UTC seconds are a long int on a 32-bit port: what the step and the
+        # deadline compute from them is kept while its inputs are the same
+        # objects (the clock's now() is one object per second)
+        self._back_na = 0               # next_aligned - interval, for that next_aligned
+        self._back_iv = 0
+        self._back = 0
+        self._nd_now = None             # type: Any  # next_deadline_s's inputs and answer
+        self._nd_na = None              # type: Any
+        self._nd_iv = 0
+        self._nd_ns = [0] * n
+        self._nd = -1
         self._txdata = [[] for _ in range(n)]   # type: list  # (JSON size, compact text)
         self._txbytes = [0] * n         # sum of the JSON sizes kept
         self._txstride = [1] * n        # keep every stride-th reading
@@ -214,7 +225,7 @@ class Metering:
             self.next_aligned = 0
             return
         na = self.next_aligned
-        if na == 0 or iv != self._aligned_iv or na - now > iv:
+        if na == 0 or iv != self._aligned_iv or now < self._set_back(na, iv):
             # first step, a new interval, or the clock was set back
             self._aligned_iv = iv
             self.next_aligned = next_boundary(now, iv)
@@ -252,18 +263,42 @@ class Metering:
                 p["transactionId"] = t
             tx.client.send("MeterValues", p)
 
+    def _set_back(self, na: int, iv: int) -> int:
+        """na - iv: an aligned boundary further than this is in the future
+        after the clock was set back (computed once per boundary)."""
+        if self._back_na is not na or self._back_iv != iv:
+            self._back_na = na
+            self._back_iv = iv
+            self._back = na - iv
+        return self._back
+
     def next_deadline_s(self) -> int:
         now = self.clock.now()
+        iv = self.config.get("ClockAlignedDataInterval")
+        ns = self.next_sample
+        same = self._nd_now is now and self._nd_na is self.next_aligned and self._nd_iv == iv
+        if same:
+            for i in range(len(ns)):
+                if ns[i] is not self._nd_ns[i]:
+                    same = False
+                    break
+        if same:
+            return self._nd
         best = -1
-        for t in self.next_sample:
+        for t in ns:
             if t:
                 d = max(0, t - now)
                 best = d if best < 0 else min(best, d)
-        iv = self.config.get("ClockAlignedDataInterval")
         if iv > 0:
             na = self.next_aligned
-            if not na or iv != self._aligned_iv or na - now > iv:
+            if not na or iv != self._aligned_iv or now < self._set_back(na, iv):
                 na = next_boundary(now, iv)
             d = max(0, na - now)
             best = d if best < 0 else min(best, d)
+        self._nd_now = now
+        self._nd_na = self.next_aligned
+        self._nd_iv = iv
+        for i in range(len(ns)):
+            self._nd_ns[i] = ns[i]
+        self._nd = best
         return best

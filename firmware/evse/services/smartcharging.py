@@ -122,6 +122,11 @@ class SmartCharging:
         self._k_from = [0] * k
         self._k_until = [None] * k      # type: list  # None: no change scheduled
         self._k_val = [0] * k
+        self._k_ver = 0         # answers computed so far: step_change_s's memo
+        self._c_now = None      # type: Any  # step_change_s's last question (now, _k_ver, _gen) and answer
+        self._c_ver = -1
+        self._c_gen = -1
+        self._c = None          # type: Any
         config.subscribe(self._on_config)
         self._load()
 
@@ -352,6 +357,7 @@ class SmartCharging:
         self._k_from[cid] = now
         self._k_until[cid] = nxt
         self._k_val[cid] = val
+        self._k_ver += 1
         return val
 
     def step_change_s(self, now: int):
@@ -360,13 +366,19 @@ class SmartCharging:
         best = None
         if self._k_prof is not self.profiles:
             return 0
+        if self._c_now is now and self._c_ver == self._k_ver and self._c_gen == self._gen:
+            return self._c      # the same question within the clock's second
         for c in range(self.n + 1):
             if self._k_gen[c] != self._gen:
                 continue
             u = self._k_until[c]
             if u is not None and (best is None or u < best):
                 best = u
-        return None if best is None else max(0, best - now)
+        self._c_now = now
+        self._c_ver = self._k_ver
+        self._c_gen = self._gen
+        self._c = None if best is None else max(0, best - now)
+        return self._c
 
     def _target(self, c: int, t: int, anchor, tx_start, watts: bool, volts: int, nom: int):
         val, ph, has_tx, nxt = self._eval(c, t, anchor, tx_start, watts, volts)

@@ -53,6 +53,7 @@ class Transactions:
             # never reuse a ref: start above anything the journal knows
             self._next_ref = 1000000
         self._alive_saved = 0
+        self._alive_due = 0             # _alive_saved + ALIVE_EVERY_S (compared, no arithmetic per step)
         self._ev3 = [0, 0, 0]
 
     # ---- the sessions' sink ------------------------------------------------------------
@@ -80,6 +81,7 @@ class Transactions:
             s.remote_profile = None
         self.metering.tx_started(s.index)
         self._alive_saved = 0         # note the time at the next step
+        self._alive_due = 0
         self.log.add("tx start c%d tag %s ref %d" % (cid, s.id_tag, ref))
         self.energy.limits[s.index] = -1
 
@@ -213,6 +215,7 @@ class Transactions:
         """While a transaction runs, note the wall time now and then (a
         PowerLoss StopTransaction after a cut is stamped with it)."""
         now = self.clock.now()
-        if now - self._alive_saved >= ALIVE_EVERY_S and self.any_transaction():
+        if now >= self._alive_due and self.any_transaction():
             self._alive_saved = now
+            self._alive_due = now + ALIVE_EVERY_S
             self.storage.write(ALIVE_FILE, str(now).encode())
