@@ -8,7 +8,7 @@ import gc
 import sys
 import time
 
-from evse.clock import VirtualClock
+from evse.hal.simclock import VirtualClock
 from evse.hal.sim_io import SimConnectorIO, SimStationIO
 from evse.iocu.connector import Connector
 from evse.iocu.events import EventRing

@@ -1,7 +1,7 @@
 # Test rig for the IOCU tests: one Connector (or more) on the simulated HAL
 # with a virtual clock, run in 10 ms ticks, events collected into a list.
 # Plain class, both runtimes.
-from evse.clock import VirtualClock
+from evse.hal.simclock import VirtualClock
 from evse.hal.sim_io import SimConnectorIO, SimStationIO
 from evse.iocu.connector import Connector
 from evse.iocu.station import Iocu

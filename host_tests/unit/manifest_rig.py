@@ -12,7 +12,7 @@ FW = "firmware"
 SIM = ("evse/sim.py", "evse/simctl.py", "evse/hal/sim.py", "evse/hal/sim_io.py",
        "evse/hal/sim_meter.py", "evse/hal/sim_rs485.py", "evse/hal/sim_s0.py",
        "evse/simevents.py", "evse/hal/sim_eventfile.py", "evse/fleet.py", "evse/simlink.py",
-       "evse/simdrive.py")
+       "evse/simdrive.py", "evse/hal/simclock.py")
 
 
 def norm(path: str) -> str:

@@ -9,7 +9,8 @@ if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
 import asyncio
 import json
 
-from evse.clock import VirtualClock, iso8601
+from evse.clock import iso8601
+from evse.hal.simclock import VirtualClock
 from evse.config.store import Config
 from evse.hal.fsstore import Storage
 from evse.services import firmware as fw

@@ -134,7 +134,7 @@ def test_retests_counted_per_session():
 
 
 def test_ccid_needs_station_io():
-    from evse.clock import VirtualClock
+    from evse.hal.simclock import VirtualClock
     from evse.hal.sim_io import SimConnectorIO
     from evse.iocu.connector import Connector
     from evse.iocu.events import EventRing

@@ -2,7 +2,8 @@
 # console (a board's REPL console, the simulator's stdout) prints those at or
 # above the level of the LogLevel key or the simulator's --log-level, in the
 # same form as the website's Log page and a diagnostics upload show them.
-from evse.clock import VirtualClock, iso8601
+from evse.clock import iso8601
+from evse.hal.simclock import VirtualClock
 from evse.config.store import Config
 from evse.hal.sim import SimBoard
 from evse.services import log as LG

@@ -4,7 +4,8 @@
 # the primary tried again after 4 h, reconnection after a dropped link, and
 # the WLAN password never readable.
 import fake_network
-from evse.clock import VirtualClock, iso8601
+from evse.clock import iso8601
+from evse.hal.simclock import VirtualClock
 from evse.config.store import Config
 from evse.hal import netif
 from evse.services import network as N

@@ -5,7 +5,8 @@
 import json
 
 from support import raises, tmpdir
-from evse.clock import VirtualClock, parse_iso8601
+from evse.clock import parse_iso8601
+from evse.hal.simclock import VirtualClock
 from evse.hal.fsstore import Storage
 from evse.services.smartcharging import SmartCharging, FILE
 

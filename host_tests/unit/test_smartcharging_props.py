@@ -7,7 +7,8 @@
 from hypothesis import given, settings, strategies as st
 
 from support import tmpdir
-from evse.clock import VirtualClock, iso8601
+from evse.clock import iso8601
+from evse.hal.simclock import VirtualClock
 from evse.hal.fsstore import Storage
 from evse.services.smartcharging import SmartCharging
 

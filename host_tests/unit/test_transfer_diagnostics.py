@@ -8,7 +8,8 @@ if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
     sys.path.append(".frozen")  # the frozen asyncio, when MICROPYPATH hides it
 import asyncio
 
-from evse.clock import VirtualClock, iso8601
+from evse.clock import iso8601
+from evse.hal.simclock import VirtualClock
 from evse.config.store import Config
 from evse.hal.fsstore import Storage
 from evse.services.diagnostics import Diagnostics, Log, is_secret

@@ -28,7 +28,7 @@
 # storage) -> one meter per connector when there is no meter bus (the
 # simulated board's evse.hal.sim_meter); a board has none (RefusedMeters).
 #
-# Clock (evse.clock.VirtualClock or a real clock, evse.clock.RunningClock):
+# Clock (evse.hal.simclock.VirtualClock or a real clock, evse.clock.RunningClock):
 #   ticks_ms() -> int            wrapping ms (see evse.ticks)
 #   now() -> int                 UTC seconds since 1970
 #   set_utc(epoch_s)             adjust wall clock

@@ -3,7 +3,8 @@
 # implementation that differs from a board's (boards/*/hal_board.py).
 import time
 
-from evse.clock import RunningClock, VirtualClock
+from evse.clock import RunningClock
+from evse.hal.simclock import VirtualClock
 from evse.hal.fsstore import Storage
 from evse.ticks import ticks_wrap
 
