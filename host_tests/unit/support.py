@@ -62,3 +62,23 @@ def rmtree(path):
         os.rmdir(path)
     except OSError:
         pass
+
+
+class DictConfig:
+    """A configuration fake over a dict (self.values): get, and set that
+    tells the listeners subscribe() registered, as evse.config.store does."""
+
+    def __init__(self, values: dict) -> None:
+        self.values = values
+        self.listeners = []     # type: list
+
+    def get(self, name):
+        return self.values[name]          # KeyError on a misspelt key
+
+    def subscribe(self, fn) -> None:
+        self.listeners.append(fn)
+
+    def set(self, name, value) -> None:
+        self.values[name] = value
+        for fn in self.listeners:
+            fn(name)

@@ -4,7 +4,7 @@
 # NominalPeriod, persistence. Runs on CPython (pytest) and the Unix port.
 import json
 
-from support import raises, tmpdir
+from support import DictConfig, raises, tmpdir
 from evse.clock import parse_iso8601
 from evse.hal.simclock import VirtualClock
 from evse.hal.fsstore import Storage
@@ -28,22 +28,11 @@ DEFAULTS = {
 }
 
 
-class FakeConfig:
+class FakeConfig(DictConfig):
     def __init__(self, **kw):
-        self.values = dict(DEFAULTS)
-        for k in kw:
-            self.values[k] = kw[k]
-
-    def get(self, name):
-        return self.values[name]
-
-    def subscribe(self, fn) -> None:     # the service's cache listens (step_da)
-        self.listeners = getattr(self, "listeners", []) + [fn]
-
-    def set(self, name, value) -> None:
-        self.values[name] = value
-        for fn in getattr(self, "listeners", []):
-            fn(name)
+        values = dict(DEFAULTS)
+        values.update(kw)
+        DictConfig.__init__(self, values)
 
 
 class BrokenStorage:

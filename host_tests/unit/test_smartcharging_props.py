@@ -6,7 +6,7 @@
 # and the profiles survive a restart unchanged.
 from hypothesis import given, settings, strategies as st
 
-from support import tmpdir
+from support import DictConfig, tmpdir
 from evse.clock import iso8601
 from evse.hal.simclock import VirtualClock
 from evse.hal.fsstore import Storage
@@ -19,21 +19,11 @@ CFG = {"SmartChargingEnabled": True, "MaxCurrentConnection": 32, "ChargePointCur
        "MaxChargingProfilesInstalled": 8, "MainsVoltage": 230}
 
 
-class Cfg:
+class Cfg(DictConfig):
     def __init__(self, **kw):
-        self.values = dict(CFG)
-        self.values.update(kw)
-
-    def get(self, name):
-        return self.values[name]
-
-    def subscribe(self, fn) -> None:     # the service's cache listens (step_da)
-        self.listeners = getattr(self, "listeners", []) + [fn]
-
-    def set(self, name, value) -> None:
-        self.values[name] = value
-        for fn in getattr(self, "listeners", []):
-            fn(name)
+        values = dict(CFG)
+        values.update(kw)
+        DictConfig.__init__(self, values)
 
 
 @st.composite
