@@ -90,7 +90,7 @@ class OcppClient:
         self._capture = None        # type: Any  # list collecting queued items (run_triggered)
         self.last_sent = self.clock.ticks_ms()
         self.handlers = None        # type: Any  # evse.ocpp.handlers.Handlers
-        self.log = []               # type: list  # recent protocol notes (bounded)
+        self.log = []               # type: list  # recent protocol notes (the last 12)
         self.stats = {"sent": 0, "received": 0, "errors_sent": 0, "timeouts": 0}
         self.ws = None              # type: Any  # the WSClient while connected
         self._wsc = None            # type: Any  # the WSClient, reused (ws_client)
@@ -166,8 +166,10 @@ class OcppClient:
         self.kick()
 
     def note(self, text: str) -> None:
+        # the last 12, what the status shows: on a flaky link 50 notes were
+        # some 4 KB of strings on a board's heap
         self.log.append(text)
-        if len(self.log) > 50:
+        if len(self.log) > 12:
             self.log.pop(0)
 
     # ---- API for the services --------------------------------------------------
