@@ -186,8 +186,8 @@ def page(config, csrf: str, msg: str = "", error: bool = False):
            "(docs/configuration.md has them with the manual's notes).</small></p>")
     from evse.web.keyhelp import SUMMARY
     index = {}   # type: dict  # name -> KEYS index
-    for i in range(len(K.KEYS)):
-        index[K.KEYS[i][K.NAME]] = i
+    for k in range(len(K.KEYS)):
+        index[K.KEYS[k][K.NAME]] = k
     tagged = [(group_of(it["key"]), it) for it in items]
     for g in [g for g, _ in GROUPS] + [OTHER]:
         rows = [it for gi, it in tagged if gi == g]
@@ -200,9 +200,9 @@ def page(config, csrf: str, msg: str = "", error: bool = False):
             value = shown(config, name)
             if name in pending:
                 value += " (active until reboot: %s)" % shown(config, name, False)
-            i = index.get(name)
-            e = None if i is None else K.KEYS[i]
-            summary = "" if i is None else SUMMARY[i]
+            ki = index.get(name)
+            e = None if ki is None else K.KEYS[ki]
+            summary = "" if ki is None else SUMMARY[ki]
             marks = []
             if it["readonly"]:
                 marks.append("read-only")
