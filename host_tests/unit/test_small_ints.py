@@ -5,7 +5,6 @@
 # Cortex-M3: 32 bytes per operation, docs/memory.md). The safety core's tick
 # allocates nothing, so its tables hold small ints, and the few that cannot
 # are only ever compared (listed here with where they are used).
-import ast
 import os
 
 from support import cpython_only
@@ -22,6 +21,7 @@ NORMALISED = {("firmware/evse/hal/machine_hal.py", '"cp_k"'), ("firmware/evse/ha
 
 
 def _ints(node):
+    import ast      # CPython only: the test is (the Unix port has no ast)
     if isinstance(node, ast.Constant) and type(node.value) is int:
         yield node.value
     elif isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant) and type(node.operand.value) is int:
@@ -44,6 +44,7 @@ def _files():
 def large_constant_tuples():
     """(file, line, name or None, values) of constant tuples holding ints
     outside the frozen small-int range, outermost tuples only."""
+    import ast
     out = []
     for path in _files():
         tree = ast.parse(open(path).read())
