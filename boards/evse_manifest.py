@@ -30,5 +30,5 @@ package("evse", base_path="../firmware", opt=2, files=[
     "services/smartprofile.py", "services/smartschedule.py", "services/transfer.py",
     "services/transferjob.py", "services/transferurl.py", "services/warnings.py", "station.py",
     "ticks.py", "web/__init__.py", "web/api.py", "web/app.py", "web/auth.py", "web/cfgview.py",
-    "web/appjs.py", "web/http.py", "web/listedit.py", "web/markup.py", "web/pages.py", "web/server.py",
+    "web/appjs.py", "web/http.py", "web/keyhelp.py", "web/listedit.py", "web/markup.py", "web/pages.py", "web/server.py",
 ])

@@ -302,8 +302,9 @@ def lit(v):
     raise TypeError(v)
 
 
-def lit_block(name, t, width=92):
-    """NAME = (...) wrapped over several lines."""
+def lit_block(name, t, width=92, const=False):
+    """NAME = (...) wrapped over several lines; const: NAME = const((...)), a
+    constant the compiler puts in place of each use (in flash on a board)."""
     items = [lit(x) for x in t]
     lines = []
     cur = "    "
@@ -313,6 +314,8 @@ def lit_block(name, t, width=92):
             cur = "    "
         cur += it + ", "
     lines.append(cur.rstrip())
+    if const:
+        return "%s = const((\n%s\n))\n" % (name, "\n".join(lines))
     return "%s = (\n%s\n)\n" % (name, "\n".join(lines))
 
 
@@ -578,13 +581,13 @@ OCPP_ALIASES = (
 def render(data):
     out = [HEADER]
     for name, val in SHARED:
-        out.append(lit_block(name, val))
+        out.append(lit_block(name, val, const=True))
     out.append("# OCPP 1.6 phases, allowed as a \".<phase>\" suffix of a measurand item\n")
     out.append(lit_block("PHASES", PHASES))
     out.append("# the fixed actions of the sensor Trigger/Recover lists (manual 5.6), in list order\n")
     out.append(lit_block("SENSOR_ACTIONS", SENSOR_ACTIONS))
     noact = "[" + ", ".join('[0, "%s"]' % a for a in SENSOR_ACTIONS) + "]"
-    out.append("NO_ACTIONS = (\n    %s\n)\n" % "\n    ".join(repr(x) for x in _chunks(noact)))
+    out.append("NO_ACTIONS = const((\n    %s\n))\n" % "\n    ".join(repr(x) for x in _chunks(noact)))
     out.append("# OCPP 1.6 chapter 9 spellings of keys the manual names differently\n"
                "# (OCPP name, manual name): aliases of one stored value\n")
     out.append("ALIASES = (\n%s)\n\n" % "".join(
@@ -597,9 +600,11 @@ def render(data):
     order = sorted(range(len(names)), key=lambda i: names[i])
     out.append("\n# KEYS indexes in the order of the names (str comparison): the store finds a\n"
                "# key by binary search over it, a constant in flash, instead of a name -> entry\n"
-               "# dictionary on the heap. The entries naming a shared tuple (MEASURANDS,\n"
-               "# NO_ACTIONS...) are built at import (48 bytes each); const() would keep them\n"
-               "# in flash but repeats each tuple's strings in every entry's .mpy\n")
+               "# dictionary on the heap. The shared tuples (MEASURANDS, NO_ACTIONS...) are\n"
+               "# const(): the compiler puts each in place of its uses, so every entry and\n"
+               "# KEYS itself are constants in flash (measured on the emulated Cortex-M3:\n"
+               "# the module's import cost 2,368 -> 544 bytes of heap, +1.4 KB of flash;\n"
+               "# the .mpy repeats the tuples' strings, a frozen image stores them once)\n")
     out.append(lit_block("ORDER", order))
     return "".join(out)
 

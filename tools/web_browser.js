@@ -125,6 +125,13 @@ async function main() {
     r = await setKey(page, 'MeterType', '7', 'warning');
     check(r.includes('no register map'), 'MeterType 7 warns: ' + r);
     await setKey(page, 'MeterType', '1', 'Accepted');     // back to the active value
+    // each key says what it does; the search finds a key by those words too
+    await page.fill('#q', 'tag presented again');
+    const cache = page.locator('tr[data-k="AuthorisationCacheEnabled"]');
+    check(await cache.isVisible(), 'a key found by the words of its description');
+    const about = (await cache.locator('p.d').textContent()).trim();
+    check(about.startsWith('Turns on the authorization cache'), 'the key\'s description: ' + about);
+    check(await page.locator('tr[data-k]:not(.hide)').count() < 5, 'the words leave few rows');
     say({ step: 'configuration changed' });
 
     // local list: add an entry, then remove it

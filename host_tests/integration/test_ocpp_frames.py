@@ -104,7 +104,7 @@ DATA10K = "".join("%05d \u00e9\u20ac\U0001f600|" % i for i in range(641))
 
 
 def test_messages_over_10kb_both_ways(tmp_path):
-    """The station's frames are 2 KiB: a longer message goes out as
+    """The station's frames are 1 KiB: a longer message goes out as
     fragments, and one coming in is assembled in a buffer of its own."""
     async def body(rig):
         await rig.start()

@@ -109,7 +109,7 @@ def test_rpc_configuration_and_trigger(rig) -> None:
 
 
 def test_rpc_messages_over_10kb_both_ways(rig) -> None:
-    """2 KiB frames on the station's side: its 13 KB GetConfiguration answer
+    """1 KiB frames on the station's side: its 13 KB GetConfiguration answer
     goes out as fragments, a 10 KB DataTransfer (raw UTF-8, 1- to 4-byte
     characters) comes in as one frame and is parsed whole."""
     cs, sim = rig

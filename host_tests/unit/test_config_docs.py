@@ -18,6 +18,8 @@ def test_configuration_md_is_up_to_date():
     docs = _tool("gen_config_docs")
     assert docs.check_complete() == []
     assert docs.render() == open(docs.OUT).read(), "docs/configuration.md is stale: run tools/gen_config_docs.py"
+    assert docs.render_keyhelp() == open(docs.HELP_OUT).read(), \
+        "firmware/evse/web/keyhelp.py is stale: run tools/gen_config_docs.py"
     assert docs.main(["--check"]) == 0
 
 

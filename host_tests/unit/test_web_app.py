@@ -192,6 +192,10 @@ def test_config_controls_per_type_search_and_warnings():
     assert 'type="checkbox" name="value" value="true"' in r and "true or false; default" in r
     r = row("MeterType")
     assert '<option value="4">4 Eastron SDM630</option>' in r and '<select name="value"' in r
+    # every key says what it does (the key table's summary), under its name
+    assert ('<p class="d">Turns on the authorization cache, so an accepted RFID tag presented again'
+            in row("AuthorisationCacheEnabled"))
+    assert text.count('<p class="d">') == text.count('<tr data-k=')
     r = row("HeartBeatInterval")
     assert 'type="number" name="value"' in r and 'min="0" max="65535"' in r
     # an unticked checkbox posts no value: false

@@ -273,7 +273,7 @@ BIG = bytes(48 + (i * 7) % 64 for i in range(10240))    # 10 KiB of text
 
 
 def test_decode_large_single_frame_in_a_buffer_of_its_own():
-    # a message longer than the preallocated 2 KiB arrives in a buffer of
+    # a message longer than the preallocated 1 KiB arrives in a buffer of
     # its exact size, allocated from its header, dropped at the next feed
     dec = wsframe.Decoder(16384)
     small = dec.msgbuf

@@ -56,11 +56,11 @@ ENUM = const(5)
 DEFAULT = const(6)
 UNIT = const(7)
 
-LED_COLORS = (
+LED_COLORS = const((
     "RED", "RED_BLINKING", "GREEN", "GREEN_BLINKING", "BLUE", "BLUE_BLINKING", "YELLOW",
     "YELLOW_BLINKING", "MAGENTA", "MAGENTA_BLINKING", "CYAN", "CYAN_BLINKING",
-)
-MEASURANDS = (
+))
+MEASURANDS = const((
     "Energy.Active.Export.Register", "Energy.Active.Import.Register",
     "Energy.Reactive.Export.Register", "Energy.Reactive.Import.Register",
     "Energy.Active.Export.Interval", "Energy.Active.Import.Interval",
@@ -68,15 +68,15 @@ MEASURANDS = (
     "Power.Active.Export", "Power.Active.Import", "Power.Offered", "Power.Reactive.Export",
     "Power.Reactive.Import", "Power.Factor", "Current.Import", "Current.Export",
     "Current.Offered", "Voltage", "Frequency", "Temperature", "SoC", "RPM",
-)
-ALIGNED_MEASURANDS = (
+))
+ALIGNED_MEASURANDS = const((
     "Current.Import", "Energy.Active.Export.Register", "Energy.Active.Import.Register",
     "Energy.Reactive.Export.Register", "Energy.Reactive.Import.Register",
     "Power.Active.Import", "Voltage", "Frequency",
-)
-SENSOR_TYPES = (
+))
+SENSOR_TYPES = const((
     0, 1, 2, 3, 4, 5, 6, 7, 8, 99,
-)
+))
 # OCPP 1.6 phases, allowed as a ".<phase>" suffix of a measurand item
 PHASES = (
     "L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1",
@@ -86,11 +86,11 @@ SENSOR_ACTIONS = (
     "StatusNotification", "StopTransaction", "UnlockConnector", "SetError", "ClearError",
     "HardReset", "SetLEDIntensityLow", "SetLEDIntensityHigh",
 )
-NO_ACTIONS = (
+NO_ACTIONS = const((
     '[[0, "StatusNotification"], [0, "StopTransaction"], [0, "UnlockConnector"], [0, '
     '"SetError"], [0, "ClearError"], [0, "HardReset"], [0, "SetLEDIntensityLow"], [0, '
     '"SetLEDIntensityHigh"]]'
-)
+))
 # OCPP 1.6 chapter 9 spellings of keys the manual names differently
 # (OCPP name, manual name): aliases of one stored value
 ALIASES = (
@@ -850,9 +850,11 @@ KEYS = (
 
 # KEYS indexes in the order of the names (str comparison): the store finds a
 # key by binary search over it, a constant in flash, instead of a name -> entry
-# dictionary on the heap. The entries naming a shared tuple (MEASURANDS,
-# NO_ACTIONS...) are built at import (48 bytes each); const() would keep them
-# in flash but repeats each tuple's strings in every entry's .mpy
+# dictionary on the heap. The shared tuples (MEASURANDS, NO_ACTIONS...) are
+# const(): the compiler puts each in place of its uses, so every entry and
+# KEYS itself are constants in flash (measured on the emulated Cortex-M3:
+# the module's import cost 2,368 -> 544 bytes of heap, +1.4 KB of flash;
+# the .mpy repeats the tuples' strings, a frozen image stores them once)
 ORDER = (
     148, 0, 1, 149, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
     22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 41, 42, 38, 39, 40, 43,

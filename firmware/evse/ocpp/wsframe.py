@@ -18,7 +18,7 @@
 #             both ways (RFC 6455 5.6 / 8.1, RFC 3629); the RPC layer
 #             (evse.ocpp.rpc) repairs what a JSON escape put in a string
 #
-# Memory: the buffers a client keeps are FRAME_SIZE (2 KiB) each way, not
+# Memory: the buffers a client keeps are FRAME_SIZE (1 KiB) each way, not
 # max_size (16 KiB): a 16 KiB block may be missing from a board's heap
 # after hours of uptime, and two of them were most of a station's data.
 #
@@ -52,7 +52,7 @@ CLOSE_INVALID_DATA = const(1007)
 CLOSE_TOO_BIG = const(1009)
 
 DEFAULT_MAX_SIZE = const(16384)  # largest message, either way (station.max_frame)
-FRAME_SIZE = const(2048)         # payload bytes per frame sent; preallocated receive buffer
+FRAME_SIZE = const(1024)         # payload bytes per frame sent; preallocated receive buffer
 
 _EMPTY = memoryview(b"")
 _MAX_CTRL = const(125)

@@ -3,7 +3,8 @@
 # every page still works: forms post and pages reload.
 #  - status page (#live): GET /live every 2 s swapped in; a lost session goes
 #    to the login page
-#  - configuration page (#q): the search box filters the rows; a change goes
+#  - configuration page (#q): the search box filters the rows by key name or
+#    the words of its description; a change goes
 #    to /api/config and its result (Accepted / RebootRequired / Rejected with
 #    the reason, a warning) shows beside the form, the page stays where it is
 JS = ("(function(){var l=document.getElementById('live');if(l)setInterval(function(){"
@@ -12,7 +13,7 @@ JS = ("(function(){var l=document.getElementById('live');if(l)setInterval(functi
       "var q=document.getElementById('q');if(!q)return;"
       "q.oninput=function(){"
       "var t=q.value.toLowerCase();document.querySelectorAll('section.grp').forEach(function(g){"
-      "var n=0;g.querySelectorAll('tr[data-k]').forEach(function(r){var m=r.dataset.k.toLowerCase()"
+      "var n=0;g.querySelectorAll('tr[data-k]').forEach(function(r){var m=r.cells[0].textContent.toLowerCase()"
       ".indexOf(t)>=0;r.classList.toggle('hide',!m);if(m)n++;});g.classList.toggle('hide',n==0);});};"
       "document.querySelectorAll('form.set').forEach(function(f){f.onsubmit=function(ev){"
       "ev.preventDefault();var i=f.elements.value;var v=i.type=='checkbox'?(i.checked?'true':'false'):i.value;"

@@ -181,12 +181,13 @@ def page(config, csrf: str, msg: str = "", error: bool = False):
     yield message(msg, error)
     if pending:
         yield message("Active after the next reboot: " + ", ".join(pending))
-    yield ("<p><label>Find a key <input type=\"search\" id=\"q\" placeholder=\"e.g. Meter\">"
-           "</label> <small>Ranges, units and defaults are the key table's; "
-           "docs/configuration.md says what each key does.</small></p>")
-    index = {}   # type: dict
-    for k in K.KEYS:
-        index[k[K.NAME]] = k
+    yield ("<p><label>Find a key <input type=\"search\" id=\"q\" placeholder=\"name or words, e.g. meter\">"
+           "</label> <small>What each key does, its range, unit and default are the key table's "
+           "(docs/configuration.md has them with the manual's notes).</small></p>")
+    from evse.web.keyhelp import SUMMARY
+    index = {}   # type: dict  # name -> KEYS index
+    for i in range(len(K.KEYS)):
+        index[K.KEYS[i][K.NAME]] = i
     tagged = [(group_of(it["key"]), it) for it in items]
     for g in [g for g, _ in GROUPS] + [OTHER]:
         rows = [it for gi, it in tagged if gi == g]
@@ -199,7 +200,9 @@ def page(config, csrf: str, msg: str = "", error: bool = False):
             value = shown(config, name)
             if name in pending:
                 value += " (active until reboot: %s)" % shown(config, name, False)
-            e = index.get(name)
+            i = index.get(name)
+            e = None if i is None else K.KEYS[i]
+            summary = "" if i is None else SUMMARY[i]
             marks = []
             if it["readonly"]:
                 marks.append("read-only")
@@ -217,7 +220,8 @@ def page(config, csrf: str, msg: str = "", error: bool = False):
                           + hidden("csrf", csrf) + hidden("key", name) + control(name, e, cur)
                           + " <button>Set</button> <span class=\"res\"></span></form></td>")
             yield ("<tr data-k=\"" + esc(name) + "\" id=\"k-" + esc(name) + "\"><td"
-                   + (" class=\"ro\"" if it["readonly"] else "") + "><b>" + esc(name) + "</b><br><small>"
+                   + (" class=\"ro\"" if it["readonly"] else "") + "><b>" + esc(name) + "</b>"
+                   + ("<p class=\"d\">" + esc(summary) + "</p>" if summary else "<br>") + "<small>"
                    + esc(about) + ("<br><i>" + esc(", ".join(marks)) + "</i>" if marks else "")
                    + "</small></td><td id=\"v-" + esc(name) + "\"" + (" data-s=\"1\"" if is_secret(name) else "")
                    + ">" + esc(value) + ("<div class=\"msg err\">" + esc(warn) + "</div>" if warn else "")

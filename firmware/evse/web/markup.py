@@ -12,7 +12,7 @@ _CSS = ("body{font:14px sans-serif;margin:.6em;max-width:64em}"
         "input[type=text],input[type=number],select{width:14em;max-width:100%}form.i{display:inline}"
         ".conn{border:1px solid #bbb;padding:0 .5em .5em;margin:.5em 0}.bad{border:3px solid #c00}"
         ".bad h3{color:#c00}.kv th{width:9em}.log{font:12px monospace;word-break:break-all}"
-        "small{color:#555}.hide{display:none}")
+        "small{color:#555}.hide{display:none}p.d{margin:.2em 0;max-width:36em;font-size:90%}")
 
 NAV = (("/", "Status"), ("/config", "Configuration"), ("/locallist", "Local list"),
        ("/actions", "Actions"), ("/log", "Log"))
