@@ -44,8 +44,9 @@ gc.collect()
 gc.collect()
 a = mem_alloc()
 j = Journal(board.storage, name="benchjournal", max_queued=1000)
-oc = OcppClient(st, cfg, board, j)
-h = Handlers(st, oc)
+oc = OcppClient(cfg, board, j)
+h = Handlers(oc, cfg, board.random_bytes, st.n, st.availability, st.cards, st.tx, st.energy, st.maint,
+             st.status_report, st.metering, st.authlist, st.cache, st.log)
 oc.handlers = h
 oc.ws = WSClient()
 gc.collect()

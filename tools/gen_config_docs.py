@@ -185,6 +185,10 @@ AS_MANUAL = {
 NETWORK_KEYS = ("NetworkWLANSSID", "NetworkWLANPassword", "NetworkDHCP", "NetworkIPAddress",
                 "NetworkNetmask", "NetworkGateway", "NetworkDNS")
 
+# the other vendor keys: the console log's level (evse.services.log), the EKM
+# meter numbers of MeterType 10 (evse.metering.ekm)
+OTHER_VENDOR_KEYS = ("LogLevel", "EkmMeterNumber1", "EkmMeterNumber2")
+
 # keys of the table that come from OCPP 1.6 chapter 9, not from the manual
 ADDED_OCPP = ("StopTxnAlignedData", "StopTxnAlignedDataMaxLength", "StopTxnSampledData",
               "StopTxnSampledDataMaxLength")
@@ -329,10 +333,11 @@ def render():
         "",
         "%d keys: the 149 of the controller manual (chapter 4), AuthorizationKey and "
         "SecurityProfile of the OCPP 1.6 security whitepaper, and the %d keys of OCPP 1.6 "
-        "chapter 9 the manual lacks (%s), and %d vendor keys of the boards' network "
-        "interfaces (%s, evse.services.network); served by `evse.config.store.Config`."
+        "chapter 9 the manual lacks (%s), %d vendor keys of the boards' network "
+        "interfaces (%s, evse.services.network), and the vendor keys %s; served by "
+        "`evse.config.store.Config`."
         % (len(K.KEYS), len(ADDED_OCPP), ", ".join(ADDED_OCPP), len(NETWORK_KEYS),
-           ", ".join(NETWORK_KEYS)),
+           ", ".join(NETWORK_KEYS), ", ".join(OTHER_VENDOR_KEYS)),
         "",
         "## How the store behaves",
         "",

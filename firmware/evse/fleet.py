@@ -206,11 +206,11 @@ class Member:
         if st is None:
             return False
         from evse.iocu import status as cstatus
-        return st.derive_status(0) == cstatus.CHARGING
+        return st.status_report.derive(0) == cstatus.CHARGING
 
     def in_transaction(self) -> bool:
         st = self.station
-        return st is not None and st.transaction_id(st.sessions[0]) is not None
+        return st is not None and st.tx.transaction_id(st.sessions[0]) is not None
 
     async def _sleep_until(self, t: float) -> bool:
         """Sleep until t seconds after the fleet's start; False when the

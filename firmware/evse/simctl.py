@@ -410,7 +410,7 @@ class ControlServer:
         data = req.get("data")
         if data is not None and type(data) is not str:
             raise BadRequest("data must be a string")
-        queued = self.station.data_transfer(vendor, mid, data)
+        queued = self.station.ocpp.data_transfer(vendor, mid, data)
         await simdrive.settle(self.station)
         return {"queued": queued}
 

@@ -20,6 +20,7 @@ from evse.clock import iso8601
 from evse.iocu import pilot as P
 from evse.iocu import status as cstatus
 from evse.ticks import ticks_diff
+from evse.services.metering import phases
 
 ENERGY_MS = 1000      # continuous values (energy, drawn current): at most one sample per second
 MAX_IDS = 16          # outstanding CALL ids remembered to name their answers
@@ -81,11 +82,11 @@ class EventLog:
         if st is None or self.f is None:
             return
         now = self.board.clock.ticks_ms()
-        three = st.phases() == 3
+        three = phases(st.config) == 3
         for i, c in enumerate(st.mirrors):
             m = st.meters[i]
-            status = cstatus.NAMES[st.derive_status(i)]
-            tx = st.transaction_id(st.sessions[i])
+            status = cstatus.NAMES[st.status_report.derive(i)]
+            tx = st.tx.transaction_id(st.sessions[i])
             disc = (c.pilot, c.duty_permille, c.offered_da, status, tx, bool(c.contactor_closed))
             wh = int(m.energy_wh())
             drawn = (m.current_a(0), m.current_a(1), m.current_a(2))

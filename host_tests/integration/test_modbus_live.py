@@ -6,93 +6,31 @@ development Central System. The status, StartTransaction.meterStart and
 StopTransaction.meterStop follow the slave's registers; stopping the slave
 (or corrupting its replies' CRC) gives PowerMeterFailure, restarting it (or
 healing the replies) clears it."""
-import asyncio
-import struct
-import time
-
 import pytest
 
-from ocpp_rig import rig_run
-from simclient import free_port
+from meter_rig import ModbusPeer, run_station, until
 
 pytest.importorskip("pymodbus")
-from pymodbus import FramerType                                  # noqa: E402
-from pymodbus.server import ModbusTcpServer                      # noqa: E402
-from pymodbus.simulator import DataType, SimData, SimDevice      # noqa: E402
 
-SIZE = 0x50                      # input registers 0x00..0x4F of an SDM630
+SETTINGS = {"StopTransactionOnEVSideDisconnect": "true", "UnlockConnectorOnEVSideDisconnect": "true"}
 
 
-def f32(x: float) -> list:
-    hi, lo = struct.unpack(">HH", struct.pack(">f", x))
-    return [hi, lo]                                   # high word first (ABCD)
+class MeterPeer(ModbusPeer):
+    """An RTU-over-TCP gateway with an SDM630 at units 1 and 2."""
 
+    def __init__(self) -> None:
+        super().__init__(4, units=(1, 2))
 
-class MeterPeer:
-    """An RTU-over-TCP gateway with an SDM630 at each of the given units."""
-
-    def __init__(self, port: int, units=(1, 2)) -> None:
-        self.port = port
-        self.units = units
-        self.img = {u: [0] * SIZE for u in units}
-        self.requests = 0
-        self.corrupt = False     # flip a bit of every reply's CRC
-        self.server = None
-
-    def set(self, unit: int, kwh: float, amps: float, volts: float = 230.0) -> None:
-        img = self.img[unit]
-        for k in range(3):
-            img[2 * k:2 * k + 2] = f32(volts)                   # 0x00 V L1..L3
-            img[6 + 2 * k:8 + 2 * k] = f32(amps)                # 0x06 A L1..L3
-        img[0x34:0x36] = f32(3 * volts * amps)                  # total W
-        img[0x46:0x48] = f32(50.0)                              # Hz
-        img[0x48:0x4A] = f32(kwh)                               # import kWh
-
-    def _action(self, unit: int):
-        async def action(function_code, start_address, address, count, registers, values):
-            self.requests += 1
-            registers[0:SIZE] = self.img[unit]
-            return None
-        return action
-
-    async def start(self) -> None:
-        devices = [SimDevice(id=u, action=self._action(u), simdata=(
-            [SimData(0, count=1, datatype=DataType.BITS)],
-            [SimData(0, count=1, datatype=DataType.BITS)],
-            [SimData(0, count=SIZE, values=0, datatype=DataType.REGISTERS)],
-            [SimData(0, count=SIZE, values=0, datatype=DataType.REGISTERS)]))
-            for u in self.units]
-        self.server = ModbusTcpServer(devices, framer=FramerType.RTU, address=("127.0.0.1", self.port),
-                                      trace_packet=self._trace)
-        await self.server.serve_forever(background=True)
-
-    def _trace(self, sending: bool, data: bytes) -> bytes:
-        if sending and self.corrupt and data:
-            return data[:-1] + bytes([data[-1] ^ 0x01])
-        return data
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            await self.server.shutdown()
-            self.server = None
+    def set(self, unit: int, kwh: float, amps: float, volts: float = 230.0) -> None:  # type: ignore[override]
+        super().set(unit, energy_wh=kwh * 1000, power_w=3 * volts * amps, frequency_hz=50.0,
+                    current_l1=amps, current_l2=amps, current_l3=amps,
+                    voltage_l1=volts, voltage_l2=volts, voltage_l3=volts)
 
 
 def test_meters_follow_a_modbus_rtu_peer(tmp_path):
-    peer = MeterPeer(free_port())
+    peer = MeterPeer()
     peer.set(1, 1500.0, 0.0)
     peer.set(2, 2500.0, 0.0)
-
-    async def until(rig, pred, what, seconds=8.0):
-        """Advance virtual time in 1 s steps until pred(connector 1) (real
-        time passes too: the transport reconnects in real time)."""
-        t_end = time.monotonic() + seconds
-        while True:
-            await rig.advance(1)
-            c = await rig.connector(1)
-            if pred(c):
-                return c
-            assert time.monotonic() < t_end, (what, c)
-            await asyncio.sleep(0.1)
 
     async def body(rig):
         await peer.start()
@@ -167,13 +105,7 @@ def test_meters_follow_a_modbus_rtu_peer(tmp_path):
         finally:
             await peer.stop()
 
-    rig = rig_run(tmp_path, body, timeout=60, model="dscu",
-                  sim_args=["--modbus", "tcp:127.0.0.1:%d" % peer.port],
-                  settings={"MeterType": "4", "TaglessCharging": "true",
-                            "RFIDReader1Enabled": "false", "RFIDReader2Enabled": "false",
-                            "StopTransactionOnEVSideDisconnect": "true",
-                            "UnlockConnectorOnEVSideDisconnect": "true"})
-    assert rig.cs.violations == []
+    run_station(tmp_path, body, peer, 4, timeout=60, settings=SETTINGS)
 
 
 def test_energy_glitches_are_rejected_and_no_failure_at_boot(tmp_path):
@@ -181,19 +113,9 @@ def test_energy_glitches_are_rejected_and_no_failure_at_boot(tmp_path):
     reach status, MeterValues or StopTransaction: PowerMeterFailure "energy
     ... rejected" while they last. A meter that answers from its first poll
     is never reported as PowerMeterFailure at boot."""
-    peer = MeterPeer(free_port())
+    peer = MeterPeer()
     peer.set(1, 1500.0, 0.0)
     peer.set(2, 2500.0, 0.0)
-
-    async def until(rig, pred, what, seconds=8.0):
-        t_end = time.monotonic() + seconds
-        while True:
-            await rig.advance(1)
-            c = await rig.connector(1)
-            if pred(c):
-                return c
-            assert time.monotonic() < t_end, (what, c)
-            await asyncio.sleep(0.05)
 
     async def body(rig):
         await peer.start()
@@ -242,11 +164,5 @@ def test_energy_glitches_are_rejected_and_no_failure_at_boot(tmp_path):
         finally:
             await peer.stop()
 
-    rig = rig_run(tmp_path, body, timeout=90, model="dscu",
-                  sim_args=["--modbus", "tcp:127.0.0.1:%d" % peer.port],
-                  settings={"MeterType": "4", "TaglessCharging": "true",
-                            "RFIDReader1Enabled": "false", "RFIDReader2Enabled": "false",
-                            "MeterValueSampleInterval": "1",
-                            "StopTransactionOnEVSideDisconnect": "true",
-                            "UnlockConnectorOnEVSideDisconnect": "true"})
-    assert rig.cs.violations == []
+    run_station(tmp_path, body, peer, 4, timeout=90,
+                settings=dict(SETTINGS, MeterValueSampleInterval="1"))

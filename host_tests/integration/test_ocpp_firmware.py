@@ -180,7 +180,8 @@ def test_update_firmware_runs_the_new_code_and_falls_back_from_a_broken_one(tmp_
     good = app_bundle("2.0.0", {"evse/ocpp/client.py": client})
     # 3.0.0: the same, but its station module raises when imported
     broken = app_bundle("3.0.0", {"evse/ocpp/client.py": client, "evse/station.py": patched(
-        "evse/station.py", "import json\n", "import json\nraise ImportError('3.0.0 is broken')\n")})
+        "evse/station.py", "from evse import VERSION\n",
+        "from evse import VERSION\nraise ImportError('3.0.0 is broken')\n")})
 
     async def body(rig):
         with HttpServer() as srv:

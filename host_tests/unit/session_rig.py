@@ -156,7 +156,7 @@ class Rig:
         return self.st.connectors[c - 1]
 
     def status(self, c: int = 1) -> str:
-        return self.st.connector_status_name(c)
+        return self.st.status_report.name(c)
 
     def led(self, c: int = 1) -> dict:
         return self.st.indicators.led_state(c - 1)

@@ -171,5 +171,5 @@ def test_websocket_buffers_are_the_same_objects_across_reconnects():
                 assert a is b
         # 2 KiB each way, whatever the largest message (max_frame, 16 KiB)
         assert len(first[1]) == wsframe.FRAME_SIZE + 14 and len(first[2]) == wsframe.FRAME_SIZE
-        assert first[0].max_size == r.st.max_frame
+        assert first[0].max_size == r.st.ocpp.max_frame
     asyncio.run(body())

@@ -41,7 +41,7 @@ def test_station_reports_conditions_and_blocking_stops_energy():
     r.ev(1, "C")
     r.run(5)
     st = r.st
-    assert st.connector_status_name(1) == "Charging"
+    assert st.status_report.name(1) == "Charging"
     st.conditions.set(1, "test", "OtherError", "X1", "test warning")
     r.run(1)
     last = r.calls("StatusNotification")[-1]

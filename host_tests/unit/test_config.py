@@ -100,6 +100,7 @@ OCPP_KEYS = ("StopTxnAlignedData", "StopTxnAlignedDataMaxLength", "StopTxnSample
 NETWORK_KEYS = ("NetworkWLANSSID", "NetworkWLANPassword", "NetworkDHCP", "NetworkIPAddress",
                 "NetworkNetmask", "NetworkGateway", "NetworkDNS")
 LOG_KEYS = ("LogLevel",)   # vendor key of the console log (evse.services.log)
+METER_KEYS = ("EkmMeterNumber1", "EkmMeterNumber2")   # vendor keys (evse.metering.ekm)
 
 
 def test_security_profile_only_rises_and_needs_its_prerequisites():
@@ -141,8 +142,9 @@ def test_wlan_password_is_write_only_and_static_addressing_needs_address_and_net
 
 def test_table_has_the_manuals_149_keys_plus_security_and_ocpp_keys():
     names = [e[K.NAME] for e in K.KEYS]
-    assert len(K.KEYS) == 149 + len(SECURITY_KEYS) + len(OCPP_KEYS) + len(NETWORK_KEYS) + len(LOG_KEYS)
-    assert all(n in names for n in SECURITY_KEYS + OCPP_KEYS + NETWORK_KEYS + LOG_KEYS)
+    assert len(K.KEYS) == (149 + len(SECURITY_KEYS) + len(OCPP_KEYS) + len(NETWORK_KEYS) +
+                           len(LOG_KEYS) + len(METER_KEYS))
+    assert all(n in names for n in SECURITY_KEYS + OCPP_KEYS + NETWORK_KEYS + LOG_KEYS + METER_KEYS)
     assert len(set(names)) == len(names)
     assert len(set(n.lower() for n in names)) == len(names)   # case-insensitive lookup is unambiguous
     for e in K.KEYS:
@@ -613,8 +615,8 @@ def test_get_configuration_all():
             assert type(i["value"]) is str and type(i["readonly"]) is bool
             assert i["readonly"] == c.readonly(i["key"])
             assert len(i["value"]) <= 500
-    assert len(new("dscu").get_configuration()[0]) == 123 + 2 + 4 + len(NETWORK_KEYS) + len(LOG_KEYS)
-    assert len(new("sscu").get_configuration()[0]) == 144 + 2 + 4 + len(NETWORK_KEYS) + len(LOG_KEYS)
+    assert len(new("dscu").get_configuration()[0]) == 123 + 2 + 4 + len(NETWORK_KEYS) + len(LOG_KEYS) + 2
+    assert len(new("sscu").get_configuration()[0]) == 144 + 2 + 4 + len(NETWORK_KEYS) + len(LOG_KEYS) + 1
 
 
 # OCPP 1.6 chapter 9 keys of the profiles the station supports (Core, LocalAuthList-

@@ -147,17 +147,55 @@ def test_station_reads_ekm_meters():
     cfg = Config(board.storage, model="dscu")
     st = Station(board, cfg, "dscu", modbus=Port(peer))
     seen = []
-    st.status_listeners.append(lambda *a: seen.append(a))
+    st.status_report.listeners.append(lambda *a: seen.append(a))
     for _ in range(300):
         st.step()
         board.clock.advance_ms(max(1, min(st.next_deadline_ms(), 10)))
     c1, c2 = st.status()["connectors"]
     assert c1["energy_wh"] == 123456700 and c2["energy_wh"] == 420000, (c1, c2)
     assert c1["error_code"] == c2["error_code"] == "NoError"
-    assert st.meter_type_name() == "EKM Omnimeter Pulse UL v.4"
+    assert st.ocpp.meter_type == "EKM Omnimeter Pulse UL v.4"
     peer.offline.add(2)
     for _ in range(600):
         st.step()
         board.clock.advance_ms(10)
     assert st.status()["connectors"][1]["error_code"] == "PowerMeterFailure"
     assert (2, "Available", "PowerMeterFailure", "EKM 2: timeout", "") in seen
+
+
+def test_meter_numbers_come_from_the_configuration():
+    # EkmMeterNumber1/2: each connector asks its own meter's serial number;
+    # non-digits, nothing or more than 12 digits are Rejected
+    board = SimBoard(2, tmpdir("ekmnum"), True)
+    cfg = Config(board.storage, model="dscu")
+    assert cfg.get("EkmMeterNumber1") == "000000000001" and cfg.get("EkmMeterNumber2") == "000000000002"
+    for bad in ("3000012345a", "", "1234567890123", "-1", " 12", "1.5"):
+        assert cfg.change("EkmMeterNumber1", bad) == "Rejected", bad
+    assert cfg.change("MeterType", "10") in ("Accepted", "RebootRequired")
+    assert cfg.change("EkmMeterNumber1", "300001234567") == "RebootRequired"
+    assert cfg.change("EkmMeterNumber2", "17") == "RebootRequired"
+    sscu = Config(SimBoard(1, tmpdir("ekmnum1"), True).storage, model="sscu")
+    assert sscu.change("EkmMeterNumber2", "17") in ("Rejected", "NotSupported")
+    cfg = Config(board.storage, model="dscu")
+    peer = EkmPeer()
+    peer.meters[300001234567] = EkmReading()
+    peer.meters[17] = EkmReading()
+    peer.meters[17].kwh_raw = 4200
+    peer.meters[1] = EkmReading()           # the default numbers are not asked
+    peer.meters[1].kwh_raw = 1
+    st = Station(board, cfg, "dscu", modbus=Port(peer))
+    for _ in range(300):
+        st.step()
+        board.clock.advance_ms(max(1, min(st.next_deadline_ms(), 10)))
+    c1, c2 = st.status()["connectors"]
+    assert c1["energy_wh"] == 123456700 and c2["energy_wh"] == 420000, (c1, c2)
+    assert c1["error_code"] == c2["error_code"] == "NoError"
+    assert set(peer.requests) == {300001234567, 17}
+    # the meter behind connector 2 stops answering: the failure names its number
+    seen = []
+    st.status_report.listeners.append(lambda *a: seen.append(a))
+    peer.offline.add(17)
+    for _ in range(600):
+        st.step()
+        board.clock.advance_ms(10)
+    assert (2, "Available", "PowerMeterFailure", "EKM 17: timeout", "") in seen

@@ -254,7 +254,7 @@ def test_station_offline_for_hours_stays_within_the_board_budget():
     assert j.budget_dropped > 0 and peak[0] <= budget, (j.budget_dropped, peak[0])
     info = r.st.status()["ocpp"]["journal"]
     assert info["budget_dropped"] == j.budget_dropped and info["bytes"] <= budget
-    assert r.st._diag_info()["ocpp"]["journal"]["budget_dropped"] == j.budget_dropped
+    assert r.st.status_report.diag_info()["ocpp"]["journal"]["budget_dropped"] == j.budget_dropped
     r.online(FakeCS())
     r.run(600)
     assert len(r.calls("StartTransaction")) == 4

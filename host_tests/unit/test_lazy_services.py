@@ -135,8 +135,8 @@ def test_get_diagnostics_loads_the_upload_and_counts_uptime_from_boot():
         conf = cs_call(r, "GetDiagnostics", {"location": "ftp://user:pw@192.0.2.1/diag/"})
         assert conf["fileName"].endswith(".txt"), conf
         assert loaded(DIAG) == list(DIAG)
-        assert r.st.diagnostics.status() == "Uploading"
-        assert r.st.diagnostics.uptime_s() >= 105      # since the station booted
+        assert r.st.maint.diagnostics.status() == "Uploading"
+        assert r.st.maint.diagnostics.uptime_s() >= 105      # since the station booted
 
 
 def test_update_firmware_loads_the_updater_and_its_job_survives_a_reboot():
@@ -148,11 +148,11 @@ def test_update_firmware_loads_the_updater_and_its_job_survives_a_reboot():
                                              "retrieveDate": later})
         assert conf == {}
         assert loaded(FIRMWARE) == list(FIRMWARE)
-        assert r.st.firmware.status() == "Idle"
+        assert r.st.maint.firmware.status() == "Idle"
         assert r.st.next_deadline_ms() > 0
         r2 = r.reboot()
-        assert r2.st._fw is not None                # the stored job loads it at boot
-        assert r2.st.firmware.next_deadline_s(r2.clock.now()) > 80000
+        assert r2.st.maint._fw is not None                # the stored job loads it at boot
+        assert r2.st.maint.firmware.next_deadline_s(r2.clock.now()) > 80000
 
 
 def test_enabling_smart_charging_loads_it_at_once_and_profiles_apply():
@@ -188,7 +188,7 @@ def test_stored_profiles_load_smart_charging_at_boot_while_disabled():
         assert cs_call(r, "ChangeConfiguration", {"key": "SmartChargingEnabled", "value": "false"}) == \
             {"status": "Accepted"}
         r2 = r.reboot()
-        assert r2.st._smart is not None              # the stored profile is kept (ignored while disabled)
+        assert r2.st.energy._smart is not None              # the stored profile is kept (ignored while disabled)
         r2.online(FakeCS())
         assert cs_call(r2, "ClearChargingProfile", {"id": 4}) == {"status": "Accepted"}
 

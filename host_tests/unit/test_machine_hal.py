@@ -753,4 +753,4 @@ def test_a_board_station_does_not_call_its_meter_simulated():
     for name in BOARDS:
         b, pm = board(name)
         st = Station(b, Config(b.storage, model="sscu"), "sscu")
-        assert st.meter_type_name() == ""
+        assert st.ocpp.meter_type == ""

@@ -29,7 +29,7 @@ def test_runs_until_reset_then_resets_the_board():
 
     def started(station):
         seen.append(station)
-        station.reset("Soft")
+        station.maint.reset("Soft")
 
     asyncio.run(main.serve(board, "sscu", started))
     assert board.resets == 1

@@ -124,7 +124,7 @@ def test_card_at_master_starts_and_stops_a_session_on_the_slave():
     assert p.m.txs("StartTransaction") == []
     last = p.m.st.link.last_card
     assert last["unit"] == "slave" and last["result"] == "accepted"
-    assert p.s.st.connector_status_name(1) in ("SuspendedEV", "SuspendedEVSE", "Charging")
+    assert p.s.st.status_report.name(1) in ("SuspendedEV", "SuspendedEVSE", "Charging")
     p.run(5)                                       # past StartTransactionDelay (4 s)
     res = p.card("card1")                          # IdTokens are case-insensitive
     assert p.m.st.link.last_card["result"] == "stopped"
@@ -161,11 +161,11 @@ def test_slave_local_reader_is_not_a_card_source():
 
 def test_slave_reports_reader_failure_when_the_master_is_gone_and_recovers():
     p = Pair()
-    assert p.s.st._status_fields(0)[0] == "NoError"
+    assert p.s.st.status_report.fields(0)[0] == "NoError"
     p.mbus.cut = True                              # the master's frames no longer arrive
     p.run(M.POLL_MS * (M.LOST_POLLS + 2) / 1000)
     assert not p.s.st.link.online
-    assert p.s.st._status_fields(0)[0] == "ReaderFailure"
+    assert p.s.st.status_report.fields(0)[0] == "ReaderFailure"
     assert not p.m.st.link.online                  # and the master lost the slave
     # the master's cards are local now, synchronously
     p.arrive(p.s)
@@ -174,7 +174,7 @@ def test_slave_reports_reader_failure_when_the_master_is_gone_and_recovers():
     p.mbus.cut = False
     p.run(2)
     assert p.s.st.link.online and p.m.st.link.online
-    assert p.s.st._status_fields(0)[0] == "NoError"
+    assert p.s.st.status_report.fields(0)[0] == "NoError"
 
 
 def test_online_slave_card_pending_on_authorize_then_accepted():

@@ -122,14 +122,14 @@ def test_s0_gap_after_a_power_cut_is_reported():
     assert r.energy() > 50
     r2 = Rig(r.model, r.dir)                     # kill -9 while pulses came
     st = r2.st
-    fields = st._status_fields(1)
+    fields = st.status_report.fields(1)
     # less than SAVE_WH (250 Wh; 16 A x 3 x 253 V for SAVE_MAX_MS is more),
     # plus a pulse, plus the step
     assert fields == ("OtherError", "S0EnergyGap", "power cut: <=252 Wh not counted"), fields
     assert any("S0 meter power cut" in e for e in st.error_log.lines()), st.error_log.lines()
     # reported once: a clean restart after it is quiet
     r3 = Rig(r.model, r.dir)
-    assert r3.st._status_fields(1)[0] == "NoError"
+    assert r3.st.status_report.fields(1)[0] == "NoError"
 
 
 def test_s0_clean_stop_reports_no_gap():
@@ -139,7 +139,7 @@ def test_s0_clean_stop_reports_no_gap():
     r.ev(1, "C")
     r.run(30)
     r2 = r.reboot()
-    assert r2.st._status_fields(1)[0] == "NoError"
+    assert r2.st.status_report.fields(1)[0] == "NoError"
 
 
 # ---- integer energy end to end: past 2**24 Wh and at 30 MWh ---------------------------
@@ -275,5 +275,5 @@ def test_s0_gap_after_a_kill_at_any_moment_is_within_the_reported_bound():
         kept = r2.st.meters[0].energy_wh()
         gap = gap_bound_wh(16 * 3 * 253, 1000)
         assert 0 <= true_wh - kept <= gap, (secs, true_wh, kept, gap)
-        why = r2.st._status_fields(1)[2]
+        why = r2.st.status_report.fields(1)[2]
         assert why == "power cut: <=%d Wh not counted" % gap, why

@@ -19,7 +19,7 @@ def build(settings, port=None, model="dscu"):
     cfg = Config(board.storage, model=model)      # reboot-required keys now active
     st = Station(board, cfg, model, modbus=port)
     seen = []
-    st.status_listeners.append(lambda *a: seen.append(a))
+    st.status_report.listeners.append(lambda *a: seen.append(a))
     st.step()
     return board, st, seen
 
@@ -51,7 +51,7 @@ def test_station_reads_modbus_meters_and_reports_their_failure():
     c1, c2 = st.status()["connectors"]
     assert c1["energy_wh"] == 1234500.0 and c1["current_a"] == [16.0, 16.0, 16.0]
     assert c2["energy_wh"] == 42000.0 and c1["error_code"] == c2["error_code"] == "NoError"
-    assert st.meter_type_name() == "Eastron SDM630"
+    assert st.ocpp.meter_type == "Eastron SDM630"
     # connector 1's meter stops answering
     s.offline.add(1)
     run(board, st, 5000)
@@ -93,7 +93,7 @@ def test_without_a_port_the_built_in_meters_stand_in():
 def test_s0_pulse_meter_counts_the_ev_draw():
     board, st, seen = build([("MeterType", "3"), ("MeterPulseCount", "1000"),
                              ("TaglessCharging", "true")], model="sscu")
-    assert st.meter_type_name() == "S0 pulse meter"
+    assert st.ocpp.meter_type == "S0 pulse meter"
     cio = board.connectors[0]
     cio.plug(32)
     cio.set_ev("B", 16, 3, True)
@@ -139,9 +139,25 @@ def test_factory_refuses_a_board_without_a_meter_port():
         clock = Clock()
         storage = None
         error_log = Log(Clock(), 8)
-    meters = make_meters(St(), None)
+    meters = make_meters(St.board, St.config, St.clock, St.storage, St.error_log, None)
     assert [m.ok() for m in meters] == [False, False]
     assert meters[0].info() == "MeterType 4: no RS485 port on this board"
     # and MeterType 3 without an S0 input
     St.config = Cfg(MeterType=3)
-    assert make_meters(St(), None)[1].info() == "MeterType 3: no S0 input on this board"
+    assert make_meters(St.board, St.config, St.clock, St.storage, St.error_log, None)[1].info() == "MeterType 3: no S0 input on this board"
+
+
+def test_frequency_in_meter_values_without_a_unit():
+    # OCPP 1.6 has no unit for Frequency (Hertz is implied): the sampled
+    # value carries none; the simulator's own meter has no frequency: left out
+    s = Slave()
+    sdm630(s, 1, KWH[0], 16.0)
+    sdm630(s, 2, KWH[1], 0.0)
+    board, st, seen = build([("MeterType", "4")], Port(s))
+    run(board, st, 2000)
+    (sv,) = st.metering.sampled_value(0, ["Frequency"], "Trigger")
+    assert sv["value"] == "50.00" and sv["measurand"] == "Frequency" and "unit" not in sv
+    board, st, seen = build([], None)
+    run(board, st, 1000)
+    assert st.metering.sampled_value(0, ["Frequency", "Voltage"], "Trigger")[0]["measurand"] == "Voltage"
+    assert [v["measurand"] for v in st.metering.sampled_value(0, ["Frequency"], "Trigger")] == []

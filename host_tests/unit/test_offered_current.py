@@ -70,7 +70,7 @@ def _profile(limits, purpose="TxDefaultProfile", pid=1):
 def test_composite_schedule_is_what_is_offered_with_smart_charging():
     r = Rig("sscu", StartTransactionDelay=0, SmartChargingEnabled=True, NominalPeriod=30,
             NominalAmperage=16)
-    assert r.st.set_charging_profile(1, _profile([(0, 10), (600, 5), (1200, 12)])) == "Accepted"
+    assert r.st.energy.set_charging_profile(1, _profile([(0, 10), (600, 5), (1200, 12)])) == "Accepted"
     charging(r)
     # 60 s into the transaction: NominalPeriod is over, the profile's 10 A holds
     assert offered_a(r) == 10.0

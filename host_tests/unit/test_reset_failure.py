@@ -32,15 +32,15 @@ def reset_failures(st):
 def test_reset_refused_while_new_firmware_starts_up_then_accepted():
     board, st = trial_station()
     assert st.config.get("FirmwareVersionMCU") == "1.2.0"
-    assert st.reset_accepted("Hard") == "Rejected"
+    assert st.maint.reset_accepted("Hard") == "Rejected"
     rf = reset_failures(st)
     assert len(rf) == 1 and rf[0]["connectorId"] == 0 and rf[0]["info"] == "new firmware starting up"
     assert not st.reboot_request
-    assert st.reset("Soft", local=True) is False          # website / sensor HardReset
+    assert st.maint.reset("Soft", local=True) is False          # website / sensor HardReset
     assert not st.reboot_request and len(reset_failures(st)) == 2
-    st.on_registered()                                    # BootNotification Accepted: confirmed
-    assert st.reset_accepted("Hard") == "Accepted"
-    st.reset("Hard")
+    st.maint.on_registered()                                    # BootNotification Accepted: confirmed
+    assert st.maint.reset_accepted("Hard") == "Accepted"
+    st.maint.reset("Hard")
     assert st.reboot_request == "Hard" and len(reset_failures(st)) == 2
 
 
@@ -48,4 +48,4 @@ def test_reset_accepted_on_a_confirmed_firmware():
     board = SimBoard(1, tmpdir("resetok"), True)
     st = Station(board, Config(board.storage, model="sscu"), "sscu")
     st.step()
-    assert st.reset_accepted("Soft") == "Accepted" and reset_failures(st) == []
+    assert st.maint.reset_accepted("Soft") == "Accepted" and reset_failures(st) == []

@@ -19,7 +19,7 @@ def listed(r, *entries, version=1):
         if len(e) > 2:
             info["parentIdTag"] = e[2]
         lst.append({"idTag": e[0], "idTagInfo": info})
-    assert r.st.send_local_list(version, "Full", lst) == "Accepted"
+    assert r.st.authlist.send_local_list(version, "Full", lst) == "Accepted"
 
 
 def test_every_authorize_status_from_the_central_system():
@@ -54,7 +54,7 @@ def test_every_local_list_status_offline():
 def test_local_list_expiry_date_makes_expired():
     r = Rig(LocalAuthListEnabled=True)
     from evse.clock import iso8601
-    assert r.st.send_local_list(1, "Full", [
+    assert r.st.authlist.send_local_list(1, "Full", [
         {"idTag": "OLD", "idTagInfo": {"status": "Accepted", "expiryDate": iso8601(r.clock.now() + 30)}}]) == "Accepted"
     r.run(31)
     res = r.card("OLD")
@@ -190,7 +190,7 @@ def test_start_conf_invalid_charges_max_energy_then_only_suspends():
     at_conf = r.energy()
     r.run(600)
     assert r.calls("StopTransaction") == []
-    assert r.session().state == TX and r.st.transaction_id(r.session()) == cs.next_tx
+    assert r.session().state == TX and r.st.tx.transaction_id(r.session()) == cs.next_tx
     assert r.status() == "SuspendedEVSE" and statuses(r)[-1] == "SuspendedEVSE"
     c = r.conn()
     assert not c.contactor_closed and c.offered_da == 0 and c.locked
@@ -217,7 +217,7 @@ def test_start_conf_invalid_max_energy_zero_suspends_at_once():
     assert not r.conn().contactor_closed and r.conn().locked
     assert r.energy() - r.calls("StartTransaction")[0]["meterStart"] < 1
     # a RemoteStopTransaction ends it
-    assert r.st.remote_stop(cs.next_tx) == "Accepted"
+    assert r.st.tx.remote_stop(cs.next_tx) == "Accepted"
     r.run(1)
     assert [p["reason"] for p in r.calls("StopTransaction")] == ["Remote"]
 
@@ -287,7 +287,7 @@ def test_late_start_answer_does_not_touch_the_next_session():
     r.run(2)
     assert r.session().state == TX
     assert [p["reason"] for p in r.calls("StopTransaction")] == ["Local"]
-    assert r.st.transaction_id(r.session()) == cs.next_tx
+    assert r.st.tx.transaction_id(r.session()) == cs.next_tx
 
 
 def test_start_conf_updates_the_cache():
@@ -308,7 +308,7 @@ def test_remote_start_without_authorization():
     cs = FakeCS()
     r = Rig("dscu", AuthorizeRemoteTxRequests=False)
     r.online(cs)
-    assert r.st.remote_start("R", 2, None) == "Accepted"
+    assert r.st.handlers.remote_start_transaction({"idTag": "R", "connectorId": 2})["status"] == "Accepted"
     assert r.session(2).state == AUTHORIZED and r.calls("Authorize") == []
     r.arrive(2)
     assert r.session(2).state == TX
@@ -319,10 +319,10 @@ def test_remote_start_with_authorization():
     cs = FakeCS({"OK": "Accepted", "NO": "Blocked"})
     r = Rig("dscu", AuthorizeRemoteTxRequests=True)
     r.online(cs)
-    assert r.st.remote_start("NO", None, None) == "Accepted"    # pending: Authorize.req
+    assert r.st.handlers.remote_start_transaction({"idTag": "NO"})["status"] == "Accepted"    # pending: Authorize.req
     r.run(1)
     assert r.session(1).state == IDLE and r.session(2).state == IDLE
-    assert r.st.remote_start("OK", None, None) == "Accepted"
+    assert r.st.handlers.remote_start_transaction({"idTag": "OK"})["status"] == "Accepted"
     r.run(1)
     assert r.session(1).state == AUTHORIZED
     assert [p["idTag"] for p in r.calls("Authorize")] == ["NO", "OK"]
@@ -331,7 +331,7 @@ def test_remote_start_with_authorization():
 def test_remote_start_rejected_on_busy_or_unavailable_connector():
     r = Rig("sscu")
     r.card("A")
-    assert r.st.remote_start("R", 1, None) == "Rejected"       # authorized for A
+    assert r.st.handlers.remote_start_transaction({"idTag": "R", "connectorId": 1})["status"] == "Rejected"       # authorized for A
     r = Rig("sscu")
-    r.st.change_availability(1, False)
-    assert r.st.remote_start("R", 1, None) == "Rejected"
+    r.st.availability.change(1, False)
+    assert r.st.handlers.remote_start_transaction({"idTag": "R", "connectorId": 1})["status"] == "Rejected"

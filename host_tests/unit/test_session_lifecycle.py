@@ -88,7 +88,7 @@ def test_plug_present_timeout_no_session():
     assert not r.session().plug_wait and r.session().plug_expired
     res = r.card("A")
     assert res["result"] == "rejected" and res["reason"] == "no free connector"
-    assert r.st.remote_start("RS", 1, None) == "Rejected"
+    assert r.st.handlers.remote_start_transaction({"idTag": "RS", "connectorId": 1})["status"] == "Rejected"
     assert r.starts() == [] and r.session().state == IDLE
     r.ev(1, "A")                  # disconnect and connect again: a new chance
     r.ev(1, "B")
@@ -119,7 +119,7 @@ def test_ev_disconnect_stops_when_configured():
     ev_leaves(r)
     assert r.reasons() == ["EVDisconnected"]
     assert r.session().state == FINISHING and r.status() == "Finishing"
-    assert r.st._status_fields(1)[2] == "EV side disconnected"
+    assert r.st.status_report.fields(1)[2] == "EV side disconnected"
     assert not r.conn().locked
     r.ev(1, "B")                  # reconnecting does not restart energy
     r.ev(1, "C")
@@ -185,7 +185,7 @@ def test_unlock_on_ev_disconnect_false_keeps_cable_until_card():
 def test_held_cable_released_by_group_card():
     r = Rig(StopTransactionOnEVSideDisconnect=True, UnlockConnectorOnEVSideDisconnect=False,
             LocalAuthListEnabled=True, StartTransactionDelay=0)
-    r.st.send_local_list(1, "Full", [
+    r.st.authlist.send_local_list(1, "Full", [
         {"idTag": "A", "idTagInfo": {"status": "Accepted", "parentIdTag": "FLEET"}},
         {"idTag": "B", "idTagInfo": {"status": "Accepted", "parentIdTag": "FLEET"}}])
     charging(r)
@@ -202,7 +202,7 @@ def test_held_cable_released_by_unlock_connector():
     ev_leaves(r)
     assert r.conn().locked
     got = []
-    assert r.st.unlock(1, got.append) == ""      # answered once the lock has moved
+    assert r.st.availability.unlock(1, got.append) == ""      # answered once the lock has moved
     r.run(2)
     assert got == ["Unlocked"]
     assert not r.conn().locked and r.unplug() and r.status() == "Available"
@@ -250,7 +250,7 @@ def test_ev_error_state_is_not_a_disconnection():
 # ---- stop reasons -------------------------------------------------------------------------
 def test_stop_by_group_card_reports_its_tag():
     r = Rig(LocalAuthListEnabled=True, StartTransactionDelay=0)
-    r.st.send_local_list(1, "Full", [
+    r.st.authlist.send_local_list(1, "Full", [
         {"idTag": "A", "idTagInfo": {"status": "Accepted", "parentIdTag": "FLEET"}},
         {"idTag": "B", "idTagInfo": {"status": "Accepted", "parentIdTag": "FLEET"}},
         {"idTag": "C", "idTagInfo": {"status": "Accepted", "parentIdTag": "OTHER"}},
@@ -277,10 +277,10 @@ def test_stop_by_remote_stop_transaction():
     r = Rig()
     r.online(cs)
     charging(r)
-    txid = r.st.transaction_id(r.session())
+    txid = r.st.tx.transaction_id(r.session())
     assert txid == cs.next_tx
-    assert r.st.remote_stop(txid + 1) == "Rejected"
-    assert r.st.remote_stop(txid) == "Accepted"
+    assert r.st.tx.remote_stop(txid + 1) == "Rejected"
+    assert r.st.tx.remote_stop(txid) == "Accepted"
     r.run(2)
     (stop,) = r.calls("StopTransaction")
     assert stop["reason"] == "Remote" and stop["transactionId"] == txid
@@ -290,8 +290,8 @@ def test_stop_by_remote_stop_transaction():
 def test_remote_stop_of_unconfirmed_transaction_is_rejected():
     r = Rig()
     charging(r)                   # offline: no transactionId yet
-    assert r.st.transaction_id(r.session()) is None
-    assert r.st.remote_stop(1) == "Rejected"
+    assert r.st.tx.transaction_id(r.session()) is None
+    assert r.st.tx.remote_stop(1) == "Rejected"
     assert r.session().state == TX
 
 
@@ -301,7 +301,7 @@ def test_stop_by_hard_and_soft_reset():
         charging(r, 1, "A")
         r.card("B")                                  # authorized on connector 2, no EV yet
         assert r.session(2).state == AUTHORIZED
-        r.st.reset(kind)
+        r.st.maint.reset(kind)
         assert r.reasons() == [reason], kind
         assert r.session(2).state == IDLE and len(r.starts()) == 1
         assert r.st.reboot_request == kind
@@ -330,7 +330,7 @@ def test_stop_by_unlock_connector():
     r = Rig()
     charging(r)
     got = []
-    assert r.st.unlock(1, got.append) == ""
+    assert r.st.availability.unlock(1, got.append) == ""
     r.run(2)
     assert got == ["Unlocked"]
     assert r.reasons() == ["UnlockCommand"] and not r.conn().locked
@@ -340,14 +340,14 @@ def test_stop_by_unlock_connector():
 def test_unlock_connector_cancels_authorization():
     r = Rig()
     r.card("A")
-    assert r.st.unlock(1) == "Unlocked"
+    assert r.st.availability.unlock(1) == "Unlocked"
     assert r.session().state == IDLE and r.txs() == []
 
 
 def test_change_availability_during_transaction_is_scheduled():
     r = Rig(StartTransactionDelay=0)
     charging(r)
-    assert r.st.change_availability(1, False) == "Scheduled"
+    assert r.st.availability.change(1, False) == "Scheduled"
     assert r.status() == "Charging"
     assert r.card("A")["result"] == "stopped"
     ev_leaves(r)
@@ -360,7 +360,7 @@ def test_station_availability_waits_for_every_transaction():
     r = Rig("dscu", StartTransactionDelay=0)
     charging(r, 1, "A")
     charging(r, 2, "B")
-    assert r.st.change_availability(0, False) == "Scheduled"
+    assert r.st.availability.change(0, False) == "Scheduled"
     r.card("A")
     r.run(2)
     assert r.status(1) == "Finishing" and r.status(0) == "Available"
@@ -420,10 +420,10 @@ def test_tagless_needs_reboot_and_waits_while_unavailable():
     r.arrive()
     assert r.starts() == []                     # not active before the reboot
     r = Rig("sscu", TaglessCharging=True)
-    assert r.st.change_availability(1, False) == "Accepted"
+    assert r.st.availability.change(1, False) == "Accepted"
     r.arrive()
     assert r.starts() == [] and r.status() == "Unavailable"
-    r.st.change_availability(1, True)
+    r.st.availability.change(1, True)
     r.run(1)
     assert len(r.starts()) == 1
 

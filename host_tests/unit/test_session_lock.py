@@ -89,7 +89,7 @@ def test_unlock_stuck_lock_fails_then_unlocks_once_released():
     assert r.status() == "Charging" and lock_status(r) == "locked"
     r.cio(1).set_fault("lock_stuck", True)
     got = []
-    assert r.st.unlock(1, got.append) == ""
+    assert r.st.availability.unlock(1, got.append) == ""
     r.run(1)
     assert got == []                       # still trying
     r.run(5)
@@ -100,7 +100,7 @@ def test_unlock_stuck_lock_fails_then_unlocks_once_released():
     # the lock frees up: a new UnlockConnector tries again at once
     r.cio(1).set_fault("lock_stuck", False)
     got2 = []
-    assert r.st.unlock(1, got2.append) == ""
+    assert r.st.availability.unlock(1, got2.append) == ""
     r.run(3)
     assert got2 == ["Unlocked"] and lock_status(r) == "unlocked"
     assert not r.cio(1).locked_mechanically()
@@ -115,13 +115,13 @@ def test_unlock_answers_from_feedback_not_from_the_command():
     r.card("A")
     r.cio(1).set_fault("lock_forced_closed", True)
     got = []
-    r.st.unlock(1, got.append)
+    r.st.availability.unlock(1, got.append)
     r.run(6)
     assert got == ["UnlockFailed"] and lock_status(r) == "failed"
 
 
 def test_unlock_without_actuator_not_supported():
     r = Rig(FlexConnectorWithActuator=False)
-    assert r.st.unlock(1) == "NotSupported"
+    assert r.st.availability.unlock(1) == "NotSupported"
     r = Rig(Connector1FlexCable=False)
-    assert r.st.unlock(1) == "NotSupported"
+    assert r.st.availability.unlock(1) == "NotSupported"

@@ -11,7 +11,7 @@ from evse import simdrive
 
 
 def reserve(r, c, tag, rid, seconds=600, parent=None):
-    return r.st.reserve_now(c, iso8601(r.clock.now() + seconds), tag, parent, rid)
+    return r.st.cards.reserve_now(c, iso8601(r.clock.now() + seconds), tag, parent, rid)
 
 
 def test_reservation_honoured_by_the_reserving_card():
@@ -31,7 +31,7 @@ def test_reservation_honoured_by_the_reserving_card():
     assert r.session(1).state == TX
     (start,) = r.starts()
     assert start["connectorId"] == 1 and start["idTag"] == "R1" and start["reservationId"] == 11
-    assert len(r.st.reservations) == 0            # consumed by its transaction
+    assert len(r.st.cards.reservation_service()) == 0            # consumed by its transaction
     r.ev(1, "C")
     r.run(5)
     assert r.led(1)["color"] != "MAGENTA"
@@ -43,14 +43,14 @@ def test_reserved_connector_refuses_other_cards():
     r.arrive()
     res = r.card("OTHER")
     assert res["result"] == "rejected" and res["reason"] == "no free connector"
-    assert r.st.remote_start("OTHER", 1, None) == "Rejected"
+    assert r.st.handlers.remote_start_transaction({"idTag": "OTHER", "connectorId": 1})["status"] == "Rejected"
     assert r.card("R1")["result"] == "accepted"
     assert r.starts()[0]["reservationId"] == 12
 
 
 def test_reservation_by_parent_id_tag():
     r = Rig("sscu", LocalAuthListEnabled=True)
-    r.st.send_local_list(1, "Full", [
+    r.st.authlist.send_local_list(1, "Full", [
         {"idTag": "MEMBER", "idTagInfo": {"status": "Accepted", "parentIdTag": "FLEET"}}])
     reserve(r, 1, "R1", 14, parent="FLEET")
     r.arrive()
@@ -61,7 +61,7 @@ def test_reservation_by_parent_id_tag():
 def test_remote_start_for_the_reserving_tag():
     r = Rig("sscu")
     reserve(r, 1, "R1", 15)
-    assert r.st.remote_start("R1", 1, None) == "Accepted"
+    assert r.st.handlers.remote_start_transaction({"idTag": "R1", "connectorId": 1})["status"] == "Accepted"
     r.arrive()
     assert r.starts()[0]["reservationId"] == 15
 
@@ -74,7 +74,7 @@ def test_reservation_expires_back_to_available():
     r.run(58)
     assert r.status() == "Reserved"
     r.run(2)
-    assert r.status() == "Available" and len(r.st.reservations) == 0
+    assert r.status() == "Available" and len(r.st.cards.reservation_service()) == 0
     assert r.led()["color"] == "GREEN" and not r.led()["blinking"]
     assert r.card("ANY")["result"] == "accepted"
 
@@ -84,11 +84,11 @@ def test_cancel_reservation():
     reserve(r, 1, "R1", 31)
     r.run(1)
     assert r.status() == "Reserved"
-    assert r.st.cancel_reservation(99) == "Rejected"
-    assert r.st.cancel_reservation(31) == "Accepted"
+    assert r.st.cards.cancel_reservation(99) == "Rejected"
+    assert r.st.cards.cancel_reservation(31) == "Accepted"
     r.run(1)
     assert r.status() == "Available"
-    assert r.st.cancel_reservation(31) == "Rejected"
+    assert r.st.cards.cancel_reservation(31) == "Rejected"
 
 
 def test_connection_timeout_gives_the_reservation_back():
@@ -109,7 +109,7 @@ def test_reservation_expiring_while_authorized():
     r.run(1)
     r.card("R1")
     r.run(31)
-    assert r.session().state == AUTHORIZED and len(r.st.reservations) == 0
+    assert r.session().state == AUTHORIZED and len(r.st.cards.reservation_service()) == 0
     assert r.led()["color"] == "GREEN" and r.led()["blinking"]     # plain Authorized now
     r.arrive()
     assert r.session().state == TX and "reservationId" not in r.starts()[0]
@@ -125,7 +125,7 @@ def test_reservation_occupied_and_faulted():
     r.arrive()
     r.run(2)
     assert r.status() == "Faulted"
-    assert len(r.st.reservations) == 0           # 5.13: a Faulted connector ends it
+    assert len(r.st.cards.reservation_service()) == 0           # 5.13: a Faulted connector ends it
     assert reserve(r, 1, "R1", 53) == "Faulted"
 
 
@@ -155,6 +155,6 @@ def test_tagless_starts_when_the_reservation_ends():
     reserve(r, 1, "R1", 72)
     r.arrive()
     assert r.starts() == []
-    r.st.cancel_reservation(72)
+    r.st.cards.cancel_reservation(72)
     r.run(1)
     assert [p["idTag"] for p in r.starts()] == ["TAGLESS1"]

@@ -33,7 +33,7 @@ OPS = st.one_of(
 def check(station):
     for i, c in enumerate(station.connectors):
         s = station.sessions[i]
-        code = station.derive_status(i)
+        code = station.status_report.derive(i)
         if c.contactor_closed:
             assert s.state == TX, "energy without a transaction"
             assert c.authorized
@@ -78,7 +78,7 @@ def run(station, board, ops):
             elif k == "limit":
                 station.config.change("MaxCurrentConnection", str(op[1]))
             elif k == "avail":
-                station.change_availability(op[1], op[2])
+                station.availability.change(op[1], op[2])
             elif k == "stop":
                 station.sessions[op[1] - 1].stop("Remote")
             elif k == "wait":

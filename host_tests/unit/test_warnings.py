@@ -18,7 +18,7 @@ def charging(**cfg):
     r.plug(1)
     r.ev(1, "C")
     r.run(5)
-    assert r.st.connector_status_name(1) == "Charging"
+    assert r.st.status_report.name(1) == "Charging"
     return r
 
 
@@ -72,7 +72,7 @@ def _low_profile(r):
             "chargingProfileKind": "Absolute", "chargingSchedule": {
                 "chargingRateUnit": "A", "startSchedule": "2025-01-01T00:00:00Z",
                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 3.0}]}}
-    assert r.st.set_charging_profile(1, prof) == "Accepted"
+    assert r.st.energy.set_charging_profile(1, prof) == "Accepted"
     r.run(60)
 
 

@@ -45,7 +45,7 @@ class Web:
             c = Config(self.board.storage, model="dscu")
         self.st = Station(self.board, c, "dscu")
         self.st.step()
-        self.app = App(self.st)
+        self.app = App(self.st.web_view())
         self.sid = ""
         self.csrf = ""
 
@@ -264,7 +264,7 @@ def test_actions_availability_and_reset_after_the_answer():
     w.login()
     _, text = w.post("/actions", {"op": "availability", "connector": "2", "operative": "0"})
     assert "Connector 2 Inoperative: Accepted" in text
-    assert w.st.avail[2] is False and w.st.connector_status_name(2) == "Unavailable"
+    assert w.st.avail[2] is False and w.st.status_report.name(2) == "Unavailable"
     resp, _ = w.post("/actions", {"op": "availability", "connector": "3", "operative": "0"})
     assert resp.status == 400
     resp, text = w.post("/actions", {"op": "reset", "kind": "Soft"})

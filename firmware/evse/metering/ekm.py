@@ -30,7 +30,7 @@
 # current in 0.1 A, voltage in 0.1 V, power in W, frequency in 0.01 Hz.
 #
 # One exchange at a time on the port (EkmMaster); the meters of the
-# connectors (connector N: meter number N, zero-padded to 12 digits) take
+# connectors (connector N: meter number EkmMeterNumberN, zero-padded to 12 digits) take
 # turns cycle by cycle, as the Modbus meters do, and wait while another
 # protocol (the RFID master/slave link) holds the shared RS485 bus. A reply
 # that does not come (timeout), has a wrong CRC, is short, is garbled (a

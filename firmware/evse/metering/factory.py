@@ -14,7 +14,8 @@
 #                        a board's UART, or the simulator's TCP transport)
 #   MeterType 10, a port EKM Omnimeter Pulse UL v.4 meters in EKM's own
 #                        protocol (evse.metering.ekm), connector N's meter
-#                        number N, all on one EkmMaster over that port
+#                        number EkmMeterNumberN (default N), all on one
+#                        EkmMaster over that port
 #
 # A MeterType the firmware cannot read (no public register map, not
 # Modbus, no S0 input) gives RefusedMeters: never ok(), info() says why,
@@ -27,59 +28,46 @@ PULSE_METER = 3     # regmap.PULSE_METER
 EKM_METER = 10      # EKM Omnimeter v.4, EKM's own protocol (evse.metering.ekm)
 
 
-def make_meters(station, port) -> list:
-    board = station.board
-    cfg = station.config
-    clock = station.clock
+def make_meters(board, cfg, clock, storage, error_log, port) -> list:
     n = len(board.connectors)
     mtype = cfg.get("MeterType")
     if mtype == PULSE_METER:
         if port is not None:
-            station.error_log.add("meters: MeterType 3 (S0 pulse meter): the Modbus port is not used")
-        return [_pulse_meter(station, i) for i in range(n)]
+            error_log.add("meters: MeterType 3 (S0 pulse meter): the Modbus port is not used")
+        return [_pulse_meter(board, cfg, clock, storage, error_log, i) for i in range(n)]
     if port is None:
         own = getattr(board, "builtin_meters", None)
         if own is None:
             # a real board without a bus: nothing to read
             why = "MeterType %d: no RS485 port on this board" % mtype
-            station.error_log.add("meters: " + why)
+            error_log.add("meters: " + why)
             from evse.metering.refused import RefusedMeter
             return [RefusedMeter(why) for _ in range(n)]
-        return own(clock, station.storage)       # the board's own (the simulator's)
+        return own(clock, storage)       # the board's own (the simulator's)
     if mtype == EKM_METER:
         from evse.metering.ekm import EkmMaster, EkmMeter
         ekm = EkmMaster(port)
-        _share_bus(station, port, ekm)
         max_w = _max_w(cfg)
-        return [EkmMeter(ekm, i + 1, clock, max_w=lambda: max_w, storage=station.storage)
+        # connector N's meter: its meter number, EkmMeterNumberN (digits only)
+        return [EkmMeter(ekm, int(cfg.get("EkmMeterNumber%d" % (i + 1))), clock,
+                         max_w=lambda: max_w, storage=storage)
                 for i in range(n)]
     from evse.metering import regmap
     why = regmap.refusal(mtype)
     if why:
-        station.error_log.add("meters: " + why)
+        error_log.add("meters: " + why)
         from evse.metering.refused import RefusedMeter
         return [RefusedMeter(why) for _ in range(n)]
     from evse.metering.rtu import RtuMaster
     from evse.metering.modbus_meter import ModbusMeter
     master = RtuMaster(port)
-    _share_bus(station, port, master)
     entry = regmap.spec(mtype)
     max_w = _max_w(cfg)
 
     def bound() -> int:
         return max_w
-    return [ModbusMeter(master, i + 1, entry, clock, max_w=bound, storage=station.storage)
+    return [ModbusMeter(master, i + 1, entry, clock, max_w=bound, storage=storage)
             for i in range(n)]
-
-
-def _share_bus(station, port, master) -> None:
-    if port is getattr(station.board, "rs485", None):
-        # a board's one RS485 bus, shared with the RFID master/slave link
-        # (docs/rs485-master-slave.md): one exchange at a time on it
-        def link_busy() -> bool:
-            link = getattr(station, "link", None)
-            return link is not None and link.busy()
-        master.others_busy = link_busy
 
 
 def _max_w(cfg) -> int:
@@ -92,9 +80,8 @@ def _max_w(cfg) -> int:
     return amps * volts * phases
 
 
-def _pulse_meter(station, i: int):
-    board = station.board
-    ppk = station.config.get("MeterPulseCount")
+def _pulse_meter(board, cfg, clock, storage, error_log, i: int):
+    ppk = cfg.get("MeterPulseCount")
     cio = board.connectors[i]
     src = None
     if hasattr(cio, "s0_pulses"):
@@ -103,16 +90,16 @@ def _pulse_meter(station, i: int):
         src = board.s0_input(i, ppk)
     if src is None:
         why = "MeterType 3: no S0 input on this board"
-        station.error_log.add("meters: " + why)
+        error_log.add("meters: " + why)
         from evse.metering.refused import RefusedMeter
         return RefusedMeter(why)
     from evse.metering.pulse import PulseMeter
-    return PulseMeter(src, station.clock, station.config, station.storage, i)
+    return PulseMeter(src, clock, cfg, storage, i)
 
 
-def master_of(station):
-    """The RtuMaster of the station's Modbus meters, or None."""
-    for m in station.meters:
+def master_of(meters):
+    """The RtuMaster (or EkmMaster) of the station's meters, or None."""
+    for m in meters:
         master = getattr(m, "master", None)
         if master is not None:
             return master

@@ -19,13 +19,13 @@ def _own_port(station, master) -> bool:
 
 
 async def start_io(station) -> None:
-    master = master_of(station)
+    master = master_of(station.meters)
     if master is not None and _own_port(station, master) and hasattr(master.port, "start"):
         await master.port.start()
 
 
 async def stop_io(station) -> None:
-    master = master_of(station)
+    master = master_of(station.meters)
     if master is None:
         return
     master.abort()
@@ -36,7 +36,7 @@ async def stop_io(station) -> None:
 async def settle_io(station, max_ms: int = 1000) -> None:
     """For whoever drives a virtual clock (evse.simdrive): run the meters'
     exchanges that can complete now."""
-    master = master_of(station)
+    master = master_of(station.meters)
     if master is None:
         return
     port = master.port

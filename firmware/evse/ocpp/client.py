@@ -57,8 +57,17 @@ class CallOut:
 
 
 class OcppClient:
-    def __init__(self, station, config, board, journal=None, ids=None) -> None:
-        self.station = station
+    def __init__(self, config, board, journal=None, ids=None) -> None:
+        # what the client tells the services, wired once by the composition
+        # root (evse.station): answered(action, seq, request, conf) for a
+        # confirmed transaction message, registered() after the first
+        # BootNotification Accepted; meter_type for BootNotification; the
+        # network service (evse.services.network) or None
+        self.answered = None        # type: Any
+        self.registered_fns = ()    # type: Any
+        self.meter_type = ""
+        self.max_frame = 16384      # largest OCPP-J message either way; WebSocket frames are 2 KiB (ocpp.ws)
+        self.network = None         # type: Any
         self.config = config
         self.board = board
         self.clock = board.clock
@@ -115,6 +124,10 @@ class OcppClient:
             self.last_error = "credentials changed: reconnecting"
             await self._close(ws)
 
+    def net_changed(self, net) -> None:
+        """evse.services.network's on_change."""
+        self.network_changed(net.up, net.replaced)
+
     def network_changed(self, up: bool, replaced: bool = False) -> None:
         """evse.services.network: the station's link went down, came up or
         moved to another interface. A WebSocket over a dead or replaced link
@@ -137,7 +150,7 @@ class OcppClient:
         """The station's network link is down (a board that is still
         connecting or has lost its link): no connection attempt then. A
         station without managed interfaces never waits."""
-        net = getattr(self.station, "network", None)
+        net = self.network
         return net is not None and net.managed and not net.up
 
     async def _close(self, ws) -> None:
@@ -196,6 +209,45 @@ class OcppClient:
         seq = self.journal.push(action, payload, ref)
         self.kick()
         return seq
+
+    def authorize(self, tag: str, cb) -> None:
+        """Authorize.req for a card (evse.services.cards): cb(idTagInfo),
+        or cb(None) offline or unanswered."""
+        if not self.online():
+            cb(None)
+            return
+
+        def answer(conf):
+            cb(conf.get("idTagInfo") if conf is not None else None)
+        self.send("Authorize", {"idTag": tag}, answer)
+
+    def data_transfer(self, vendor_id: str, message_id=None, data=None, cb=None) -> bool:
+        """A vendor-specific DataTransfer.req to the Central System (OCPP 4.3).
+        cb(conf or None). False (nothing sent) while not registered: vendor
+        data is not transaction-related, so it is not queued offline."""
+        if not self.online():
+            if cb is not None:
+                cb(None)
+            return False
+        p = {"vendorId": vendor_id}
+        if message_id is not None:
+            p["messageId"] = message_id
+        if data is not None:
+            p["data"] = data
+        self.send("DataTransfer", p, cb)
+        return True
+
+    def basic_auth(self):
+        # OCPP security profiles 1/2: HTTP Basic with the charge point id and
+        # the AuthorizationKey, whenever one is configured.
+        key = self.config.get("AuthorizationKey")
+        return (self.config.get("NodeId"), key) if key else None
+
+    def cadata(self):
+        if not self.config.get("UseWebsocketSecure") and self.config.get("SecurityProfile") < 2:
+            return None
+        name = self.config.get("RootCertificate")
+        return self.board.storage.read(name) if name else None
 
     def online(self) -> bool:
         return self.connected and self.registered
@@ -356,7 +408,8 @@ class OcppClient:
             self._set_time(payload.get("currentTime"))
         elif p.kind == K_TX:
             self.journal.ack(p.seq, payload)
-            self.station.tx_answered(p.action, p.seq, p.payload, payload)
+            if self.answered is not None:
+                self.answered(p.action, p.seq, p.payload, payload)
         if p.cb is not None:
             p.cb(payload)
 
@@ -405,7 +458,8 @@ class OcppClient:
                 self.config.change("HeartBeatInterval", str(min(interval, 65234)))
             self.last_sent = now
             if first:
-                self.station.on_registered()
+                for fn in self.registered_fns:
+                    fn()
         else:
             self.boot_wait = True
             wait = interval if type(interval) is int and interval > 0 else BOOT_RETRY_DEFAULT_S
@@ -435,7 +489,7 @@ class OcppClient:
             v = g(key)
             if v:
                 p[field] = v[:n]
-        mt = self.station.meter_type_name()
+        mt = self.meter_type
         if mt:
             p["meterType"] = mt[:25]
         return p
@@ -520,9 +574,9 @@ class OcppClient:
         kept: it takes effect at the next attempt."""
         w = self._wsc
         if w is None:
-            w = self._wsc = WSClient(max_size=self.station.max_frame)
-        elif w.max_size != self.station.max_frame:
-            w.set_max_size(self.station.max_frame)
+            w = self._wsc = WSClient(max_size=self.max_frame)
+        elif w.max_size != self.max_frame:
+            w.set_max_size(self.max_frame)
         return w
 
     async def _attempt(self, backoff) -> None:
@@ -530,8 +584,8 @@ class OcppClient:
         self.connecting = True
         try:
             ws = self.ws_client()
-            auth = self.station.basic_auth()
-            await ws.connect(self.url(), basic_auth=auth, cadata=self.station.cadata(),
+            auth = self.basic_auth()
+            await ws.connect(self.url(), basic_auth=auth, cadata=self.cadata(),
                              net=self.board.net)
         except Exception as e:
             self.connecting = False

@@ -51,6 +51,7 @@
 #   1. EV plugged in waiting for authorization (Session.plug_wait),
 #   2. a reservation for this card on that connector,
 #   3. the lowest connector id (DSCU: connector 1, then 2).
+from evse.iocu import status as cstatus
 from evse.services.auth import may_start, may_stop
 from evse.services.authlist import norm, valid_tag
 from evse.services.session import IDLE, R_LOCAL
@@ -67,8 +68,10 @@ def _res(result: str, connector: int = 0, **extra) -> dict:
 
 class CardRouter:
     def __init__(self, config, authorizer, sessions, reservations, ask_cs, online,
-                 connector_state_fn=None, on_result=None) -> None:
+                 connector_state_fn=None, on_result=None, storage=None, clock=None) -> None:
         self.config = config
+        self.storage = storage          # to load the reservations on first use (lazy service)
+        self.clock = clock
         self.authorizer = authorizer
         self.sessions = sessions
         self.reservations = reservations
@@ -139,6 +142,68 @@ class CardRouter:
         return self._ask(reader, 0, tag, None)
 
     card = present   # the name evse.station uses
+
+    # ---- reservations (OCPP 5.13; evse.services.reservations, loaded on first use) ----
+    def boot(self) -> None:
+        """Stored reservations load the service at boot (they survive a reboot)."""
+        try:
+            stored = self.storage.read("reservations.json") is not None    # reservations.FILE
+        except OSError:
+            stored = True               # the service reports the read failure
+        if stored:
+            self.reservation_service()
+
+    def reservation_service(self):
+        r = self.reservations
+        if r is None:
+            from evse.services.reservations import Reservations
+            r = self.reservations = Reservations(self.storage, self.config, self.clock, len(self.sessions))
+        return r
+
+    def reserve_now(self, cid: int, expiry: str, tag: str, parent, rid: int) -> str:
+        from evse.clock import parse_iso8601
+        try:
+            exp = parse_iso8601(expiry)
+        except ValueError:
+            return "Rejected"
+        r = self.reservation_service().reserve(cid, exp, tag, parent, rid, self.connector_state_fn)
+        self.sync_reservations()
+        return r
+
+    def cancel_reservation(self, rid: int) -> str:
+        r = self.reservation_service().cancel(rid)
+        self.sync_reservations()
+        return r
+
+    def consume_reservation(self, cid: int, tag: str, parent):
+        r = self.reservations
+        return r.consume(cid, tag, parent) if r is not None else None
+
+    def sync_reservations(self) -> None:
+        r = self.reservations
+        if r is not None:
+            r.sync_sessions(self.sessions)
+            return
+        for s in self.sessions:         # no reservation: what sync_sessions mirrors
+            if s.state == IDLE:
+                s.reservation_id = None
+
+    def expire_reservations(self, wall: int, codes, log) -> None:
+        """Each MCU step: expired reservations end, and those of a Faulted or
+        Unavailable connector (codes: the last reported status per connector)."""
+        r = self.reservations
+        if r is not None:
+            for cid in r.expire(wall):
+                log.add("reservation on c%d expired" % cid)
+            for i in range(len(self.sessions)):
+                st = codes[i + 1]
+                if st == cstatus.FAULTED or st == cstatus.UNAVAILABLE:
+                    r.terminate(i + 1)
+        self.sync_reservations()
+
+    def reserved(self, cid: int) -> bool:
+        r = self.reservations
+        return r is not None and r.on_connector(cid) is not None
 
     # ---- RemoteStartTransaction ------------------------------------------------------
     def remote_start(self, connector_id, tag: str, profile=None) -> dict:

@@ -29,9 +29,13 @@ NAME = "grid"
 
 
 class GridVoltage:
-    def __init__(self, station) -> None:
-        self.st = station
-        self.config = station.config
+    def __init__(self, config, meters, conditions, status) -> None:
+        # status: the status reporting service (services/statusreport.py:
+        # resend(cid, code), a repeat of the report)
+        self.config = config
+        self.meters = meters
+        self.conditions = conditions
+        self.status = status
         self._on = False              # a check is scheduled (VoltageLimitCheckInterval > 0)
         self._next = 0                # ticks of the next check
         self._kind = ""               # code being reported ("" = the grid is good)
@@ -49,7 +53,7 @@ class GridVoltage:
         for p in range(3):
             if not g(PHASE_KEYS[p]):
                 continue
-            for m in self.st.meters:
+            for m in self.meters:
                 if not m.ok():
                     continue
                 has = getattr(m, "has", None)
@@ -69,7 +73,7 @@ class GridVoltage:
     def check(self) -> None:
         self.checks += 1
         bad = self.measure()
-        conds = self.st.conditions
+        conds = self.conditions
         if bad is None:
             self._kind = ""
             self.sent = 0
@@ -87,7 +91,7 @@ class GridVoltage:
         conds.set(0, NAME, code, "", info, PRIO_WARNING, False)
         self.sent += 1
         if not first:
-            self.st.resend_status(0, code)
+            self.status.resend(0, code)
 
     def step(self, now: int) -> None:
         iv = self.config.get("VoltageLimitCheckInterval")
@@ -96,7 +100,7 @@ class GridVoltage:
             if self._kind:
                 self._kind = ""
                 self.sent = 0
-                self.st.conditions.clear(0, NAME)
+                self.conditions.clear(0, NAME)
             return
         if not self._on:
             self._on = True

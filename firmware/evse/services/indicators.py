@@ -211,6 +211,14 @@ class Indicators:
         return {"color": self._name[index], "blinking": self._blinks[index], "intensity": self._intensity}
 
     # ---- buzzer -------------------------------------------------------------------------
+    def card_result(self, res: dict) -> None:
+        """The buzzer's answer to a card (evse.services.cards results)."""
+        r = res.get("result")
+        if r == "accepted" or r == "stopped" or r == "unlocked":
+            self.beep("accept")
+        elif r == "rejected":
+            self.beep("reject")
+
     def beep(self, kind: str, now_ms=None) -> None:
         count = 0
         for k, c in BEEPS:

@@ -50,6 +50,17 @@ def console() -> int:
     return _console[0]
 
 
+def follow(config, fixed=None) -> None:
+    """The console's level: `fixed` (the board's, the simulator's
+    --log-level) or LogLevel, followed when it changes."""
+    set_console(level_of(fixed or config.get_str("LogLevel")))
+    if not fixed:
+        def changed(name: str) -> None:
+            if name == "LogLevel":
+                set_console(level_of(config.get_str("LogLevel")))
+        config.subscribe(changed)
+
+
 class Log:
     """The last `size` lines with their UTC time and level; preallocated,
     oldest dropped. A line at or above the console's level is also printed,

@@ -29,6 +29,10 @@
 #   reading is dropped and from then on only every second reading is kept (the
 #   kept ones go on spanning the whole transaction at twice the spacing; repeated
 #   as needed). A power cut loses them: the PowerLoss StopTransaction has none.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no typing)
+    from typing import Any  # TYPE_CHECKING only
+
 import json
 
 from evse.clock import iso8601
@@ -44,6 +48,9 @@ MEASURANDS = {
     "Current.Offered": ("A", False),
     "Voltage": ("V", True),
     "Power.Active.Import": ("W", False),
+    # OCPP 1.6 has no unit for it (the Measurand enumeration: "the UnitOfMeasure for any
+    # SampledValue with measurand Frequency is Hertz"): sent without one
+    "Frequency": ("", False),
     "Temperature": ("Celsius", False),
 }
 PHASES = ("L1", "L2", "L3")
@@ -54,8 +61,11 @@ def _csl(v: str) -> list:
 
 
 def _sv(name: str, value: str, phase, context: str) -> dict:
-    sv = {"value": value, "context": context, "measurand": name, "unit": MEASURANDS[name][0],
+    sv = {"value": value, "context": context, "measurand": name,
           "location": "Body" if name == "Temperature" else "Outlet"}
+    unit = MEASURANDS[name][0]
+    if unit:
+        sv["unit"] = unit
     if phase:
         sv["phase"] = phase
     return sv
@@ -70,12 +80,24 @@ def next_boundary(now: int, iv: int) -> int:
     return b if b < midnight + _DAY else midnight + _DAY
 
 
+def phases(config) -> int:
+    """The phases the station is wired for (L2Active / L3Active)."""
+    g = config.get
+    return 3 if (g("L2Active") or g("L3Active")) else 1
+
+
 class Metering:
-    def __init__(self, station) -> None:
-        self.st = station
-        self.config = station.config
-        self.clock = station.clock
-        n = station.n
+    def __init__(self, config, clock, meters, mirrors, sessions, io) -> None:
+        self.config = config
+        self.clock = clock
+        self.meters = meters
+        self.mirrors = mirrors
+        self.sessions = sessions
+        self.io = io                    # the board's I/O: temperature_dc()
+        # the transaction service (services/transactions.py), wired by the
+        # station: transaction MeterValues go through its journal
+        self.tx = None                  # type: Any
+        n = len(sessions)
         self.next_sample = [0] * n      # UTC seconds of the next sampled value, 0 = off
         self.next_aligned = 0           # UTC seconds of the next aligned boundary, 0 = not set
         self._aligned_iv = 0            # the interval next_aligned was computed for
@@ -86,7 +108,7 @@ class Metering:
 
     def sampled_value(self, i: int, measurands: list, context: str) -> list:
         """SampledValue list for connector index i."""
-        m = self.st.meters[i]
+        m = self.meters[i]
         out = []  # type: list
         if not m.ok():
             return out
@@ -100,17 +122,22 @@ class Metering:
             if name == "Energy.Active.Import.Register":
                 vals = [("%d" % m.energy_wh(), None)]   # an int (Wh): never a float
             elif name == "Current.Import":
-                vals = [("%.1f" % m.current_a(p), PHASES[p]) for p in range(self.st.phases())
+                vals = [("%.1f" % m.current_a(p), PHASES[p]) for p in range(phases(self.config))
                         if has is None or has(name, p)]
             elif name == "Current.Offered":
-                vals = [("%.1f" % (self.st.mirrors[i].offered_da / 10), None)]
+                vals = [("%.1f" % (self.mirrors[i].offered_da / 10), None)]
             elif name == "Voltage":
-                vals = [("%.1f" % m.voltage_v(p), PHASES[p] + "-N") for p in range(self.st.phases())
+                vals = [("%.1f" % m.voltage_v(p), PHASES[p] + "-N") for p in range(phases(self.config))
                         if has is None or has(name, p)]
             elif name == "Power.Active.Import":
                 vals = [("%.1f" % m.power_w(), None)]
+            elif name == "Frequency":
+                hz = getattr(m, "frequency_hz", None)   # the simulator's own meter has none
+                if hz is None:
+                    continue
+                vals = [("%.2f" % hz(), None)]
             else:  # Temperature
-                vals = [("%.1f" % (self.st.board.io.temperature_dc() / 10), None)]
+                vals = [("%.1f" % (self.io.temperature_dc() / 10), None)]
             for v, phase in vals:
                 out.append(_sv(name, v, phase, context))
         return out
@@ -169,7 +196,7 @@ class Metering:
 
     def step(self) -> None:
         now = self.clock.now()
-        sessions = self.st.sessions
+        sessions = self.sessions
         for i in range(len(sessions)):
             s = sessions[i]
             t = self.next_sample[i]
@@ -180,7 +207,7 @@ class Metering:
                 if names:
                     mv = self.meter_value(i, names, "Sample.Periodic")
                     if mv["sampledValue"]:
-                        self.st.tx_meter_values(i, [mv])
+                        self.tx.tx_meter_values(i, [mv])
                 self._keep(i, "StopTxnSampledData", "Sample.Periodic", now)
         iv = self.config.get("ClockAlignedDataInterval")
         if iv <= 0:
@@ -199,7 +226,7 @@ class Metering:
         if late >= LATE_S or late >= iv:
             return        # the clock was set forward over the boundary: nothing read there
         names = _csl(self.config.get("MeterValuesAlignedData"))
-        for i, s in enumerate(self.st.sessions):
+        for i, s in enumerate(self.sessions):
             if s.tx_ref:
                 self._keep(i, "StopTxnAlignedData", "Sample.Clock", na)
             if not names:
@@ -208,9 +235,22 @@ class Metering:
             if not mv["sampledValue"]:
                 continue
             if s.tx_ref:
-                self.st.tx_meter_values(i, [mv])
+                self.tx.tx_meter_values(i, [mv])
             else:
-                self.st.send_meter_values(i, [mv])
+                self.tx.send_meter_values(i, [mv])
+
+    def trigger(self, cid) -> None:
+        """TriggerMessage MeterValues: one connector, or every one."""
+        names = _csl(self.config.get("MeterValuesSampledData"))
+        tx = self.tx
+        for c in ((cid,) if cid else range(1, len(self.sessions) + 1)):
+            mv = self.meter_value(c - 1, names, "Trigger")
+            tx.persist_meter(c - 1)
+            p = {"connectorId": c, "meterValue": [mv]}
+            t = tx.transaction_id(self.sessions[c - 1])
+            if t is not None and t > 0:
+                p["transactionId"] = t
+            tx.client.send("MeterValues", p)
 
     def next_deadline_s(self) -> int:
         now = self.clock.now()

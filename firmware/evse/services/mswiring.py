@@ -2,7 +2,7 @@
 # link cores (evse.services.masterslave, msmaster, msslave) see it (StationUnit), attach() that
 # builds the link the configuration asks for, and the thin async shell
 # (start_io / stop_io; settle_io for whoever drives a virtual clock).
-# evse.station calls: attach(station) at boot, link.poll()/next_deadline_ms()
+# evse.station calls: attach(...) at boot, link.poll()/next_deadline_ms()
 # in step(), link.card() for a card at the reader, and start_io/stop_io from
 # start()/stop(); the simulator's driver (evse.simdrive) calls settle_io.
 from evse.services.masterslave import (MASTER, SLAVE, F_USABLE, F_EV_WAITING, F_AUTHORIZED,
@@ -13,19 +13,24 @@ from evse.aio import asyncio
 
 # ---- the station as the link sees it ------------------------------------------------------
 class StationUnit:
-    """Adapter from evse.station.Station to the link cores (tests use fakes
-    with the same methods)."""
+    """The station's sessions, cards and status as the link cores see them
+    (tests use fakes with the same methods)."""
 
-    def __init__(self, station, role: int) -> None:
-        self.st = station
+    def __init__(self, role: int, config, sessions, cards, authorizer, status, indicators, log) -> None:
         self.role = role
+        self.config = config
+        self.sessions = sessions
+        self.cards = cards
+        self.authorizer = authorizer
+        self.status = status            # services/statusreport.py
+        self.indicators = indicators
+        self.log = log
 
     def connectors(self) -> int:
-        return self.st.n
+        return len(self.sessions)
 
     def conn_flags(self, i: int) -> int:
-        st = self.st
-        s = st.sessions[i]
+        s = self.sessions[i]
         f = 0
         if s.state == TX:
             f |= F_TX
@@ -34,46 +39,46 @@ class StationUnit:
         if s.plug_wait:
             f |= F_EV_WAITING
         if (s.state == IDLE and s.connector_enabled()
-                and st.connector_status_name(i + 1) not in ("Faulted", "Unavailable")):
+                and self.status.name(i + 1) not in ("Faulted", "Unavailable")):
             f |= F_USABLE
         return f
 
     def conn_status(self, i: int) -> int:
-        return self.st.derive_status(i)
+        return self.status.derive(i)
 
     def conn_tag(self, i: int) -> str:
-        s = self.st.sessions[i]
+        s = self.sessions[i]
         return s.id_tag if s.owns_tag(s.id_tag) else ""
 
     def conn_parent(self, i: int) -> str:
-        s = self.st.sessions[i]
+        s = self.sessions[i]
         return s.parent_id_tag if s.owns_tag(s.id_tag) else ""
 
     def reader_ok(self, reader: int) -> bool:
-        c = self.st.cards
+        c = self.cards
         return reader == 1 and c.reader_enabled(1) and not c.reader_failure()
 
     def present(self, tag: str, reader: int) -> dict:
-        return self.st.cards.present(reader, tag)
+        return self.cards.present(reader, tag)
 
     def parent_of(self, tag: str) -> str:
-        loc = self.st.authorizer.local(tag)
+        loc = self.authorizer.local(tag)
         return loc[1] if loc is not None else ""
 
     def tag_ignored(self, tag: str) -> bool:
-        for s in self.st.sessions:
+        for s in self.sessions:
             if s.tag_ignored(tag):
                 return True
         return False
 
     def start_delay_ms(self) -> int:
-        return self.st.config.get("StartTransactionDelay") * 1000
+        return self.config.get("StartTransactionDelay") * 1000
 
     def result(self, res: dict) -> None:
-        self.st._card_result(res)                   # feedback at this reader
+        self.indicators.card_result(res)                   # feedback at this reader
 
     def link_changed(self, up: bool) -> None:
-        st = self.st
+        st = self
         if self.role == SLAVE:
             st.cards.reader_fault(1, not up)        # no master: no card source
         st.log.add("rs485 link to the %s %s" % ("slave" if self.role == MASTER else "master",
@@ -93,10 +98,9 @@ class NullBus:
         return 0
 
 
-def attach(station):
+def attach(cfg, board, sessions, cards, authorizer, status, indicators, log, error_log):
     """The link the configuration asks for (MasterLink / SlaveLink), or None.
     The board's RS485 port is board.rs485 (None: a NullBus, logged)."""
-    cfg = station.config
     try:
         enabled = cfg.get("RFIDMasterSlaveEnabled")
         role = cfg.get("RFIDMasterSlaveID")
@@ -104,24 +108,24 @@ def attach(station):
         return None
     if not enabled or role not in (MASTER, SLAVE):
         return None
-    bus = getattr(station.board, "rs485", None)
+    bus = getattr(board, "rs485", None)
     if bus is None:
         bus = NullBus()
-        station.error_log.add("RFIDMasterSlaveEnabled: this board has no RS485 port")
-    unit = StationUnit(station, role)
+        error_log.add("RFIDMasterSlaveEnabled: this board has no RS485 port")
+    unit = StationUnit(role, cfg, sessions, cards, authorizer, status, indicators, log)
     if role == MASTER:     # a unit loads its own side of the link only
         from evse.services.msmaster import MasterLink
         return MasterLink(bus, unit)
     from evse.services.msslave import SlaveLink
     link = SlaveLink(bus, unit)
     # the CardRouter's late outcomes (Authorize.conf) of bus cards go back too
-    prev = station.cards.on_result
+    prev = cards.on_result
 
     def late(res):
         link.card_late(res)
         if prev is not None:
             prev(res)
-    station.cards.on_result = late
+    cards.on_result = late
     return link
 
 

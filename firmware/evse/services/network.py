@@ -58,8 +58,10 @@ class Network:
     {connection type: interface} (evse.hal.netif contract); on_change(net)
     after every change of up/down or interface."""
 
-    def __init__(self, config, clock, netifs, on_change=None) -> None:
+    def __init__(self, config, clock, netifs, on_change=None, log=None) -> None:
+        # on_change(network): the OCPP client's net_changed; log: the station's
         g = config.get
+        self.log = log
         self.clock = clock
         self._ifs = netifs or {}
         self._on_change = on_change
@@ -125,6 +127,8 @@ class Network:
         self.since = self.clock.now()
         self.changes += 1
         self.last = what
+        if self.log is not None:
+            self.log.add(self.last)
         if self._on_change is not None:
             self._on_change(self)
 

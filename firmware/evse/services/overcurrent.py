@@ -34,16 +34,21 @@ def tolerance_da(offered_da: int) -> int:
 
 
 class Overcurrent:
-    def __init__(self, station) -> None:
-        self.st = station
-        n = station.n
+    def __init__(self, meters, mirrors, sessions, conditions, log, error_log) -> None:
+        self.meters = meters
+        self.mirrors = mirrors
+        self.sessions = sessions
+        self.conditions = conditions
+        self.log = log
+        self.error_log = error_log
+        n = len(sessions)
         self.cap_da = [-1] * n        # the reduced offer, -1 none
         self.stage = [0] * n          # 0 normal, 1 warned (offer cut), 2 blocked
         self._over = [False] * n
         self._t = [0] * n             # ticks the overdraw began
 
     def _drawn_da(self, i: int) -> int:
-        m = self.st.meters[i]
+        m = self.meters[i]
         if not m.ok():
             return -1
         # deci-amps from the meter: integers, no float per step (docs/memory.md)
@@ -58,13 +63,13 @@ class Overcurrent:
         self.cap_da[i] = -1
         self.stage[i] = 0
         self._over[i] = False
-        self.st.conditions.clear(i + 1, NAME)
+        self.conditions.clear(i + 1, NAME)
 
     def step(self, now: int) -> None:
-        conns = self.st.mirrors
+        conns = self.mirrors
         for i in range(len(conns)):
             c = conns[i]
-            if c.pilot == P.A or (self.stage[i] < 2 and not self.st.sessions[i].tx_ref):
+            if c.pilot == P.A or (self.stage[i] < 2 and not self.sessions[i].tx_ref):
                 if self.stage[i] or self._over[i] or self.cap_da[i] >= 0:
                     self._reset(i)     # the EV left (or the transaction ended)
                 continue
@@ -76,7 +81,7 @@ class Overcurrent:
             if not over:
                 self._over[i] = False
                 if self.stage[i] == 1:
-                    self.st.conditions.clear(i + 1, NAME)   # it follows the cut offer
+                    self.conditions.clear(i + 1, NAME)   # it follows the cut offer
                 continue
             if not self._over[i]:
                 self._over[i] = True
@@ -89,12 +94,12 @@ class Overcurrent:
             if self.stage[i] == 0:
                 self.stage[i] = 1
                 self.cap_da[i] = CUT_DA
-                self.st.conditions.set(i + 1, NAME, "OverCurrentFailure", "", info, PRIO_WARNING)
-                self.st.log.add("c%d overcurrent %s: offer cut to 6 A" % (i + 1, info))
+                self.conditions.set(i + 1, NAME, "OverCurrentFailure", "", info, PRIO_WARNING)
+                self.log.add("c%d overcurrent %s: offer cut to 6 A" % (i + 1, info))
                 continue
             self.stage[i] = 2           # it did not follow the cut offer either
-            self.st.conditions.set(i + 1, NAME, "OverCurrentFailure", "", info, PRIO_FAILURE, True)
-            self.st.error_log.add("c%d overcurrent %s: contactor opened" % (i + 1, info))
+            self.conditions.set(i + 1, NAME, "OverCurrentFailure", "", info, PRIO_FAILURE, True)
+            self.error_log.add("c%d overcurrent %s: contactor opened" % (i + 1, info))
 
     def next_deadline_ms(self, now: int) -> int:
         best = -1

@@ -65,8 +65,17 @@ def order(actions: list) -> list:
 
 
 class Sensors:
-    def __init__(self, station) -> None:
-        self.st = station
+    def __init__(self, config, port, sessions, indicators, status, maint, syslog) -> None:
+        # status: services/statusreport.py (sensor_status); maint:
+        # services/maintenance.py (reset); syslog: the station's log
+        self.config = config
+        self.port = port
+        self.sessions = sessions
+        self.n = len(sessions)
+        self.indicators = indicators
+        self.status = status
+        self.maint = maint
+        self.syslog = syslog
         self.active = [False] * len(SENSORS)
         self.log = []  # type: list  # (sensor, "trigger"/"recover", [actions])
 
@@ -74,21 +83,21 @@ class Sensors:
         name, kind, idx, prefix = SENSORS[i]
         if kind == _RAIL:
             return _RAIL_NAMES[idx]
-        t = self.st.config.get(prefix + "Type")
+        t = self.config.get(prefix + "Type")
         if t == 99:
-            return self.st.config.get(prefix + "Name") or "OTHER"
+            return self.config.get(prefix + "Name") or "OTHER"
         return TYPE_NAMES.get(t, "SENSOR%d" % idx)
 
     def _is_active(self, i: int) -> bool:
         name, kind, idx, prefix = SENSORS[i]
-        st = self.st
+        st = self
         if kind == _RAIL:
             return st.port.rail_state(idx) != 0
         t = st.config.get(_TYPE_KEYS[idx])
         if t == 0:
             return False
         if t == 8:
-            return idx == 1 and st.mirrors[0].active(E.ERR_CCID_TRIPPED)
+            return idx == 1 and st.port.conn[0].active(E.ERR_CCID_TRIPPED)
         if not st.port.ext_known[idx]:
             return False     # no debounced reading yet (boot): neither triggered nor recovered
         level = st.port.ext_level[idx]
@@ -106,24 +115,24 @@ class Sensors:
     def _run(self, i: int, trigger: bool) -> None:
         prefix = SENSORS[i][3]
         key = prefix + ("TriggerActions" if trigger else "RecoverActions")
-        todo = order(self.st.config.get(key))
+        todo = order(self.config.get(key))
         name = self.sensor_name(i)
         self.log.append((name, "trigger" if trigger else "recover", todo))
         if len(self.log) > 20:
             self.log.pop(0)
         if not todo:
             return
-        cc = self.st.config.get(prefix + "CoupledConnector")
-        conns = list(range(1, self.st.n + 1)) if cc == 0 else [cc] if 1 <= cc <= self.st.n else []
-        self.st.log.add("sensor %s %s: %s" % (name, "trigger" if trigger else "recover", ",".join(todo)))
+        cc = self.config.get(prefix + "CoupledConnector")
+        conns = list(range(1, self.n + 1)) if cc == 0 else [cc] if 1 <= cc <= self.n else []
+        self.syslog.add("sensor %s %s: %s" % (name, "trigger" if trigger else "recover", ",".join(todo)))
         for action in todo:
             self._do(action, name, trigger, cc, conns)
 
     def _do(self, action: str, name: str, trigger: bool, cc: int, conns: list) -> None:
-        st = self.st
+        st = self
         if action == "StatusNotification":
             for cid in ([0] if cc == 0 else conns):
-                st.sensor_status(cid, name, trigger)
+                st.status.sensor_status(cid, name, trigger)
         elif action == "StopTransaction":
             for cid in conns:
                 st.sessions[cid - 1].stop("EmergencyStop")
@@ -139,7 +148,7 @@ class Sensors:
             for cid in conns:
                 st.port.clear_error(cid)
         elif action == "HardReset":
-            st.reset("Hard", local=True)
+            st.maint.reset("Hard", local=True)
         elif action == "SetLEDIntensityLow":
             st.indicators.set_intensity_mode("low")
         elif action == "SetLEDIntensityHigh":

@@ -18,9 +18,10 @@ HTML = "text/html; charset=utf-8"
 PRE_COOKIE = "evse_pre"         # the login form's token (login CSRF)
 
 class App:
-    def __init__(self, station) -> None:
-        self.st = station
-        self.auth = A.Auth(station.config, station.clock, station.board.random_bytes)
+    def __init__(self, view) -> None:
+        # view: what the website sees of the station (evse.web.view.StationView)
+        self.st = view
+        self.auth = A.Auth(view.config, view.clock, view.random_bytes)
         from evse.web.api import Api
         self.api = Api(self)
         # path -> (GET handler, POST handler)
@@ -96,7 +97,7 @@ class App:
             headers += "WWW-Authenticate: Form realm=\"EVSE local management\"\r\n"
         # login CSRF: a pre-session token in a cookie and in the form (double
         # submit); a page of another site can neither read nor set it
-        pre = "".join("%02x" % b for b in self.st.board.random_bytes(8))
+        pre = "".join("%02x" % b for b in self.st.random_bytes(8))
         headers += "Set-Cookie: %s=%s; Path=/login; HttpOnly; SameSite=Strict\r\n" % (PRE_COOKIE, pre)
         return Response(status, pages.login(msg, error, pre), HTML, headers)
 
@@ -146,8 +147,8 @@ class App:
     def _info(self) -> dict:
         st = self.st
         from evse.iocu import errors
-        return {"version": VERSION, "station_status": st.connector_status_name(0),
-                "station_error": errors.name(st.port.error) if st.port.error else "-"}
+        return {"version": VERSION, "station_status": st.status_name(0),
+                "station_error": errors.name(st.error) if st.error else "-"}
 
     def get_status(self, req) -> Response:
         s = self.session(req, False)
@@ -255,7 +256,7 @@ class App:
                 raise HttpError(400, "kind must be Soft or Hard")
             self.log("reset " + kind)
             if st.reset_accepted(kind) != "Accepted":
-                why = st.firmware.reset_blocker() or "not possible now"
+                why = st.reset_blocker() or "not possible now"
                 return Response(200, self._actions_page(
                     s[1], "%s reset: Rejected (%s). Try again in a minute." % (kind, why)))
             resp = Response(200, self._actions_page(

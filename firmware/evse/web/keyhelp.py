@@ -338,4 +338,8 @@ SUMMARY = const((
     'Static name server (dotted quad) when NetworkDHCP is false; empty = none.',
     # LogLevel
     "Lines printed on the controller's console (the simulator's stdout): off, or error, warn, info or debug and everything more severe. The error history and the recent events keep error, warn and info lines whatever the level (the website's Log page, GetDiagnostics); debug lines only reach the console.",
+    # EkmMeterNumber1
+    "MeterType 10 (EKM v.4): the number of connector 1's EKM meter, printed on it; 1 to 12 digits.",
+    # EkmMeterNumber2
+    "MeterType 10 (EKM v.4): the number of connector 2's EKM meter, printed on it; 1 to 12 digits.",
 ))

@@ -185,15 +185,15 @@ class WebServer:
             sys.print_exception(e)  # type: ignore[attr-defined]
 
 
-async def start(station, addr: tuple):
-    """Start the website of `station` on addr (host, port) -> the WebServer,
+async def start(view, addr: tuple):
+    """Start the website of `station` (its view, evse.web.view) on addr (host, port) -> the WebServer,
     or None when it cannot listen (the station runs on without it)."""
     from evse.web.app import App
-    srv = WebServer(App(station), addr)
+    srv = WebServer(App(view), addr)
     try:
         await srv.start()
     except OSError as e:
-        station.error_log.add("web: cannot listen on %s:%d (%r)" % (addr[0], addr[1], e))
+        view.error_log.add("web: cannot listen on %s:%d (%r)" % (addr[0], addr[1], e))
         return None
-    station.log.add("web: listening on %s:%d" % (addr[0], addr[1]))
+    view.log.add("web: listening on %s:%d" % (addr[0], addr[1]))
     return srv
