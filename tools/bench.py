@@ -7,9 +7,11 @@ baseline run side by side in the same invocation (no asserts on wall time).
    per safety tick beside bytes per MCU step, idle and charging, SSCU and DSCU.
 2. a virtual day with a charging session through the simulator (virtual
    clock): wall time on the Unix port; baseline: the simulator on CPython;
-   then the same day connected to the development Central System
-   (ClockAlignedDataInterval=900) beside the offline
-   day.
+   then the same day connected (ClockAlignedDataInterval=900) to the
+   development Central System (the `ocpp` library, validating) and to the
+   ocpp-rpc one (strict), beside the offline day, with the ratio and the goal
+   (at most twice the offline day, under 1.5 s): medians of 3 runs and their
+   range. `python tools/bench.py day [RUNS]` runs this part alone.
 3. heap: gc.mem_alloc() of the whole station idle and while charging, and the
    smallest -X heapsize at which the station still boots and charges.
 4. a fleet of 200 stations (tools/fleet.py, one MicroPython process per core)
@@ -78,6 +80,14 @@ class _CsThread:
         self.thread.start()
         self.port = asyncio.run_coroutine_threadsafe(self.cs.start(), self.loop).result(10)
 
+    def cpu(self) -> float:
+        """CPU seconds of the Central System's thread so far."""
+        import asyncio
+
+        async def now() -> float:
+            return time.thread_time()
+        return asyncio.run_coroutine_threadsafe(now(), self.loop).result(10)
+
     def stop(self) -> None:
         import asyncio
         asyncio.run_coroutine_threadsafe(self.cs.stop(), self.loop).result(10)
@@ -85,7 +95,21 @@ class _CsThread:
         self.thread.join(5)
 
 
-def virtual_day(runtime: str, csms: "_CsThread | None" = None) -> tuple[float, dict]:
+def _proc_cpu(pid: int) -> "float | None":
+    """User + system CPU seconds of a process so far (Linux /proc), else None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def virtual_day(runtime: str, csms: "_CsThread | None" = None,
+                cpu: "dict | None" = None) -> tuple[float, dict]:
+    """Wall time of the day; cpu (if given) gets the CPU seconds the station
+    process ("station") and the in-process Central System's thread ("csms")
+    spent in it: far steadier than wall time on a shared machine."""
     with tempfile.TemporaryDirectory() as d:
         args = ["--clock", "virtual", "--model", "sscu", "--set", "TaglessCharging=true"]
         if csms is None:
@@ -98,7 +122,11 @@ def virtual_day(runtime: str, csms: "_CsThread | None" = None) -> tuple[float, d
         sim.start()
         if csms is not None:
             sim.call("advance", seconds=0)      # boot answered before the clock starts
+        cs_cpu = getattr(csms, "cpu", None)
         try:
+            assert sim.proc is not None
+            c0 = _proc_cpu(sim.proc.pid)
+            k0 = cs_cpu() if cs_cpu else None
             t0 = time.perf_counter()
             sim.call("plug", connector=1, cable_amps=32)
             sim.call("ev", connector=1, state="C", max_current=16, phases=3)
@@ -106,6 +134,11 @@ def virtual_day(runtime: str, csms: "_CsThread | None" = None) -> tuple[float, d
             sim.call("ev", connector=1, state="B")
             sim.call("advance", seconds=20 * 3600)
             wall = time.perf_counter() - t0
+            c1 = _proc_cpu(sim.proc.pid)
+            k1 = cs_cpu() if cs_cpu else None
+            if cpu is not None:
+                cpu["station"] = c1 - c0 if c0 is not None and c1 is not None else None
+                cpu["csms"] = k1 - k0 if k0 is not None and k1 is not None else None
             st = sim.connector(1)
         finally:
             sim.shutdown()
@@ -167,12 +200,12 @@ def fleet_bench(n: int = FLEET_N) -> None:
              cs_cpu, cs_cpu / s["wall_s"]))
 
 
-def _rpc_day() -> "float | None":
-    """The connected day against tools/csms_rpc.js (ocpp-rpc, strict mode), or
-    None where node or its packages are missing (make bench needs no npm)."""
+def _rpc_day(cpu: "dict | None" = None) -> "tuple[float, int] | None":
+    """The connected day against tools/csms_rpc.js (ocpp-rpc, strict mode):
+    (wall, CALLs it answered), or None where node or its packages are
+    missing (make bench needs no npm)."""
     import shutil
     if shutil.which("node") is None or not os.path.isdir(os.path.join(ROOT, "node_modules", "ocpp-rpc")):
-        print("   (ocpp-rpc Central System not installed: make test-integration installs it)")
         return None
     sys.path.insert(0, os.path.join(ROOT, "host_tests", "integration"))
     from rpc_rig import RpcCentralSystem
@@ -183,13 +216,94 @@ def _rpc_day() -> "float | None":
     rpc = RpcCentralSystem()
     rpc.start()
     try:
-        w, _ = virtual_day("micropython", _Port(rpc.port or 0))  # type: ignore[arg-type]
+        w, _ = virtual_day("micropython", _Port(rpc.port or 0), cpu)  # type: ignore[arg-type]
         bad = rpc.violations()
+        n = len(rpc.calls())
     finally:
         rpc.stop()
     if bad:
         print("   ocpp-rpc Central System saw %d violations: %s" % (len(bad), bad[:3]))
-    return w
+    return w, n
+
+
+DAY_RUNS = 3
+DAY_GOAL_RATIO = 2.0       # issue 11: the connected day at most twice the offline day
+DAY_GOAL_WALL = 1.5        # ... and under 1.5 s on the development machine
+
+
+def _spread(walls: "list[float]") -> str:
+    ws = sorted(walls)
+    return "%.2f s (%.2f-%.2f)" % (ws[len(ws) // 2], ws[0], ws[-1])
+
+
+def day_bench(runs: int = DAY_RUNS) -> None:
+    """Section 2: the offline virtual day on both runtimes, then the same day
+    connected (ClockAlignedDataInterval=900, one CALL at a time) to the
+    ocpp-library and the ocpp-rpc Central Systems, beside the offline day:
+    medians of `runs` runs each, with their range, and the CPU seconds of the
+    station and of the Central System (steadier than wall time when other
+    jobs share the cores)."""
+    print("\n2. a virtual day with a 4 h charging session (simulator, virtual clock; "
+          "median (min-max) of %d runs)" % runs)
+    mws, cws, same, off_cpu = [], [], True, []
+    for _ in range(runs):
+        c: dict = {}
+        mw, mst = virtual_day("micropython", cpu=c)
+        cw, cst = virtual_day("cpython")
+        mws.append(mw)
+        cws.append(cw)
+        off_cpu.append(c.get("station"))
+        same = same and mst["energy_wh"] == cst["energy_wh"]
+    print("   Unix port: %s wall   CPython baseline: %s wall   ratio %.2fx   (energy %.0f Wh both: %s)"
+          % (_spread(mws), _spread(cws), _median(mws) / _median(cws), mst["energy_wh"], same))
+    rows: list = [("none (offline day, Unix port)", mws, "", off_cpu, [])]
+    ows, frames, st_cpu, cs_cpu = [], 0, [], []
+    for _ in range(runs):
+        cs = _CsThread()
+        try:
+            c = {}
+            ow, _ = virtual_day("micropython", cs, cpu=c)
+            frames = len(cs.cs.frames)
+            ows.append(ow)
+            st_cpu.append(c.get("station"))
+            cs_cpu.append(c.get("csms"))
+        finally:
+            cs.stop()
+    rows.append(("ocpp library, validating (tools/csms.py)", ows, "%d frames" % frames, st_cpu, cs_cpu))
+    rws, calls, rst_cpu = [], 0, []
+    for _ in range(runs):
+        c = {}
+        r = _rpc_day(c)
+        if r is None:
+            break
+        rws.append(r[0])
+        calls = r[1]
+        rst_cpu.append(c.get("station"))
+    if rws:
+        rows.append(("ocpp-rpc strict (tools/csms_rpc.js, node)", rws, "%d CALLs" % calls, rst_cpu, []))
+    off = _median(mws)
+    print("   the same day connected (ClockAlignedDataInterval=900), beside the offline day; goal: "
+          "at most %.0fx the offline day and under %.1f s" % (DAY_GOAL_RATIO, DAY_GOAL_WALL))
+    print("   %-42s %-20s %-7s %-11s %-8s %s" % ("Central System", "wall", "ratio", "messages", "goal",
+                                                "CPU s: station, Central System"))
+    for i, (name, ws, what, sc, kc) in enumerate(rows):
+        w = _median(ws)
+        goal = ("met" if w / off <= DAY_GOAL_RATIO and w < DAY_GOAL_WALL else "NOT met") if i else ""
+        print("   %-42s %-20s %-7s %-11s %-8s %s, %s" % (name, _spread(ws), "%.2fx" % (w / off) if i else "",
+                                                        what, goal, _cpu(sc), _cpu(kc)))
+    if not rws:
+        print("   (ocpp-rpc Central System not installed: make test-integration installs it)")
+    print("   (one CALL at a time: a connected day is the offline day plus a round trip per"
+          " message, most of it the Central System's own time)")
+
+
+def _median(xs: "list[float]") -> float:
+    return sorted(xs)[len(xs) // 2]
+
+
+def _cpu(xs: list) -> str:
+    xs = [x for x in xs if x is not None]
+    return "%.2f" % _median(xs) if xs else "-"
 
 
 def modbus_bench() -> None:
@@ -205,29 +319,14 @@ def main() -> int:
     if sys.argv[1:2] == ["modbus"]:
         modbus_bench()
         return 0
+    if sys.argv[1:2] == ["day"]:
+        day_bench(int(sys.argv[2]) if len(sys.argv) > 2 else DAY_RUNS)
+        return 0
     if sys.argv[1:2] == ["fleet"]:
         fleet_bench(int(sys.argv[2]) if len(sys.argv) > 2 else FLEET_N)
         return 0
     tick_bench()
-    print("\n2. a virtual day with a 4 h charging session (simulator, virtual clock)")
-    mw, mst = virtual_day("micropython")
-    cw, cst = virtual_day("cpython")
-    print("   Unix port: %.2f s wall   CPython baseline: %.2f s wall   ratio %.2fx   (energy %.0f Wh both: %s)"
-          % (mw, cw, mw / cw, mst["energy_wh"], mst["energy_wh"] == cst["energy_wh"]))
-    cs = _CsThread()
-    try:
-        ow, ost = virtual_day("micropython", cs)
-        n = len(cs.cs.frames)
-    finally:
-        cs.stop()
-    print("   connected (Unix port) to the ocpp-library Central System: %.2f s wall for %d frames"
-          "   offline: %.2f s   ratio %.2fx" % (ow, n, mw, ow / mw))
-    rw = _rpc_day()
-    if rw is not None:
-        print("   connected (Unix port) to the ocpp-rpc strict Central System (node): %.2f s wall"
-              "   ratio %.2fx" % (rw, rw / mw))
-    print("   (one CALL at a time: a connected day is the offline day plus a round trip per"
-          " message, most of it the Central System's own time)")
+    day_bench()
     print("\n3. heap of the whole station on the Unix port (gc.mem_alloc after collect)")
     h = heap()
     if h:

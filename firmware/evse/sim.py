@@ -16,7 +16,7 @@ USAGE = """usage: evse.sim [--csms URL] [--id ID] [--model sscu|dscu] [--state-d
                 [--clock real|virtual] [--rs485 listen:HOST:PORT|connect:HOST:PORT]
                 [--web HOST:PORT] [--journal-bytes N] [--events FILE]
                 [--link-seed N] [--link FIELD=VALUE,...]...
-                [--log-level off|error|warn|info|debug] [--help]"""
+                [--log-level off|error|warn|info|debug] [--fsync on|off] [--help]"""
 
 # every option, for --help (docs/simulator.md has the whole contract)
 OPTIONS = (
@@ -35,6 +35,7 @@ OPTIONS = (
     ("--link-seed N", "seed of the OCPP link faults (default 1)"),
     ("--link SPEC", "link faults from the start, as the link op: dir=out,drop=0.5,latency_ms=200"),
     ("--log-level LEVEL", "console lines on stdout: off, error, warn, info, debug (default: LogLevel, warn)"),
+    ("--fsync on|off", "on: every durable write is also fsynced (survives a host crash; slower); default off"),
     ("--help", "this text: every option and every control op"),
 )
 
@@ -69,6 +70,7 @@ def parse_args(argv: list) -> dict:
     opts["link_seed"] = None       # extension: the OCPP link faults (evse.simlink)
     opts["link"] = []
     opts["log_level"] = None       # the console's level, over the LogLevel key
+    opts["fsync"] = "off"          # the state directory's writes fsynced (evse.hal.fsstore)
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -113,6 +115,8 @@ def parse_args(argv: list) -> dict:
         opts["web_addr"] = host_port(opts["web"], "--web")
     if opts["log_level"] is not None and opts["log_level"] not in ("off", "error", "warn", "info", "debug"):
         raise UsageError("--log-level must be off, error, warn, info or debug")
+    if opts["fsync"] not in ("on", "off"):
+        raise UsageError("--fsync must be on or off")
     jb = opts["journal_bytes"]
     if jb is not None and (not jb.isdigit() or 0 < int(jb) < 4096):
         raise UsageError("--journal-bytes must be 0 (no budget) or at least 4096")
@@ -286,6 +290,7 @@ def main(argv: list) -> int:
             board.web_addr = opts["web_addr"]
         if opts["log_level"]:
             board.log_level = opts["log_level"]
+        board.storage.sync = opts["fsync"] == "on"
         if opts["journal_bytes"] is not None:
             board.journal_bytes = int(opts["journal_bytes"])
         cfg = Config(board.storage, model=opts["model"])

@@ -2,6 +2,14 @@
 # Every write is atomic: data goes to NAME.tmp, is flushed, then renamed over
 # NAME (os.rename replaces atomically on POSIX and on littlefs/FAT in MicroPython).
 # A leftover .tmp after a power cut is ignored and cleaned on start.
+#
+# sync (class default True): flush every write before it returns. On a board
+# flush() commits the file (littlefs/FAT; close() would too); on CPython it is
+# followed by os.fsync, and on the MicroPython Unix port flush() itself is an
+# fsync. The simulator clears it on its host directory unless --fsync on: a
+# write(2) is then in the host kernel when the call returns, which is all a
+# simulated power cut (kill -9, then a restart on the same directory) needs;
+# only a crash of the host itself would lose it (docs/simulator.md).
 import os
 
 
@@ -14,6 +22,8 @@ def _exists(path: str) -> bool:
 
 
 class Storage:
+    sync = True
+
     def __init__(self, root: str) -> None:
         self.root = root.rstrip("/") or "/"
         self._mkdirs(self.root)
@@ -66,10 +76,12 @@ class Storage:
         tmp = path + ".tmp"
         with open(tmp, "wb") as f:
             f.write(data)
-            f.flush()
-            _fsync(f)
+            if self.sync:
+                f.flush()
+                _fsync(f)
         os.rename(tmp, path)
-        _fsync_dir(self.root)
+        if self.sync:
+            _fsync_dir(self.root)
 
     def write_chunks(self, name: str, chunks) -> int:
         """Atomic write of an iterable of byte chunks (temp + rename), so a
@@ -81,23 +93,27 @@ class Storage:
             for c in chunks:
                 f.write(c)
                 n += len(c)
-            f.flush()
-            _fsync(f)
+            if self.sync:
+                f.flush()
+                _fsync(f)
         os.rename(tmp, path)
-        _fsync_dir(self.root)
+        if self.sync:
+            _fsync_dir(self.root)
         return n
 
     def append(self, name: str, data) -> None:
         with open(self._p(name), "ab") as f:
             f.write(data)
-            f.flush()
-            _fsync(f)
+            if self.sync:
+                f.flush()
+                _fsync(f)
 
     def rename(self, src: str, dst: str) -> None:
         """Atomically replace dst with src (streamed downloads: append to
         NAME.part, then rename). OSError if src does not exist."""
         os.rename(self._p(src), self._p(dst))
-        _fsync_dir(self.root)
+        if self.sync:
+            _fsync_dir(self.root)
 
     def remove(self, name: str) -> None:
         try:

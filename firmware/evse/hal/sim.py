@@ -62,6 +62,9 @@ class SimBoard:
         self.virtual = virtual
         self.clock = VirtualClock() if virtual else RealClock()
         self.storage = Storage(state_dir)
+        # written through to the host kernel, not fsynced: a power cut of the
+        # simulator (kill -9) loses nothing (evse.hal.fsstore; --fsync on)
+        self.storage.sync = False
         from evse.hal import sim_io
         self.io = sim_io.SimStationIO(self.clock)
         self.connectors = [sim_io.SimConnectorIO(self.clock) for i in range(n_connectors)]
