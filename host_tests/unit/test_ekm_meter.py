@@ -26,6 +26,17 @@ def rig(numbers=(1,), **kw):
     return peer, port, master, meters, clock
 
 
+def settled(board, st):
+    """Both EKM meters read (the peer's numbers), no failure: the connectors."""
+    for _ in range(300):
+        st.step()
+        board.clock.advance_ms(max(1, min(st.next_deadline_ms(), 10)))
+    c1, c2 = st.status()["connectors"]
+    assert c1["energy_wh"] == 123456700 and c2["energy_wh"] == 420000, (c1, c2)
+    assert c1["error_code"] == c2["error_code"] == "NoError"
+    return c1, c2
+
+
 def test_crc_is_ekms():
     data = bytes(range(7, 240))
     assert ekm.ekm_crc(data, 0, len(data)) == ref_ekm_crc(data)
@@ -148,12 +159,7 @@ def test_station_reads_ekm_meters():
     st = Station(board, cfg, "dscu", modbus=Port(peer))
     seen = []
     st.status_report.listeners.append(lambda *a: seen.append(a))
-    for _ in range(300):
-        st.step()
-        board.clock.advance_ms(max(1, min(st.next_deadline_ms(), 10)))
-    c1, c2 = st.status()["connectors"]
-    assert c1["energy_wh"] == 123456700 and c2["energy_wh"] == 420000, (c1, c2)
-    assert c1["error_code"] == c2["error_code"] == "NoError"
+    c1, c2 = settled(board, st)
     assert st.ocpp.meter_type == "EKM Omnimeter Pulse UL v.4"
     peer.offline.add(2)
     for _ in range(600):
@@ -184,12 +190,7 @@ def test_meter_numbers_come_from_the_configuration():
     peer.meters[1] = EkmReading()           # the default numbers are not asked
     peer.meters[1].kwh_raw = 1
     st = Station(board, cfg, "dscu", modbus=Port(peer))
-    for _ in range(300):
-        st.step()
-        board.clock.advance_ms(max(1, min(st.next_deadline_ms(), 10)))
-    c1, c2 = st.status()["connectors"]
-    assert c1["energy_wh"] == 123456700 and c2["energy_wh"] == 420000, (c1, c2)
-    assert c1["error_code"] == c2["error_code"] == "NoError"
+    c1, c2 = settled(board, st)
     assert set(peer.requests) == {300001234567, 17}
     # the meter behind connector 2 stops answering: the failure names its number
     seen = []
