@@ -22,7 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time
     from typing import Any  # TYPE_CHECKING only
 
-from evse.sim import UsageError, apply_settings, csms_settings, wire_sensors
+from evse.sim import UsageError, apply_settings, csms_settings, options, wire_sensors
 
 USAGE = """usage: evse.fleet --csms URL --count N [--first I] [--total T] [--prefix P]
                   [--state-root DIR] [--model sscu|dscu] [--set KEY=VALUE]...
@@ -45,38 +45,15 @@ def parse_args(argv: list) -> dict:
     opts = {"set": []}  # type: dict
     for k in OPTIONS:
         opts[k] = OPTIONS[k][0]
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a in ("-h", "--help"):
-            raise UsageError("")
-        if not a.startswith("--"):
-            raise UsageError("unexpected argument " + a)
-        name = a[2:]
-        val = None
-        if "=" in name:
-            name, val = name.split("=", 1)
-        key = name.replace("-", "_")
-        if key not in opts:
-            raise UsageError("unknown option --" + name)
-        if val is None:
-            i += 1
-            if i >= len(argv):
-                raise UsageError("--" + name + " needs a value")
-            val = argv[i]
-        if key == "set":
-            if "=" not in val:
-                raise UsageError("--set needs KEY=VALUE, got " + val)
-            opts["set"].append(val.split("=", 1))
-        else:
-            kind = OPTIONS[key][1]
-            try:
-                opts[key] = int(val) if kind == "i" else (float(val) if kind == "f" else val)
-            except ValueError:
-                raise UsageError("--%s needs a number, got %s" % (name, val))
-            if kind != "s" and opts[key] < 0:
-                raise UsageError("--%s must not be negative" % name)
-        i += 1
+    for key, val in options(argv, opts):
+        name = key.replace("_", "-")
+        kind = OPTIONS[key][1]
+        try:
+            opts[key] = int(val) if kind == "i" else (float(val) if kind == "f" else val)
+        except ValueError:
+            raise UsageError("--%s needs a number, got %s" % (name, val))
+        if kind != "s" and opts[key] < 0:
+            raise UsageError("--%s must not be negative" % name)
     if not opts["csms"]:
         raise UsageError("--csms URL is needed")
     csms_settings(opts["csms"])     # validates the URL

@@ -59,23 +59,16 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-def parse_args(argv: list) -> dict:
-    opts = {}  # type: dict
-    opts.update({"csms": None, "id": None, "model": "dscu", "state_dir": "./sim-state",
-            "control": "127.0.0.1:7001", "set": [], "modbus": None, "clock": "real"})
-    opts["rs485"] = None   # extension (docs/simulator.md): RS485 bus over TCP
-    opts["web"] = None     # extension (docs/simulator.md): local management website
-    opts["journal_bytes"] = None   # extension: the OCPP journal's byte budget
-    opts["events"] = None          # extension: the event log (evse.simevents)
-    opts["link_seed"] = None       # extension: the OCPP link faults (evse.simlink)
-    opts["link"] = []
-    opts["log_level"] = None       # the console's level, over the LogLevel key
-    opts["fsync"] = "off"          # the state directory's writes fsynced (evse.hal.fsstore)
+def options(argv: list, opts: dict, help_exc=None):
+    """(key, value) of each --name VALUE / --name=VALUE in argv whose key
+    (name with "_" for "-") is in opts; --set KEY=VALUE goes into
+    opts["set"] itself. -h/--help raises help_exc (UsageError("") without
+    one). Shared by evse.sim and evse.fleet."""
     i = 0
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
-            raise HelpRequested()
+            raise help_exc() if help_exc is not None else UsageError("")
         if not a.startswith("--"):
             raise UsageError("unexpected argument " + a)
         name = a[2:]
@@ -90,15 +83,32 @@ def parse_args(argv: list) -> dict:
             if i >= len(argv):
                 raise UsageError("--" + name + " needs a value")
             val = argv[i]
+        i += 1
         if key == "set":
             if "=" not in val:
                 raise UsageError("--set needs KEY=VALUE, got " + val)
             opts["set"].append(val.split("=", 1))
-        elif key == "link":
+        else:
+            yield key, val
+
+
+def parse_args(argv: list) -> dict:
+    opts = {}  # type: dict
+    opts.update({"csms": None, "id": None, "model": "dscu", "state_dir": "./sim-state",
+            "control": "127.0.0.1:7001", "set": [], "modbus": None, "clock": "real"})
+    opts["rs485"] = None   # extension (docs/simulator.md): RS485 bus over TCP
+    opts["web"] = None     # extension (docs/simulator.md): local management website
+    opts["journal_bytes"] = None   # extension: the OCPP journal's byte budget
+    opts["events"] = None          # extension: the event log (evse.simevents)
+    opts["link_seed"] = None       # extension: the OCPP link faults (evse.simlink)
+    opts["link"] = []
+    opts["log_level"] = None       # the console's level, over the LogLevel key
+    opts["fsync"] = "off"          # the state directory's writes fsynced (evse.hal.fsstore)
+    for key, val in options(argv, opts, HelpRequested):
+        if key == "link":
             opts["link"].append(link_spec(val))
         else:
             opts[key] = val
-        i += 1
     if opts["model"] not in ("sscu", "dscu"):
         raise UsageError("--model must be sscu or dscu")
     if opts["clock"] not in ("real", "virtual"):
