@@ -102,7 +102,7 @@ csms: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
 
-# N simulated stations (evse.fleet, one MicroPython process per core) against
+# N simulated stations (evsesim.fleet, one MicroPython process per core) against
 # one Central System, each charging on a staggered schedule; reports connected,
 # charging and messages/s (docs/simulator.md, Fleet). Without CSMS= it runs
 # tools/csms.py itself.  make fleet N=200 CSMS=ws://host:port/path [DURATION=s]

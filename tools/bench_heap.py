@@ -13,7 +13,7 @@ mem_alloc = getattr(gc, "mem_alloc")  # MicroPython only
 import os
 
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.ocpp.client import OcppClient
 from evse.ocpp.handlers import Handlers
 from evse.ocpp.journal import Journal

@@ -14,7 +14,7 @@ import sys
 _mem_alloc = getattr(gc, "mem_alloc", None)  # MicroPython only
 
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.station import Station
 
 N_TICK = 1000       # safety ticks, 10 ms apart

@@ -8,8 +8,8 @@ import gc
 import sys
 import time
 
-from evse.hal.simclock import VirtualClock
-from evse.hal.sim_io import SimConnectorIO, SimStationIO
+from evsesim.hal.simclock import VirtualClock
+from evsesim.hal.sim_io import SimConnectorIO, SimStationIO
 from evse.iocu.connector import Connector
 from evse.iocu.events import EventRing
 from evse.iocu.station import Iocu

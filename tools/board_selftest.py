@@ -1,5 +1,5 @@
 # Board self-test: a DSCU (or, with --model sscu, an SSCU) station on the
-# simulated hardware (evse.hal.sim, virtual clock) and an in-memory Central
+# simulated hardware (evsesim.hal.sim, virtual clock) and an in-memory Central
 # System, talking through the real
 # OCPP client and WebSocket code over an in-memory stream pair, runs one
 # online session and prints the heap it needed. Runs on any MicroPython:
@@ -358,7 +358,7 @@ class MemCentralSystem:
 
 def make_station(cs, model: str = "dscu"):
     from evse.config.store import Config
-    from evse.hal import sim as simhal
+    from evsesim.hal import sim as simhal
     from evse.station import Station
     setattr(simhal, "Storage", MemStorage)   # the board's flash, in RAM
     board = simhal.SimBoard(2 if model == "dscu" else 1, "selftest", True)
@@ -381,7 +381,7 @@ def connector(st, i: int) -> dict:
 
 
 async def session(heap, model: str = "dscu") -> dict:
-    from evse import simdrive       # the simulator drives the station's virtual clock
+    from evsesim import simdrive       # the simulator drives the station's virtual clock
     cs = MemCentralSystem()
     board, st = make_station(cs, model)
     heap.storage = board.storage
@@ -492,7 +492,7 @@ def main(argv: list) -> int:
     heap = Heap()
     heap.sample("start", True)
     import evse.station  # noqa: F401  (everything the station imports)
-    import evse.hal.sim  # noqa: F401
+    import evsesim.hal.sim  # noqa: F401
     import evse.ocpp.ws  # noqa: F401
     heap.sample("import", True)
     bits = 64 if sys.maxsize > 0xFFFFFFFF else 32
@@ -521,7 +521,7 @@ def main(argv: list) -> int:
         print("(no heap figures on %s)" % impl.name)
         return 0
     print("heap at start:         %7d" % f["start"])
-    print("heap after imports:    %7d  (evse.station, evse.hal.sim, evse.ocpp.ws)" % f["import"])
+    print("heap after imports:    %7d  (evse.station, evsesim.hal.sim, evse.ocpp.ws)" % f["import"])
     print("heap after boot:       %7d" % f["boot"])
     print("peak live heap:        %7d  at %s (storage in RAM %d of it)" % (heap.peak, heap.peak_at, heap.peak_storage))
     print("peak without storage:  %7d  at %s (the largest sample minus the storage in RAM then:"

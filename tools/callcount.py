@@ -27,7 +27,7 @@ PKG = os.path.join(FW, "evse") + os.sep
 STATION = os.path.join(PKG, "station.py")
 
 from evse.config.store import Config   # noqa: E402
-from evse.hal.sim import SimBoard      # noqa: E402
+from evsesim.hal.sim import SimBoard      # noqa: E402
 from evse.station import Station       # noqa: E402
 
 

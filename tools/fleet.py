@@ -5,7 +5,7 @@
     make fleet N=200 CSMS=ws://host:port/path [DURATION=S]
 
 Starts K MicroPython processes (K = the machine's cores, --procs), each running
-its share of the N stations with `evse.fleet` (firmware/evse/fleet.py: every
+its share of the N stations with `evsesim.fleet` (firmware/evsesim/fleet.py: every
 station is the real firmware on its own simulated board, with its own id
 <prefix>-<nnn>, state directory and WebSocket, all in one asyncio loop). Each
 station charges on a schedule staggered by its index: boot (spread over
@@ -77,10 +77,10 @@ class Worker:
         env = dict(os.environ)
         if runtime == "micropython":
             heap_kb = HEAP_BASE_KB + HEAP_PER_STATION_KB * count
-            cmd = [micropython_bin(), "-X", "heapsize=%dK" % heap_kb, "-m", "evse.fleet"]
+            cmd = [micropython_bin(), "-X", "heapsize=%dK" % heap_kb, "-m", "evsesim.fleet"]
             env["MICROPYPATH"] = ".frozen:" + FIRMWARE
         else:
-            cmd = [sys.executable, "-m", "evse.fleet"]
+            cmd = [sys.executable, "-m", "evsesim.fleet"]
             env["PYTHONPATH"] = FIRMWARE
         cmd += ["--first", str(first), "--count", str(count), "--total", str(total)] + args
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,

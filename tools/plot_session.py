@@ -1,4 +1,4 @@
-"""A picture of a simulator session: its event log (`evse.sim --events FILE`,
+"""A picture of a simulator session: its event log (`evsesim.sim --events FILE`,
 docs/simulator.md) as ONE PNG with a shared time axis.
 
     python tools/plot_session.py events.jsonl -o session.png [--title TEXT]
@@ -159,7 +159,7 @@ def render(path: str, out: str, title: str | None = None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="draw a simulator event log (evse.sim --events) as one PNG")
+    ap = argparse.ArgumentParser(description="draw a simulator event log (evsesim.sim --events) as one PNG")
     ap.add_argument("events", help="the event log, JSON lines")
     ap.add_argument("-o", "--out", default="session.png", help="PNG to write (session.png)")
     ap.add_argument("--title", default=None)

@@ -10,7 +10,7 @@ and by hand:
 
     sim = Simulator.attach("127.0.0.1", 7001)   # a simulator already running
 
-    sim.call("link", dir="out", drop=0.5)       # OCPP link faults (evse.simlink)
+    sim.call("link", dir="out", drop=0.5)       # OCPP link faults (evsesim.simlink)
     sim.power_cut()                             # kill -9, then the same state and id again
 
 From the shell, one op per call (arguments as NAME=VALUE, values as JSON):
@@ -88,10 +88,10 @@ class Simulator:
             cmd = [micropython_bin()]
             if self.heapsize:
                 cmd += ["-X", "heapsize=" + self.heapsize]
-            cmd += ["-m", "evse.sim"]
+            cmd += ["-m", "evsesim.sim"]
             env["MICROPYPATH"] = FIRMWARE + ":.frozen"
         else:
-            cmd = [sys.executable, "-m", "evse.sim"]
+            cmd = [sys.executable, "-m", "evsesim.sim"]
             env["PYTHONPATH"] = FIRMWARE
         self.port = free_port()
         cmd += ["--control", "127.0.0.1:%d" % self.port]

@@ -1,6 +1,6 @@
 // The local management website in a real browser: playwright-core (pinned in
 // package.json) drives the distribution's Chromium through the pages a field
-// engineer uses, on the website the simulator serves (evse.sim --web).
+// engineer uses, on the website the simulator serves (evsesim.sim --web).
 // host_tests/integration/test_web_browser.py runs it beside the simulator and
 // answers its requests for simulator actions over stdin/stdout, one JSON
 // object per line:

@@ -2,7 +2,7 @@
 # the updater are in evse.services.firmware, the bundle format in
 # evse.services.fwbundle).
 #
-# A board's main.py (and the simulator, evse.sim) calls boot(root) BEFORE it
+# A board's main.py (and the simulator, evsesim.sim) calls boot(root) BEFORE it
 # imports the application (evse.main, evse.station, ...):
 #   1. FirmwareUpdater.boot_attempt() reads the pointer (root/app-active),
 #      counts a boot of a slot on trial and rolls back one not confirmed
@@ -27,7 +27,7 @@
 #
 # This module itself is never shadowed: it stays in sys.modules, so the
 # application sees what this boot did (FirmwareUpdater.start() looks up
-# booted(); evse.main and evse.sim call failed()).
+# booted(); evse.main and evsesim.sim call failed()).
 import sys
 
 _state = None     # type: dict | None  # after boot(): root, slot (storage name or None), dir, version

@@ -6,10 +6,10 @@
 #   real_ms(ms) real milliseconds to wait for a deadline ms away
 # Time comes in from outside: the firmware never asks which clock it has, it
 # waits through the clock. A running clock (RunningClock: the board's, the
-# host's) waits in real time; the simulator's VirtualClock (evse.hal.simclock,
+# host's) waits in real time; the simulator's VirtualClock (evsesim.hal.simclock,
 # not frozen into a board) moves only when told (--clock virtual, unit
 # tests), so its waits last until it has been moved. The real clocks live in
-# the HAL (evse.hal.sim.RealClock, machine_hal).
+# the HAL (evsesim.hal.sim.RealClock, machine_hal).
 from evse.aio import asyncio, sleep_ms
 
 

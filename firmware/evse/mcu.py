@@ -8,7 +8,7 @@
 # next_deadline_ms() says when something is next due, so the simulator can
 # jump virtual time from one deadline to the next. Thin async shell: start()
 # (with the MCU loop on a running clock; without it, whoever drives the clock
-# steps the station: the simulator's evse.simdrive, tests), stop().
+# steps the station: the simulator's evsesim.simdrive, tests), stop().
 from evse.aio import asyncio, sleep_ms
 from evse.ticks import ticks_add, ticks_diff
 
@@ -88,7 +88,7 @@ def next_deadline_ms(st, iocu: bool = True) -> int:
 
 async def start(st, loop: bool = True) -> None:
     """loop: run the MCU loop (_run_real); False when whoever drives the
-    clock steps the station (evse.simdrive on the virtual clock)."""
+    clock steps the station (evsesim.simdrive on the virtual clock)."""
     st.running = True
     st.step()
     st.start_tick()

@@ -207,7 +207,7 @@ class Station:
     # ---- the async shell (evse.mcu) ----------------------------------------------------
     async def start(self, loop: bool = True) -> None:
         """loop: run the MCU loop; False when whoever drives the clock steps
-        the station (evse.simdrive on the virtual clock)."""
+        the station (evsesim.simdrive on the virtual clock)."""
         await mcu.start(self, loop)
 
     async def stop_web(self) -> None:

@@ -1,5 +1,5 @@
 """The simulator as CSMS teams drive it by hand: tools/console.py (scripts
-from a file), the `help` op and its errors, `evse.sim --help`, the event log
+from a file), the `help` op and its errors, `evsesim.sim --help`, the event log
 (--events) and its picture (tools/plot_session.py), and `make sim`."""
 import json
 import os
@@ -92,7 +92,7 @@ def test_help_op_lists_every_op_the_simulator_dispatches(tmp_path):
 
 def test_sim_help_prints_every_option_and_op():
     env = dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE)
-    r = subprocess.run([micropython_bin(), "-m", "evse.sim", "--help"], cwd=ROOT, env=env,
+    r = subprocess.run([micropython_bin(), "-m", "evsesim.sim", "--help"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 0, r.stderr
     for opt in ("--csms", "--id", "--model", "--state-dir", "--control", "--set", "--modbus",

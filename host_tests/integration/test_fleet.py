@@ -1,5 +1,5 @@
 """A fleet of 20 simulated stations (`make fleet`, tools/fleet.py running
-evse.fleet in MicroPython processes) against the development Central System:
+evsesim.fleet in MicroPython processes) against the development Central System:
 every station boots with its own id, connects, charges on its staggered
 schedule with MeterValues, and stops; a Reset reboots one station alone;
 what the launcher reports is what the Central System saw."""

@@ -12,7 +12,7 @@ from simclient import FIRMWARE, ROOT, SimError, Simulator, free_port, micropytho
 
 def run_sim(args, timeout=20):
     env = dict(os.environ, MICROPYPATH=FIRMWARE)
-    return subprocess.run([micropython_bin(), "-m", "evse.sim"] + args, cwd=ROOT, env=env,
+    return subprocess.run([micropython_bin(), "-m", "evsesim.sim"] + args, cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 

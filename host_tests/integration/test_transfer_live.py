@@ -152,7 +152,7 @@ import sys
 import asyncio
 from evse.hal.fsstore import Storage
 from evse.hal.net import Net
-from evse.hal.sim import RealClock
+from evsesim.hal.sim import RealClock
 from evse.config.store import Config
 from evse.services.diagnostics import Log
 

@@ -1,6 +1,6 @@
 """The local management website in a real browser (issue: browser tests in
 `make test`): tools/web_browser.js drives Chromium with playwright-core
-through the website the simulator serves (`evse.sim --web`): log in, find and
+through the website the simulator serves (`evsesim.sim --web`): log in, find and
 change keys (Accepted, RebootRequired, Rejected with its reason, a warning),
 add and remove a local list entry, watch a session's current appear on the
 live status page, every page at 1280 px and 375 px (no horizontal overflow),

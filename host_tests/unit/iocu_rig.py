@@ -1,8 +1,8 @@
 # Test rig for the IOCU tests: one Connector (or more) on the simulated HAL
 # with a virtual clock, run in 10 ms ticks, events collected into a list.
 # Plain class, both runtimes.
-from evse.hal.simclock import VirtualClock
-from evse.hal.sim_io import SimConnectorIO, SimStationIO
+from evsesim.hal.simclock import VirtualClock
+from evsesim.hal.sim_io import SimConnectorIO, SimStationIO
 from evse.iocu.connector import Connector
 from evse.iocu.station import Iocu
 from evse.iocu.events import (EventRing, ev_conn, ev_code, ev_arg, EV_ERROR_SET,

@@ -8,11 +8,12 @@ import os
 
 ROOT = "."
 FW = "firmware"
-# modules only the simulator (evse.sim, evse.fleet; the Unix port) imports
-SIM = ("evse/sim.py", "evse/simctl.py", "evse/hal/sim.py", "evse/hal/sim_io.py",
-       "evse/hal/sim_meter.py", "evse/hal/sim_rs485.py", "evse/hal/sim_s0.py",
-       "evse/simevents.py", "evse/hal/sim_eventfile.py", "evse/fleet.py", "evse/simlink.py",
-       "evse/simdrive.py", "evse/hal/simclock.py")
+# the simulator's package (evsesim: evsesim.sim, evsesim.fleet on the Unix port)
+SIM = ("evsesim/__init__.py", "evsesim/sim.py", "evsesim/simctl.py", "evsesim/simdrive.py",
+       "evsesim/simevents.py", "evsesim/simlink.py", "evsesim/fleet.py", "evsesim/hal/__init__.py",
+       "evsesim/hal/sim.py", "evsesim/hal/simclock.py", "evsesim/hal/sim_io.py",
+       "evsesim/hal/sim_meter.py", "evsesim/hal/sim_rs485.py", "evsesim/hal/sim_s0.py",
+       "evsesim/hal/sim_eventfile.py")
 
 
 def norm(path: str) -> str:

@@ -12,7 +12,7 @@ import json
 from support import tmpdir
 
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.station import Station
 
 

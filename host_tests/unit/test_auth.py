@@ -6,7 +6,7 @@ import json
 from support import raises, tmpdir
 
 from evse.clock import iso8601
-from evse.hal.simclock import VirtualClock
+from evsesim.hal.simclock import VirtualClock
 from evse.hal.fsstore import Storage
 from evse.services.authlist import AuthCache, LocalList
 

@@ -61,7 +61,7 @@ def test_close_in_progress_keeps_settle_io_waiting():
 
 def test_virtual_clock_takes_central_system_time_once_and_never_backwards():
     from evse.clock import iso8601, parse_iso8601
-    from evse.hal.simclock import VirtualClock
+    from evsesim.hal.simclock import VirtualClock
     c = VirtualClock(parse_iso8601("2026-01-01T00:00:00Z"))
     c.advance_ms(60000)
     c.set_utc(parse_iso8601("2026-12-03T12:00:00Z"))     # BootNotification.conf: wall clock
@@ -77,7 +77,7 @@ def test_virtual_clock_takes_central_system_time_once_and_never_backwards():
 def test_virtual_clock_now_is_exact_across_advances_and_set_utc():
     # now() keeps one answer per virtual second (a long int on a 32-bit
     # port); it is always (epoch ms + virtual ms) // 1000, whatever the steps
-    from evse.hal.simclock import VirtualClock
+    from evsesim.hal.simclock import VirtualClock
     clk = VirtualClock(1767225600)
     clk.follow_csms = True
     ms = 0

@@ -6,7 +6,7 @@
 # PowerMeterFailure and recovered from; two meters taking turns; the
 # station with MeterType 10. Both runtimes.
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.metering import ekm
 from evse.metering.ekm import EkmMaster, EkmMeter
 from evse.station import Station

@@ -10,7 +10,7 @@ import asyncio
 import json
 
 from evse.clock import iso8601
-from evse.hal.simclock import VirtualClock
+from evsesim.hal.simclock import VirtualClock
 from evse.config.store import Config
 from evse.hal.fsstore import Storage
 from evse.services import firmware as fw

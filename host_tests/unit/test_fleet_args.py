@@ -1,9 +1,9 @@
-# evse.fleet (docs/simulator.md, Fleet): its command line, the station ids,
+# evsesim.fleet (docs/simulator.md, Fleet): its command line, the station ids,
 # and what each station of a fleet is configured with.
 import support
 
-from evse import fleet as F
-from evse.sim import UsageError
+from evsesim import fleet as F
+from evsesim.sim import UsageError
 
 
 def test_defaults_and_stagger():

@@ -3,7 +3,7 @@
 # VoltageLimitMaxSequentialStatusNotification, L1Active..L3Active): what the
 # Central System receives on connectorId 0. Both runtimes.
 from session_rig import Rig
-from evse import simdrive
+from evsesim import simdrive
 
 
 class CS:

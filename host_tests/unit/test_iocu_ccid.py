@@ -134,8 +134,8 @@ def test_retests_counted_per_session():
 
 
 def test_ccid_needs_station_io():
-    from evse.hal.simclock import VirtualClock
-    from evse.hal.sim_io import SimConnectorIO
+    from evsesim.hal.simclock import VirtualClock
+    from evsesim.hal.sim_io import SimConnectorIO
     from evse.iocu.connector import Connector
     from evse.iocu.events import EventRing
     clk = VirtualClock()

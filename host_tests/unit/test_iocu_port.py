@@ -8,7 +8,7 @@ from session_rig import Rig
 
 from evse.iocu import errors as E
 from evse.iocu import link as L
-from evse import simdrive
+from evsesim import simdrive
 
 # what a mirror holds, compared with the safety core's own Connector
 FIELDS = ("pilot", "plug_present", "cable_da", "locked", "contactor_closed", "offered_da",

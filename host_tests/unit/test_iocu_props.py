@@ -12,7 +12,7 @@ from evse.iocu import pilot as P
 from evse.iocu import status as S
 from evse.iocu import ccid as CC
 from evse.iocu.pwm import duty_for_da
-from evse.hal.sim_io import CONNECTOR_FAULTS, STATION_FAULTS
+from evsesim.hal.sim_io import CONNECTOR_FAULTS, STATION_FAULTS
 from iocu_rig import Rig
 
 configs = st.fixed_dictionaries({

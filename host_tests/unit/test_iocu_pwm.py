@@ -4,7 +4,7 @@ from evse.iocu import pwm as W
 from evse.iocu import errors as E
 from evse.iocu.pwm import Pwm, duty_for_da, cable_da
 # what an EV reads from the duty (IEC 61851-1 Annex A), modelled by the simulated EV
-from evse.hal.sim_io import duty_to_da as da_for_duty
+from evsesim.hal.sim_io import duty_to_da as da_for_duty
 from evse.iocu.events import EV_OFFERED, EV_WARNING
 from iocu_rig import Rig
 

@@ -1,7 +1,7 @@
 # The simulated HAL: EV pilot levels, PP, lock actuator, contactor, CCID,
 # fault names.
-from evse.hal.simclock import VirtualClock
-from evse.hal.sim_io import (SimConnectorIO, SimStationIO, SimBoardIO, duty_to_da,
+from evsesim.hal.simclock import VirtualClock
+from evsesim.hal.sim_io import (SimConnectorIO, SimStationIO, SimBoardIO, duty_to_da,
                              CONNECTOR_FAULTS, STATION_FAULTS, OTHER_FAULTS)
 from support import raises
 

@@ -101,7 +101,7 @@ IOCU_ROOT = {"station.py": ("tick", "next_deadline_ms", "link"), "mcu.py": ("tic
 # same-named methods of classes that are not the Connector (receiver, method)
 NOT_CONNECTOR = {("station.py", "self.indicators", "tick"),   # evse.services.indicators
                  ("mcu.py", "st.indicators", "tick"),
-                 ("fleet.py", "self", "report")}             # evse.fleet.Fleet.report
+                 ("fleet.py", "self", "report")}             # evsesim.fleet.Fleet.report
 
 
 def _connector_mutators():
@@ -337,14 +337,35 @@ def test_the_architecture_page_lists_every_module():
     block = doc[start:doc.index("```", start)]
     words = block.split()
     missing = []
-    for p in _walk(FW):
-        rel = p[len(FW) + 1:]
+    for p in _walk(FW) + _walk(SIMPKG):       # the simulator's package in the same block
+        rel = p[len("firmware") + 1:]
         base = rel.split("/")[-1]
-        if base == "__init__.py" and "/" in rel:
+        if base == "__init__.py" and rel.count("/") > 1:
             continue
         if base not in words:
             missing.append(rel)
+    assert "firmware/evsesim/" in block
     assert not missing, missing
+
+
+SIMPKG = "firmware/evsesim"
+
+
+def _simpkg_imports(p) -> list:
+    """Lines of p that import the simulator's package (anywhere in the file)."""
+    out = []
+    with open(p) as f:
+        for line in f:
+            t = line.strip()
+            if t.startswith("from evsesim") or t.startswith("import evsesim"):
+                out.append(t)
+    return out
+
+
+def test_no_product_module_imports_the_simulators_package():
+    assert _simpkg_imports(SIMPKG + "/fleet.py"), "the check finds the simulator's own imports"
+    bad = [(p, i) for p in _walk(FW) for i in _simpkg_imports(p)]
+    assert bad == [], bad
 
 
 # Imports point down only (docs/architecture.md, layers): what each folder
@@ -444,7 +465,7 @@ def test_no_product_module_asks_whether_it_is_simulated():
 
 
 def _top_imports(p):
-    """"from evse import simdrive" as evse.simdrive"""
+    """"from evsesim import simdrive" as evsesim.simdrive"""
     out = []
     with open(p) as f:
         for line in f:
@@ -470,10 +491,10 @@ def test_the_simulator_checks_catch_a_virtual_branch_and_a_simulator_import():
         "x.py:1: if self.board.virtual:"]
     assert _virtual_accesses("x.py", "# on board.virtual\nv = b.virtual_ms\n") == []
     sims = _sim_modules()
-    assert "evse.hal.sim_io" in sims and "evse.simdrive" in sims and "evse.sim" in sims
-    assert _sim_imports("x.py", ["evse.hal.sim_io", "evse.hal.simple", "evse.simulate"], sims) == [
-        "x.py imports evse.hal.sim_io"]
-    assert _sim_imports("x.py", ["evse.simdrive"], sims) == ["x.py imports evse.simdrive"]
+    assert "evsesim.hal.sim_io" in sims and "evsesim.simdrive" in sims and "evsesim.sim" in sims
+    assert _sim_imports("x.py", ["evsesim.hal.sim_io", "evse.hal.simple", "evse.simulate"], sims) == [
+        "x.py imports evsesim.hal.sim_io"]
+    assert _sim_imports("x.py", ["evsesim.simdrive"], sims) == ["x.py imports evsesim.simdrive"]
 
 
 # Services that own their work (docs/architecture.md, the composition root):

@@ -221,7 +221,7 @@ def test_master_slave_loads_after_the_reboot_its_key_asks_for():
 
 def test_meter_type_10_loads_the_ekm_driver_and_not_the_modbus_maps():
     from evse.config.store import Config
-    from evse.hal.sim import SimBoard
+    from evsesim.hal.sim import SimBoard
     from evse.station import Station
     from ekm_rig import EkmPeer, EkmReading
     from modbus_rig import Port

@@ -3,9 +3,9 @@
 # above the level of the LogLevel key or the simulator's --log-level, in the
 # same form as the website's Log page and a diagnostics upload show them.
 from evse.clock import iso8601
-from evse.hal.simclock import VirtualClock
+from evsesim.hal.simclock import VirtualClock
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.services import log as LG
 from evse.station import Station
 from support import tmpdir
@@ -75,7 +75,7 @@ def test_loglevel_key_and_the_boards_level():
 
 
 def test_sim_log_level_option():
-    from evse import sim
+    from evsesim import sim
     from support import raises
     assert sim.parse_args(["--log-level", "debug"])["log_level"] == "debug"
     assert sim.parse_args([])["log_level"] is None

@@ -7,7 +7,7 @@ if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
 import asyncio
 
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse import main
 from support import tmpdir
 

@@ -10,7 +10,7 @@ from session_rig import FakeCS, answer_calls
 from support import tmpdir
 
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.services import masterslave as M
 from evse.station import Station
 

@@ -6,7 +6,7 @@
 import gc
 
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.station import Station
 import support
 from support import tmpdir

@@ -6,7 +6,7 @@
 # runtimes.
 from evse.hal.fsstore import Storage
 from evse.hal.register import parse_mwh, format_mwh
-from evse.hal.sim_meter import SimMeter
+from evsesim.hal.sim_meter import SimMeter
 from evse.metering.pulse import PulseMeter, gap_bound_wh
 from evse.hal.register import SAVE_WH
 from modbus_rig import Clock, Config

@@ -347,7 +347,7 @@ def test_pulse_register_persists():
 
 
 def test_simulated_s0_output_follows_the_ev_draw():
-    from evse.hal.sim_s0 import SimS0
+    from evsesim.hal.sim_s0 import SimS0
 
     class EV:
         phases = 3

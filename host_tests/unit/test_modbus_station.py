@@ -3,7 +3,7 @@
 # the StatusNotifications say. Simulated board, virtual clock, OCPP offline.
 # Both runtimes.
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.station import Station
 from modbus_rig import Slave, Port
 from support import tmpdir
@@ -111,7 +111,7 @@ def test_s0_pulse_meter_counts_the_ev_draw():
 
 
 def test_sim_modbus_option():
-    from evse import sim
+    from evsesim import sim
     from support import raises
     o = sim.parse_args(["--modbus", "tcp:127.0.0.1:1502"])
     assert o["modbus_spec"] == "connect:127.0.0.1:1502"

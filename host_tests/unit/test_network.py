@@ -5,7 +5,7 @@
 # the WLAN password never readable.
 import fake_network
 from evse.clock import iso8601
-from evse.hal.simclock import VirtualClock
+from evsesim.hal.simclock import VirtualClock
 from evse.config.store import Config
 from evse.hal import netif
 from evse.services import network as N
@@ -234,7 +234,7 @@ def station_on(board):
 
 
 def test_the_simulator_has_an_always_up_sim_interface():
-    from evse.hal.sim import SimBoard
+    from evsesim.hal.sim import SimBoard
     from support import tmpdir
     st = station_on(SimBoard(1, tmpdir("net-sim"), True))
     st.step()
@@ -255,7 +255,7 @@ def test_station_shows_the_link_logs_changes_and_the_ocpp_client_follows():
         import asyncio
     except ImportError:
         import uasyncio as asyncio
-    from evse.hal.sim import SimBoard
+    from evsesim.hal.sim import SimBoard
     from evse.web import pages
     from support import tmpdir
     board = SimBoard(1, tmpdir("net-lan"), True)

@@ -6,7 +6,7 @@ import json
 from support import tmpdir
 from test_auth import BrokenStorage, FakeConfig
 
-from evse.hal.simclock import VirtualClock
+from evsesim.hal.simclock import VirtualClock
 from evse.hal.fsstore import Storage
 from evse.services.reservations import Reservations
 

@@ -6,7 +6,7 @@
 import json
 
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.services import firmware as fw
 from evse.station import Station
 from support import tmpdir

@@ -1,10 +1,10 @@
-# The simulator's RS485 bus over TCP loopback (evse.hal.sim_rs485.TcpBus):
+# The simulator's RS485 bus over TCP loopback (evsesim.hal.sim_rs485.TcpBus):
 # option parsing, and a hub with two peers: every byte reaches every other
 # node, never its writer; a node alone on the bus loses what it writes; a
 # peer reconnects after the hub restarts.
 import support
 
-from evse.hal import sim_rs485 as B
+from evsesim.hal import sim_rs485 as B
 
 try:
     import asyncio
@@ -92,7 +92,7 @@ def test_hub_relays_between_peers():
 
 
 def test_simulator_option():
-    from evse.sim import UsageError, parse_args
+    from evsesim.sim import UsageError, parse_args
     assert parse_args([])["rs485"] is None
     assert parse_args(["--rs485", "listen:127.0.0.1:7485"])["rs485"] == "listen:127.0.0.1:7485"
     assert parse_args(["--rs485=connect:127.0.0.1:7485"])["rs485"] == "connect:127.0.0.1:7485"

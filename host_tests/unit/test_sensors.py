@@ -2,7 +2,7 @@
 # board and a virtual clock; the OCPP link stays offline, so what the station
 # would send is read from its queues.
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.iocu import errors as E
 from evse.services.sensors import order
 from evse.services.session import TX, FINISHING

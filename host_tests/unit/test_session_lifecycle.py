@@ -7,7 +7,7 @@
 from session_rig import FakeCS, Rig
 
 from evse.services.session import AUTHORIZED, FINISHING, IDLE, TX
-from evse import simdrive
+from evsesim import simdrive
 
 
 def charging(r, c=1, tag="A", reader=1):

@@ -7,7 +7,7 @@ from session_rig import Rig
 
 from evse.clock import iso8601
 from evse.services.session import AUTHORIZED, IDLE, TX
-from evse import simdrive
+from evsesim import simdrive
 
 
 def reserve(r, c, tag, rid, seconds=600, parent=None):

@@ -6,7 +6,7 @@
 # exchange at a time: the meters wait for the link and the link for the
 # meters; the frames never overlap. Both runtimes.
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.services import masterslave as M
 from evse.station import Station
 from modbus_rig import Slave

@@ -4,7 +4,7 @@
 # SIGKILL, then a new process) still finds every write (docs/simulator.md).
 from evse.hal import fsstore
 from evse.hal.fsstore import Storage
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from support import raises, tmpdir
 
 
@@ -52,7 +52,7 @@ def test_the_simulators_writes_survive_a_restart_without_fsync():
 
 
 def test_sim_fsync_option():
-    from evse import sim
+    from evsesim import sim
     assert sim.parse_args([])["fsync"] == "off"
     assert sim.parse_args(["--fsync", "on"])["fsync"] == "on"
     raises(sim.UsageError, sim.parse_args, ["--fsync", "yes"])

@@ -1,8 +1,8 @@
-# The simulator's one table of ops (evse.simctl.OPS): every op the control
+# The simulator's one table of ops (evsesim.simctl.OPS): every op the control
 # server dispatches has its help entry, and the help texts name every op and
 # every command-line option (docs/simulator.md).
-from evse import sim, simctl
-from evse.hal.sim_io import ALL_FAULTS
+from evsesim import sim, simctl
+from evsesim.hal.sim_io import ALL_FAULTS
 
 
 class _Board:

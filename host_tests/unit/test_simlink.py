@@ -1,5 +1,5 @@
 # The simulator's fault machinery, synchronously and with fakes: link
-# faults (evse.simlink: seeded decisions, held messages in virtual time,
+# faults (evsesim.simlink: seeded decisions, held messages in virtual time,
 # disconnect after N messages) and the built-in meter's glitches (spike,
 # backwards, freeze through the plausibility rule). Both runtimes.
 try:
@@ -7,8 +7,8 @@ try:
 except ImportError:  # pragma: no cover
     import uasyncio as asyncio  # type: ignore
 
-from evse.simlink import Link, Rng, frame_head
-from evse.hal.sim_meter import SimMeter
+from evsesim.simlink import Link, Rng, frame_head
+from evsesim.hal.sim_meter import SimMeter
 from evse.metering.plausible import plausible, GLITCH_RETRIES
 from modbus_rig import Clock
 
@@ -143,7 +143,7 @@ def test_plausibility_rule():
 
 
 def test_command_line_link_options():
-    from evse import sim
+    from evsesim import sim
     from support import raises
     o = sim.parse_args(["--link", "dir=out,drop=0.5,latency_ms=200", "--link", "seed=4",
                         "--link-seed", "9"])

@@ -6,7 +6,7 @@ import json
 
 from support import DictConfig, raises, tmpdir
 from evse.clock import parse_iso8601
-from evse.hal.simclock import VirtualClock
+from evsesim.hal.simclock import VirtualClock
 from evse.hal.fsstore import Storage
 from evse.services.smartcharging import SmartCharging, FILE
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from support import DictConfig, tmpdir
 from evse.clock import iso8601
-from evse.hal.simclock import VirtualClock
+from evsesim.hal.simclock import VirtualClock
 from evse.hal.fsstore import Storage
 from evse.services.smartcharging import SmartCharging
 

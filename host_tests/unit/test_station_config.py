@@ -2,7 +2,7 @@
 # must not disturb a running charge: regression for a re-configure that
 # restarted the PP measurement and dropped the contactor for a second.
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.station import Station
 from support import tmpdir
 

@@ -5,13 +5,13 @@
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from evse.config.store import Config
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.iocu import pilot as P
 from evse.iocu import status as cstatus
 from evse.services.session import TX
 from evse.station import Station
 from support import tmpdir
-from evse import simdrive
+from evsesim import simdrive
 
 OPS = st.one_of(
     st.tuples(st.just("plug"), st.integers(1, 2), st.sampled_from([13, 20, 32, 63])),

@@ -11,7 +11,7 @@ import gc
 import fake_machine as M
 from evse.config.store import Config
 from evse.hal.fsstore import Storage
-from evse.hal.sim import SimBoard
+from evsesim.hal.sim import SimBoard
 from evse.hal.ticker import TimerTicker
 from evse.iocu import errors as E
 from evse.station import Station

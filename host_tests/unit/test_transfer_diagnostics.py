@@ -9,7 +9,7 @@ if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
 import asyncio
 
 from evse.clock import iso8601
-from evse.hal.simclock import VirtualClock
+from evsesim.hal.simclock import VirtualClock
 from evse.config.store import Config
 from evse.hal.fsstore import Storage
 from evse.services.diagnostics import Diagnostics, Log, is_secret

@@ -5,7 +5,7 @@
 from evse.iocu.events import EV_PLUG
 from session_rig import Rig
 from test_conditions import CS
-from evse import simdrive
+from evsesim import simdrive
 
 
 def sn(r, cid):

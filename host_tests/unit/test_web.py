@@ -279,7 +279,7 @@ def test_server_refusals():
 
 
 def test_sim_web_option():
-    from evse import sim
+    from evsesim import sim
     assert sim.parse_args(["--web", "127.0.0.1:8080"])["web_addr"] == ("127.0.0.1", 8080)
     assert sim.parse_args([])["web"] is None
     for bad in ("8080", "host:", ":80", "h:99999", "h:x"):

@@ -1,14 +1,14 @@
 # Hardware abstraction layer: the only place that touches `machine`, `time`,
 # `socket`, `ssl` or the file system. Everything above receives these objects
-# (duck-typed) from the entry point (evse.sim on a PC, boards/*/main.py on a
+# (duck-typed) from the entry point (evsesim.sim on a PC, boards/*/main.py on a
 # board); nothing is created at import time.
 #
 # Implementations:
 #   evse.hal.fsstore   Storage on any runtime with `os` (flash FS or a directory)
-#   evse.hal.sim_io    simulated EV / cable / lock / contactor / CCID / inputs
-#   evse.hal.sim       Board for the simulator and tests (clock, net, storage, io)
-#   evse.hal.sim_rs485 the simulator's RS485 bus over TCP (two simulators share it)
-#   evse.hal.sim_s0    the simulator's S0 pulse meter output (MeterType 3)
+#   evsesim.hal.sim_io    simulated EV / cable / lock / contactor / CCID / inputs
+#   evsesim.hal.sim       Board for the simulator and tests (clock, net, storage, io)
+#   evsesim.hal.sim_rs485 the simulator's RS485 bus over TCP (two simulators share it)
+#   evsesim.hal.sim_s0    the simulator's S0 pulse meter output (MeterType 3)
 #   evse.hal.machine_hal `machine`-based Board for a dev board (boards/<name>/pins.py)
 #   evse.hal.netif     the board's network interfaces over `network` (WLAN, LAN)
 #
@@ -26,9 +26,9 @@
 #
 # Built-in meters (OPTIONAL, detected with getattr): builtin_meters(clock,
 # storage) -> one meter per connector when there is no meter bus (the
-# simulated board's evse.hal.sim_meter); a board has none (RefusedMeters).
+# simulated board's evsesim.hal.sim_meter); a board has none (RefusedMeters).
 #
-# Clock (evse.hal.simclock.VirtualClock or a real clock, evse.clock.RunningClock):
+# Clock (evsesim.hal.simclock.VirtualClock or a real clock, evse.clock.RunningClock):
 #   ticks_ms() -> int            wrapping ms (see evse.ticks)
 #   now() -> int                 UTC seconds since 1970
 #   set_utc(epoch_s)             adjust wall clock
@@ -40,7 +40,7 @@
 #   real_ms(ms) -> int           real ms to wait for a deadline ms away (the
 #                                virtual clock: look again after 1 s)
 # The firmware never asks which clock or board it has (no `virtual`;
-# host_tests/unit/test_layering.py): the simulator (evse.simdrive) drives a
+# host_tests/unit/test_layering.py): the simulator (evsesim.simdrive) drives a
 # virtual-clock station from outside.
 #
 # ConnectorIO (one per connector; board.connectors[i], i = 0..n-1):
@@ -66,7 +66,7 @@
 #                                wrapping at 2**30; detected with hasattr
 #
 # S0 inputs may instead come from board.s0_input(i, pulses_per_kwh) -> an
-# object with s0_pulses() (or None): the simulator's (evse.hal.sim_s0).
+# object with s0_pulses() (or None): the simulator's (evsesim.hal.sim_s0).
 #
 # StationIO (board.io):
 #   ccid_test_set(on)            CCID Test line
@@ -87,7 +87,7 @@
 #   readinto(buf) -> int         move up to len(buf) received bytes into buf;
 #                                0 (or None on machine.UART) when none
 #   any() -> int                 bytes waiting to be read
-# Implementations: evse.hal.sim_rs485.TcpBus (simulator, TCP loopback, with
+# Implementations: evsesim.hal.sim_rs485.TcpBus (simulator, TCP loopback, with
 # async start()/stop()/wait_data()/connected()), machine_hal.BoardRS485.
 # The Modbus RTU energy meters (evse.metering) take a port of this
 # interface from the entry point (Station(..., modbus=port)): on a board the
@@ -101,7 +101,7 @@
 #   kind "wlan" | "lan" | "sim", start(settings), stop(), is_up() -> bool,
 #   addr() -> str, rssi() -> int | None (dBm, WLAN only); never blocks.
 # Boards: evse.hal.netif.attach(board, pins) in main.py; the simulator: one
-# always-up "sim" interface for both types (evse.hal.sim.SimNetIf).
+# always-up "sim" interface for both types (evsesim.hal.sim.SimNetIf).
 #
 # Net (board.net):
 #   async open_connection(host, port, tls: bool, cadata) -> (reader, writer)

@@ -8,7 +8,7 @@
 # boards/<name>/main.py calls attach(board, pins) before main.run. The
 # `network` module is a parameter so that tests drive these wrappers with a
 # fake one (host_tests/unit/fake_network.py); the simulator has no `network`
-# module and uses SimNetIf (evse.hal.sim).
+# module and uses SimNetIf (evsesim.hal.sim).
 #
 # Interface contract (one object per connection type, see evse/hal/__init__.py):
 #   kind               "wlan", "lan" or "sim"

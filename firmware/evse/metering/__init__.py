@@ -14,7 +14,7 @@
 #   shell     thin async shell: starts/stops the transport, and on the
 #             virtual clock waits (real time, bounded) for a reply in flight
 #
-# Every meter offers what the built-in simulated meter (evse.hal.sim_meter)
+# Every meter offers what the built-in simulated meter (evsesim.hal.sim_meter)
 # offers: ok(), energy_wh(), current_a(phase), current_da(phase) (deci-amps,
 # an int), voltage_v(phase), power_w(),
 # update(now_ms), next_deadline_ms(now_ms), set_fault(name, active),

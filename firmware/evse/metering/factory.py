@@ -5,7 +5,7 @@
 #                        (ConnectorIO.s0_pulses, or board.s0_input(i, ppk));
 #                        the Modbus port, if any, is not used
 #   port None            the board's built-in meters (board.builtin_meters:
-#                        the simulator's evse.hal.sim_meter, which integrate
+#                        the simulator's evsesim.hal.sim_meter, which integrate
 #                        the simulated EV's draw); on a real board (none)
 #                        RefusedMeters
 #   a port               Modbus RTU meters of the configured MeterType, the

@@ -2,7 +2,7 @@
 # ModbusMeter) runs in the station's step(); this only starts and stops a
 # transport that needs tasks (the simulator's TCP connection carrying RTU
 # frames; a board's UART needs none), and, for whoever drives a virtual
-# clock (evse.simdrive, settle_io), waits in
+# clock (evsesim.simdrive, settle_io), waits in
 # real time (bounded) for the replies in flight: virtual time stands still
 # while the peer answers over TCP, and must not run past an answer on its
 # way. A reply that does not come in max_ms, or a transport with nobody
@@ -34,7 +34,7 @@ async def stop_io(station) -> None:
 
 
 async def settle_io(station, max_ms: int = 1000) -> None:
-    """For whoever drives a virtual clock (evse.simdrive): run the meters'
+    """For whoever drives a virtual clock (evsesim.simdrive): run the meters'
     exchanges that can complete now."""
     master = master_of(station.meters)
     if master is None:

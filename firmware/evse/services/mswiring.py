@@ -4,7 +4,7 @@
 # (start_io / stop_io; settle_io for whoever drives a virtual clock).
 # evse.station calls: attach(...) at boot, link.poll()/next_deadline_ms()
 # in step(), link.card() for a card at the reader, and start_io/stop_io from
-# start()/stop(); the simulator's driver (evse.simdrive) calls settle_io.
+# start()/stop(); the simulator's driver (evsesim.simdrive) calls settle_io.
 from evse.services.masterslave import (MASTER, SLAVE, F_USABLE, F_EV_WAITING, F_AUTHORIZED,
                                        F_TX)
 from evse.services.session import IDLE, AUTHORIZED, TX
@@ -133,7 +133,7 @@ def attach(cfg, board, sessions, cards, authorizer, status, indicators, log, err
 async def start_io(station) -> None:
     """Start the board's RS485 port if it needs it (the simulator's TCP bus;
     once per process: a rebooted station finds it running). A station
-    driven from outside (evse.simdrive) is run by its driver when bytes
+    driven from outside (evsesim.simdrive) is run by its driver when bytes
     arrive (link.task, stopped by stop_io)."""
     bus = getattr(station.board, "rs485", None)
     if bus is not None and hasattr(bus, "start"):
@@ -153,7 +153,7 @@ async def stop_io(station) -> None:
 
 
 async def settle_io(station, max_ms: int = 1000) -> None:
-    """For whoever drives a virtual clock (evse.simdrive): wait (real time,
+    """For whoever drives a virtual clock (evsesim.simdrive): wait (real time,
     bounded) for the reply to the request in flight, so that virtual time
     does not run past an answer on its way over TCP. A reply that does not
     come in max_ms is left to the link's virtual-time timeout."""

@@ -1,6 +1,6 @@
 # The station's network link (manual PrimaryConnection / SecondaryConnection):
 # brings the board's interfaces up (board.netifs, evse.hal.netif; the
-# simulator's always-up "sim" interface, evse.hal.sim), falls back to the
+# simulator's always-up "sim" interface, evsesim.hal.sim), falls back to the
 # secondary when the primary does not come up, tries the primary again every
 # 4 hours while on the secondary, and reconnects an interface whose link
 # dropped. A synchronous state machine: the station steps it with its clock

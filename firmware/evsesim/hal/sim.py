@@ -4,7 +4,7 @@
 import time
 
 from evse.clock import RunningClock
-from evse.hal.simclock import VirtualClock
+from evsesim.hal.simclock import VirtualClock
 from evse.hal.fsstore import Storage
 from evse.ticks import ticks_wrap
 
@@ -65,10 +65,10 @@ class SimBoard:
         # written through to the host kernel, not fsynced: a power cut of the
         # simulator (kill -9) loses nothing (evse.hal.fsstore; --fsync on)
         self.storage.sync = False
-        from evse.hal import sim_io
+        from evsesim.hal import sim_io
         self.io = sim_io.SimStationIO(self.clock)
         self.connectors = [sim_io.SimConnectorIO(self.clock) for i in range(n_connectors)]
-        # RS485 port: evse.hal.sim_rs485.TcpBus (--rs485), a test bus, or None
+        # RS485 port: evsesim.hal.sim_rs485.TcpBus (--rs485), a test bus, or None
         self.rs485 = None   # type: object
         self.web_addr = ()  # type: tuple  # (host, port) of the local management website (--web); () off
         self.log_level = ""  # the console's level over LogLevel (--log-level); "" the key's
@@ -90,12 +90,12 @@ class SimBoard:
     def builtin_meters(self, clock, storage) -> list:
         """The meters when there is no meter bus: one built-in simulated
         meter per connector, integrating the simulated EV's draw."""
-        from evse.hal.sim_meter import SimMeter
+        from evsesim.hal.sim_meter import SimMeter
         return [SimMeter(self.connectors[i], clock, storage, i) for i in range(len(self.connectors))]
 
     def meter_type_name(self) -> str:
         """BootNotification meterType when the meter names none: the
-        simulated EV's energy (evse.hal.sim_io)."""
+        simulated EV's energy (evsesim.hal.sim_io)."""
         return "simulated"
 
     def serial_number(self) -> str:
@@ -110,8 +110,8 @@ class SimBoard:
 
     def s0_input(self, i: int, pulses_per_kwh: int):
         """S0 pulse input of connector i (MeterType 3): the simulated pulse
-        meter's output, driven by the EV's draw (evse.hal.sim_s0)."""
-        from evse.hal.sim_s0 import SimS0
+        meter's output, driven by the EV's draw (evsesim.hal.sim_s0)."""
+        from evsesim.hal.sim_s0 import SimS0
         return SimS0(self.connectors[i], self.clock, pulses_per_kwh)
 
     def random_bytes(self, n: int) -> bytes:

@@ -6,7 +6,7 @@
 # change at the current instant, and a task steps the station when bytes
 # arrive on the simulated RS485 bus. On the real clock the station runs its
 # own MCU loop and settle() only wakes it. fault() and grid() inject the
-# simulated faults and grid voltages (evse.hal.sim_io, the meters).
+# simulated faults and grid voltages (evsesim.hal.sim_io, the meters).
 # Simulator only: never frozen into a board image (boards/sim_manifest.py).
 from evse.aio import asyncio
 
@@ -77,7 +77,7 @@ async def _link_io(station) -> None:
 
 
 def fault(station, name: str, active: bool) -> None:
-    """Inject (or clear) a simulated fault (evse.hal.sim_io.ALL_FAULTS)."""
+    """Inject (or clear) a simulated fault (evsesim.hal.sim_io.ALL_FAULTS)."""
     if name.startswith("meter_"):
         for m in station.meters:
             m.set_fault(name, active)
@@ -89,7 +89,7 @@ def fault(station, name: str, active: bool) -> None:
     if name == "heartbeat":
         station.hb_fault = active
         return
-    from evse.hal import sim_io
+    from evsesim.hal import sim_io
     if name in sim_io.STATION_FAULTS:
         station.board.io.set_fault(name, active)
         return

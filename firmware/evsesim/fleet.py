@@ -1,7 +1,7 @@
 # A fleet of simulated stations in one process (docs/simulator.md, "Fleet"):
-#   MICROPYPATH=.frozen:firmware micropython -m evse.fleet --csms URL --count N [options]
-#   PYTHONPATH=firmware          python      -m evse.fleet --csms URL --count N [options]
-# Each station is the real firmware on its own simulated board (evse.hal.sim:
+#   MICROPYPATH=.frozen:firmware micropython -m evsesim.fleet --csms URL --count N [options]
+#   PYTHONPATH=firmware          python      -m evsesim.fleet --csms URL --count N [options]
+# Each station is the real firmware on its own simulated board (evsesim.hal.sim:
 # own state directory, storage, OCPP client and WebSocket), all of them in one
 # asyncio loop, on the real clock. Each runs a charging schedule staggered by
 # its index and the process prints one status line per report period:
@@ -16,15 +16,15 @@ import gc
 import json
 
 from evse.aio import asyncio
-from evse import simdrive
+from evsesim import simdrive
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time
     from typing import Any  # TYPE_CHECKING only
 
-from evse.sim import UsageError, apply_settings, csms_settings, options, wire_sensors
+from evsesim.sim import UsageError, apply_settings, csms_settings, options, wire_sensors
 
-USAGE = """usage: evse.fleet --csms URL --count N [--first I] [--total T] [--prefix P]
+USAGE = """usage: evsesim.fleet --csms URL --count N [--first I] [--total T] [--prefix P]
                   [--state-root DIR] [--model sscu|dscu] [--set KEY=VALUE]...
                   [--connect-spread S] [--plug-at S] [--plug-spread S]
                   [--charge S] [--pause S] [--sessions K] [--meter-interval S]
@@ -83,10 +83,10 @@ _CLOCK = None   # type: Any
 
 
 def _ms() -> int:
-    """The host's monotonic ms (the simulated boards' real clock, evse.hal.sim)."""
+    """The host's monotonic ms (the simulated boards' real clock, evsesim.hal.sim)."""
     global _CLOCK
     if _CLOCK is None:
-        from evse.hal.sim import RealClock
+        from evsesim.hal.sim import RealClock
         _CLOCK = RealClock()
     return _CLOCK.ticks_ms()
 
@@ -125,7 +125,7 @@ class Member:
 
     def build(self) -> None:
         from evse.config.store import Config
-        from evse.hal.sim import SimBoard
+        from evsesim.hal.sim import SimBoard
         o = self.fleet.opts
         n = 1 if o["model"] == "sscu" else 2
         board = SimBoard(n, self.dir, False)
@@ -381,7 +381,7 @@ def main(argv: list) -> int:
     except UsageError as e:
         msg = str(e)
         if msg:
-            print("evse.fleet: " + msg, file=sys.stderr)
+            print("evsesim.fleet: " + msg, file=sys.stderr)
         print(USAGE, file=sys.stderr)
         return 2
     return asyncio.run(Fleet(opts).run())

@@ -1,4 +1,4 @@
-# The simulator's event log (`evse.sim --events FILE`, docs/simulator.md):
+# The simulator's event log (`evsesim.sim --events FILE`, docs/simulator.md):
 # one JSON object per line, for tools/plot_session.py and for reading.
 #
 #   {"t": 1200, "ts": "2026-01-01T00:00:01Z", "k": "sample", "c": 1, "pilot": "C",
@@ -28,7 +28,7 @@ MAX_IDS = 16          # outstanding CALL ids remembered to name their answers
 
 class EventLog:
     def __init__(self, f, board) -> None:
-        self.f = f            # a text file (evse.hal.sim_eventfile.open_events)
+        self.f = f            # a text file (evsesim.hal.sim_eventfile.open_events)
         self.board = board
         self.t0 = board.clock.ticks_ms()
         self.station = None

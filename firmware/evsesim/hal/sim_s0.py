@@ -1,11 +1,11 @@
 # The simulator's S0 pulse meter (MeterType 3): the HAL input
 # s0_pulses() of one connector. The simulated world integrates the EV's
-# draw x grid voltage like the built-in meter (evse.hal.sim_meter, without
+# draw x grid voltage like the built-in meter (evsesim.hal.sim_meter, without
 # its storage: a physical S0 meter has no register the controller reads)
 # and closes its S0 output once per 1/pulses_per_kwh kWh. The count is
 # computed when it is read, so it is exact at every step of the station,
 # however far virtual time jumps in between.
-from evse.hal.sim_meter import SimMeter
+from evsesim.hal.sim_meter import SimMeter
 
 S0_MASK = 0x3FFFFFFF
 

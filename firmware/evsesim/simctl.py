@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # type checking only, never at run time
     from typing import Any  # TYPE_CHECKING only
 
 from evse.aio import asyncio
-from evse import simdrive
+from evsesim import simdrive
 
 
 class BadRequest(Exception):
@@ -51,7 +51,7 @@ def _str(req: dict, name: str) -> str:
     return v
 
 
-# Every op with its arguments: the one table that `help`, `evse.sim --help`,
+# Every op with its arguments: the one table that `help`, `evsesim.sim --help`,
 # tools/console.py (help, tab completion) and docs/simulator.md follow; a
 # unit test fails when an op of the dispatch table has no entry here.
 # (op, what it does, ((argument, type, required, values, help), ...))
@@ -112,7 +112,7 @@ OPS = (
 
 
 def _faults() -> tuple:
-    from evse.hal.sim_io import ALL_FAULTS
+    from evsesim.hal.sim_io import ALL_FAULTS
     return ALL_FAULTS
 
 
@@ -121,7 +121,7 @@ def op_names() -> list:
 
 
 def help_text(width: int = 78) -> str:
-    """The ops as text (evse.sim --help)."""
+    """The ops as text (evsesim.sim --help)."""
     out = []
     for name, doc, args in OPS:
         parts = []
@@ -151,7 +151,7 @@ FLUSH_ROUNDS = 40  # before a reboot: at most this many rounds of I/O for queued
 
 def apply_link(link, req: dict) -> None:
     """The `link` op's fields (also --link on the command line) onto an
-    evse.simlink.Link; BadRequest when one is invalid (nothing applied)."""
+    evsesim.simlink.Link; BadRequest when one is invalid (nothing applied)."""
     d = req.get("dir", "both")
     if d not in ("out", "in", "both"):
         raise BadRequest("dir must be out, in or both")
@@ -218,10 +218,10 @@ class ControlServer:
             "link": self.op_link, "powercut": self.op_powercut,
         }
         if link is None:
-            from evse.simlink import Link
+            from evsesim.simlink import Link
             link = Link(getattr(board, "clock", None), bool(getattr(board, "virtual", False)))
-        self.link = link            # evse.simlink.Link: the OCPP message faults
-        self.events = events  # type: Any  # evse.simevents.EventLog (--events) or None
+        self.link = link            # evsesim.simlink.Link: the OCPP message faults
+        self.events = events  # type: Any  # evsesim.simevents.EventLog (--events) or None
 
     # ---- ops ---------------------------------------------------------------
     def _connector(self, req: dict) -> int:
@@ -287,7 +287,7 @@ class ControlServer:
             t = req["triggered"]
             if type(t) is not bool:
                 raise BadRequest("triggered must be true or false")
-            from evse.sim import sensor_normal_level
+            from evsesim.sim import sensor_normal_level
             level = sensor_normal_level(self.station.config, n) ^ (1 if t else 0)
         else:
             level = _int(req, "level", 0, 1)
@@ -349,7 +349,7 @@ class ControlServer:
         idle_rounds = 0
         while True:
             t0 = clock.ticks_ms()
-            # a message the link faults hold is due: stop there (evse.simlink)
+            # a message the link faults hold is due: stop there (evsesim.simlink)
             step = remaining
             ld = link.next_deadline_ms()
             if 0 <= ld < step:
@@ -372,7 +372,7 @@ class ControlServer:
         return out
 
     async def op_link(self, req: dict) -> dict:
-        """Extension: OCPP message faults (evse.simlink); the reply is the
+        """Extension: OCPP message faults (evsesim.simlink); the reply is the
         faults and their counters, as `status` has them under "link"."""
         apply_link(self.link, req)
         if req.get("disconnect") is True:

@@ -1,4 +1,4 @@
-# The simulator's event log file (`evse.sim --events FILE`, evse.simevents):
+# The simulator's event log file (`evsesim.sim --events FILE`, evsesim.simevents):
 # the one file outside the state directory the simulated board writes.
 
 

@@ -1,6 +1,6 @@
 # Simulator entry point (../shared/design/SIMULATOR.md is the contract):
-#   MICROPYPATH=firmware micropython -m evse.sim [options]
-#   PYTHONPATH=firmware  python      -m evse.sim [options]
+#   MICROPYPATH=firmware micropython -m evsesim.sim [options]
+#   PYTHONPATH=firmware  python      -m evsesim.sim [options]
 # Runs the real firmware with the simulated HAL and a JSON-lines control channel.
 import sys
 
@@ -11,7 +11,7 @@ if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
 
 from evse.aio import asyncio
 
-USAGE = """usage: evse.sim [--csms URL] [--id ID] [--model sscu|dscu] [--state-dir DIR]
+USAGE = """usage: evsesim.sim [--csms URL] [--id ID] [--model sscu|dscu] [--state-dir DIR]
                 [--control HOST:PORT] [--set KEY=VALUE]... [--modbus PEER]
                 [--clock real|virtual] [--rs485 listen:HOST:PORT|connect:HOST:PORT]
                 [--web HOST:PORT] [--journal-bytes N] [--events FILE]
@@ -49,7 +49,7 @@ class HelpRequested(Exception):
 
 
 def help_text() -> str:
-    from evse import simctl
+    from evsesim import simctl
     lines = [USAGE, "", "options:"]
     for opt, what in OPTIONS:
         lines.append("  %-22s %s" % (opt, what))
@@ -63,7 +63,7 @@ def options(argv: list, opts: dict, help_exc=None):
     """(key, value) of each --name VALUE / --name=VALUE in argv whose key
     (name with "_" for "-") is in opts; --set KEY=VALUE goes into
     opts["set"] itself. -h/--help raises help_exc (UsageError("") without
-    one). Shared by evse.sim and evse.fleet."""
+    one). Shared by evsesim.sim and evsesim.fleet."""
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -99,8 +99,8 @@ def parse_args(argv: list) -> dict:
     opts["rs485"] = None   # extension (docs/simulator.md): RS485 bus over TCP
     opts["web"] = None     # extension (docs/simulator.md): local management website
     opts["journal_bytes"] = None   # extension: the OCPP journal's byte budget
-    opts["events"] = None          # extension: the event log (evse.simevents)
-    opts["link_seed"] = None       # extension: the OCPP link faults (evse.simlink)
+    opts["events"] = None          # extension: the event log (evsesim.simevents)
+    opts["link_seed"] = None       # extension: the OCPP link faults (evsesim.simlink)
     opts["link"] = []
     opts["log_level"] = None       # the console's level, over the LogLevel key
     opts["fsync"] = "off"          # the state directory's writes fsynced (evse.hal.fsstore)
@@ -116,7 +116,7 @@ def parse_args(argv: list) -> dict:
     if opts["modbus"] is not None:
         opts["modbus_spec"] = modbus_spec(opts["modbus"])
     if opts["rs485"] is not None:
-        from evse.hal.sim_rs485 import parse_spec
+        from evsesim.hal.sim_rs485 import parse_spec
         try:
             parse_spec(opts["rs485"])
         except ValueError as e:
@@ -135,8 +135,8 @@ def parse_args(argv: list) -> dict:
         if not ls.isdigit() or int(ls) > 0xFFFFFFFF:
             raise UsageError("--link-seed must be an integer 0..4294967295")
         opts["link_seed"] = int(ls)
-    from evse.simctl import apply_link, BadRequest
-    from evse.simlink import Link
+    from evsesim.simctl import apply_link, BadRequest
+    from evsesim.simlink import Link
     probe = Link(None, True)
     for spec in opts["link"]:
         try:
@@ -181,9 +181,9 @@ def host_port(text: str, option: str) -> tuple:
 
 def modbus_spec(peer: str) -> str:
     """--modbus tcp:HOST:PORT -> the TCP transport's spec (RTU frames over
-    TCP, as serial gateways carry them; evse.hal.sim_rs485.TcpBus)."""
+    TCP, as serial gateways carry them; evsesim.hal.sim_rs485.TcpBus)."""
     if peer.startswith("tcp:"):
-        from evse.hal.sim_rs485 import parse_spec
+        from evsesim.hal.sim_rs485 import parse_spec
         try:
             parse_spec("connect:" + peer[4:])
         except ValueError:
@@ -249,7 +249,7 @@ def wire_sensors(board, cfg) -> None:
 
 
 # imported by the boot loader to prove an installed slot runs (evse.apploader)
-BOOT_ENTRY = ("evse.station", "evse.simctl", "evse.hal.sim")
+BOOT_ENTRY = ("evse.station", "evsesim.simctl", "evsesim.hal.sim")
 
 
 def new_station(board, opts: dict, meter_port):
@@ -266,7 +266,7 @@ def new_station(board, opts: dict, meter_port):
         except Exception as e:
             if not apploader.failed(e):
                 raise
-            print("evse.sim: firmware fails to start: %r" % (e,))
+            print("evsesim.sim: firmware fails to start: %r" % (e,))
             # the simulated hardware (evse.hal) stays what it is
             apploader.boot(opts["state_dir"], BOOT_ENTRY, keep=("evse.hal",))
 
@@ -285,16 +285,16 @@ def main(argv: list) -> int:
         # built-in one, before anything of the application is imported
         from evse import apploader
         apploader.boot(opts["state_dir"], BOOT_ENTRY)
-        from evse.hal.sim import SimBoard
+        from evsesim.hal.sim import SimBoard
         from evse.config.store import Config
         n = 1 if opts["model"] == "sscu" else 2
         board = SimBoard(n, opts["state_dir"], opts["clock"] == "virtual")
         if opts["rs485"]:
-            from evse.hal.sim_rs485 import TcpBus
+            from evsesim.hal.sim_rs485 import TcpBus
             board.rs485 = TcpBus(opts["rs485"])
         meter_port = None   # the Modbus meters' own transport (--modbus), else built-in meters
         if opts["modbus"] is not None:
-            from evse.hal.sim_rs485 import TcpBus
+            from evsesim.hal.sim_rs485 import TcpBus
             meter_port = TcpBus(opts["modbus_spec"])
         if opts["web"]:
             board.web_addr = opts["web_addr"]
@@ -314,10 +314,10 @@ def main(argv: list) -> int:
     except UsageError as e:
         msg = str(e)
         if msg:
-            print("evse.sim: " + msg, file=sys.stderr)
+            print("evsesim.sim: " + msg, file=sys.stderr)
         print(USAGE, file=sys.stderr)
         return 2
-    from evse.simctl import ControlServer
+    from evsesim.simctl import ControlServer
     wire_sensors(board, cfg)
     station = new_station(board, opts, meter_port)
 
@@ -330,15 +330,15 @@ def main(argv: list) -> int:
         return new_station(board, opts, meter_port)
     events = None
     if opts["events"]:
-        from evse.simevents import EventLog
-        from evse.hal.sim_eventfile import open_events
+        from evsesim.simevents import EventLog
+        from evsesim.hal.sim_eventfile import open_events
         try:
             events = EventLog(open_events(opts["events"]), board)
         except OSError as e:
-            print("evse.sim: --events %s: %r" % (opts["events"], e), file=sys.stderr)
+            print("evsesim.sim: --events %s: %r" % (opts["events"], e), file=sys.stderr)
             return 2
-    from evse.simlink import Link
-    from evse.simctl import apply_link
+    from evsesim.simlink import Link
+    from evsesim.simctl import apply_link
     link = Link(board.clock, board.virtual,
                 opts["link_seed"] if opts["link_seed"] is not None else 1)
     for spec in opts["link"]:

@@ -1,7 +1,7 @@
 # Simulated connector and station I/O: implements the ConnectorIO and
 # StationIO interfaces of evse.hal (see __init__.py) with small physical
 # models, for the simulator and the tests. Time comes from the clock passed
-# in (anything with ticks_ms(), e.g. evse.hal.simclock.VirtualClock); the models
+# in (anything with ticks_ms(), e.g. evsesim.hal.simclock.VirtualClock); the models
 # compute their state lazily when read, so no step() call is needed.
 # The HAL methods allocate nothing (the safety core's tick calls them).
 #
