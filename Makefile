@@ -53,7 +53,7 @@ test-mpy: $(STAMP)
 
 # (d) types: firmware against the MicroPython stubs, tools against CPython's
 test-mypy: $(STAMP)
-	$(BIN)/mypy --config-file mypy.ini --custom-typeshed-dir $(VENV)/lib/python3.11/site-packages $(FW)/evse
+	$(BIN)/mypy --config-file mypy.ini --custom-typeshed-dir $(VENV)/lib/python3.11/site-packages $(FW)/evse $(FW)/evsesim
 	$(BIN)/mypy --config-file mypy.ini tools
 
 # (e) heap: the board self-test (an online DSCU session on the simulated board)
