@@ -105,13 +105,6 @@ class Energy:
             self._smart.tx_ended(cid)
         self.limits[cid - 1] = -1
 
-    def tx_starts(self) -> dict:
-        out = {}
-        for s in self.sessions:
-            if s.state == TX:
-                out[s.index + 1] = s.start_time
-        return out
-
     # ---- the step ------------------------------------------------------------------
     def _cache_config(self) -> None:
         """The step's configuration, in integers (deci-amps, 0.1 degC)."""
