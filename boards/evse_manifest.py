@@ -6,7 +6,7 @@
 # the imports from boards/*/main.py and fails when this list is not exactly
 # what they reach (a new module must be added here).
 package("evse", base_path="../firmware", opt=2, files=[
-    "__init__.py", "aio.py", "apploader.py", "clock.py", "config/__init__.py", "errhelp.py",
+    "__init__.py", "aio.py", "apploader.py", "callerror.py", "clock.py", "config/__init__.py", "errhelp.py",
     "config/keys.py", "config/store.py", "config/values.py", "hal/__init__.py",
     "hal/fsstore.py", "hal/machine_hal.py", "hal/net.py", "hal/netif.py", "hal/register.py",
     "hal/slotfs.py", "hal/ticker.py", "iocu/__init__.py", "iocu/ccid.py", "iocu/connector.py",
@@ -16,7 +16,7 @@ package("evse", base_path="../firmware", opt=2, files=[
     "metering/ekm.py", "metering/factory.py", "metering/modbus_meter.py", "metering/plausible.py",
     "metering/pulse.py", "metering/refused.py", "metering/regmap.py", "metering/rtu.py",
     "metering/shell.py",
-    "ocpp/__init__.py", "ocpp/client.py", "ocpp/handlers.py", "ocpp/jbudget.py",
+    "ocpp/__init__.py", "ocpp/client.py", "ocpp/operations.py", "ocpp/jbudget.py",
     "ocpp/journal.py", "ocpp/rpc.py", "ocpp/schema.py", "ocpp/sha1.py", "ocpp/ws.py",
     "ocpp/wsframe.py", "ocpp/wshandshake.py", "services/__init__.py", "services/auth.py",
     "services/authlist.py", "services/availability.py", "services/cards.py", "services/conditions.py",

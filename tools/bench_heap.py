@@ -1,4 +1,4 @@
-# Heap held by the OCPP layer (client, handlers, journal, WebSocket buffers)
+# Heap held by the OCPP layer (client, operations registry, journal, WebSocket buffers)
 # while idle and while charging, on the Unix port:
 #   MICROPYPATH=.frozen:firmware micropython tools/bench_heap.py
 # The station is built on the simulated board with a virtual clock. The OCPP
@@ -15,7 +15,7 @@ import os
 from evse.config.store import Config
 from evsesim.hal.sim import SimBoard
 from evse.ocpp.client import OcppClient
-from evse.ocpp.handlers import Handlers
+from evse.ocpp.operations import Operations
 from evse.ocpp.journal import Journal
 from evse.ocpp.ws import WSClient
 from evse.station import Station
@@ -45,9 +45,10 @@ gc.collect()
 a = mem_alloc()
 j = Journal(board.storage, name="benchjournal", max_queued=1000)
 oc = OcppClient(cfg, board, j)
-h = Handlers(oc, cfg, board.random_bytes, st.n, st.availability, st.cards, st.tx, st.energy, st.maint,
-             st.status_report, st.metering, st.authlist, st.cache, st.log)
-oc.handlers = h
+ops = oc.operations = Operations(oc, st.n)
+for svc in (cfg, st.availability, st.tx, st.cards, st.energy, st.maint, st.status_report, st.metering,
+            st.authlist, st.cache):
+    ops.register(svc)
 oc.ws = WSClient()
 gc.collect()
 b = mem_alloc()
@@ -55,7 +56,7 @@ for e in queued:
     j.push(e[1], e[4], e[2])
 gc.collect()
 c = mem_alloc()
-print("OCPP layer idle:     %6d bytes (client, handlers, empty journal, WebSocket with 2 x 2 KiB buffers)" % (b - a))
+print("OCPP layer idle:     %6d bytes (client, operations registry, empty journal, WebSocket with 1 KiB buffers each way)" % (b - a))
 print("OCPP layer charging: %6d bytes (+ %d queued transaction messages: %d bytes, %d per message; payloads stay on flash)"
       % (c - a, len(queued), c - b, (c - b) // max(1, len(queued))))
 print("whole station:       %6d bytes heap in use (bytecode of non-frozen modules included)" % a)

@@ -26,7 +26,7 @@ class Station:
         from evse.services import (log as LG, conditions, warnings, gridvoltage, overcurrent, availability,
                                    authlist, auth, cards as C, energy, indicators, statusreport,
                                    transactions, maintenance, metering as MT, network)
-        from evse.ocpp import client, handlers, journal as J
+        from evse.ocpp import client, operations, journal as J
         from evse.metering.factory import make_meters, master_of
         self.board = board
         self.config = config
@@ -113,8 +113,10 @@ class Station:
         if not oc.meter_type and hasattr(board, "meter_type_name"):
             oc.meter_type = board.meter_type_name()     # the board's HAL
         oc.network = self.network
-        oc.handlers = self.handlers = handlers.Handlers(oc, config, board.random_bytes, n, av, cards, tx, en, mt, sr,
-                                               self.metering, self.authlist, self.cache, log)
+        config.rng = board.random_bytes
+        ops = oc.operations = operations.Operations(oc, n)     # each service registers its own
+        for svc in (config, av, tx, cards, en, mt, sr, self.metering, self.authlist, self.cache):
+            ops.register(svc)
         lk = self.link
         if lk is not None and self._rtu is not None and self._rtu.port is lk.bus:
             # one RS485 bus for the meters and the RFID link: each waits for the other's exchanges

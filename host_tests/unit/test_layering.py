@@ -372,7 +372,9 @@ def test_no_product_module_imports_the_simulators_package():
 # of the package may import besides itself. The one exception: the
 # simulator's meter (hal/sim_meter.py) shares the plausibility rule of the
 # real meters (metering/plausible.py).
-BASE = ("evse.aio", "evse.ticks", "evse.clock", "evse.hal")
+# evse.callerror: what an operation answers besides its payload (CallError,
+# Later), shared by the services that answer and the client that sends
+BASE = ("evse.aio", "evse.ticks", "evse.clock", "evse.hal", "evse.callerror")
 TOP = ("evse", "evse.VERSION")      # from evse import VERSION
 MAY_IMPORT = {
     "hal": BASE,

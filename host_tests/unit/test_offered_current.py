@@ -12,7 +12,7 @@ def offered_a(r, c=1):
 
 
 def composite(r, c=1, duration=3600):
-    res = r.st.handlers.get_composite_schedule({"connectorId": c, "duration": duration})
+    res = r.st.energy.ocpp_get_composite_schedule({"connectorId": c, "duration": duration})
     assert res["status"] == "Accepted"
     return [(p["startPeriod"], p["limit"]) for p in res["chargingSchedule"]["chargingSchedulePeriod"]]
 

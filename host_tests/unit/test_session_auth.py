@@ -308,7 +308,7 @@ def test_remote_start_without_authorization():
     cs = FakeCS()
     r = Rig("dscu", AuthorizeRemoteTxRequests=False)
     r.online(cs)
-    assert r.st.handlers.remote_start_transaction({"idTag": "R", "connectorId": 2})["status"] == "Accepted"
+    assert r.st.tx.ocpp_remote_start_transaction({"idTag": "R", "connectorId": 2})["status"] == "Accepted"
     assert r.session(2).state == AUTHORIZED and r.calls("Authorize") == []
     r.arrive(2)
     assert r.session(2).state == TX
@@ -319,10 +319,10 @@ def test_remote_start_with_authorization():
     cs = FakeCS({"OK": "Accepted", "NO": "Blocked"})
     r = Rig("dscu", AuthorizeRemoteTxRequests=True)
     r.online(cs)
-    assert r.st.handlers.remote_start_transaction({"idTag": "NO"})["status"] == "Accepted"    # pending: Authorize.req
+    assert r.st.tx.ocpp_remote_start_transaction({"idTag": "NO"})["status"] == "Accepted"    # pending: Authorize.req
     r.run(1)
     assert r.session(1).state == IDLE and r.session(2).state == IDLE
-    assert r.st.handlers.remote_start_transaction({"idTag": "OK"})["status"] == "Accepted"
+    assert r.st.tx.ocpp_remote_start_transaction({"idTag": "OK"})["status"] == "Accepted"
     r.run(1)
     assert r.session(1).state == AUTHORIZED
     assert [p["idTag"] for p in r.calls("Authorize")] == ["NO", "OK"]
@@ -331,7 +331,7 @@ def test_remote_start_with_authorization():
 def test_remote_start_rejected_on_busy_or_unavailable_connector():
     r = Rig("sscu")
     r.card("A")
-    assert r.st.handlers.remote_start_transaction({"idTag": "R", "connectorId": 1})["status"] == "Rejected"       # authorized for A
+    assert r.st.tx.ocpp_remote_start_transaction({"idTag": "R", "connectorId": 1})["status"] == "Rejected"       # authorized for A
     r = Rig("sscu")
     r.st.availability.change(1, False)
-    assert r.st.handlers.remote_start_transaction({"idTag": "R", "connectorId": 1})["status"] == "Rejected"
+    assert r.st.tx.ocpp_remote_start_transaction({"idTag": "R", "connectorId": 1})["status"] == "Rejected"

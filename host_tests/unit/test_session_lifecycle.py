@@ -88,7 +88,7 @@ def test_plug_present_timeout_no_session():
     assert not r.session().plug_wait and r.session().plug_expired
     res = r.card("A")
     assert res["result"] == "rejected" and res["reason"] == "no free connector"
-    assert r.st.handlers.remote_start_transaction({"idTag": "RS", "connectorId": 1})["status"] == "Rejected"
+    assert r.st.tx.ocpp_remote_start_transaction({"idTag": "RS", "connectorId": 1})["status"] == "Rejected"
     assert r.starts() == [] and r.session().state == IDLE
     r.ev(1, "A")                  # disconnect and connect again: a new chance
     r.ev(1, "B")

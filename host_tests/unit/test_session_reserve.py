@@ -43,7 +43,7 @@ def test_reserved_connector_refuses_other_cards():
     r.arrive()
     res = r.card("OTHER")
     assert res["result"] == "rejected" and res["reason"] == "no free connector"
-    assert r.st.handlers.remote_start_transaction({"idTag": "OTHER", "connectorId": 1})["status"] == "Rejected"
+    assert r.st.tx.ocpp_remote_start_transaction({"idTag": "OTHER", "connectorId": 1})["status"] == "Rejected"
     assert r.card("R1")["result"] == "accepted"
     assert r.starts()[0]["reservationId"] == 12
 
@@ -61,7 +61,7 @@ def test_reservation_by_parent_id_tag():
 def test_remote_start_for_the_reserving_tag():
     r = Rig("sscu")
     reserve(r, 1, "R1", 15)
-    assert r.st.handlers.remote_start_transaction({"idTag": "R1", "connectorId": 1})["status"] == "Accepted"
+    assert r.st.tx.ocpp_remote_start_transaction({"idTag": "R1", "connectorId": 1})["status"] == "Accepted"
     r.arrive()
     assert r.starts()[0]["reservationId"] == 15
 

@@ -115,6 +115,7 @@ def _named(name):
 class Config:
     """The configuration of one controller. storage: evse.hal.fsstore.Storage
     (read/write/remove); model: "sscu" or "dscu"."""
+    OPERATIONS = ("ChangeConfiguration", "GetConfiguration")   # evse.ocpp.operations
 
     def __init__(self, storage, model: str = "dscu") -> None:
         m = model.lower() if type(model) is str else ""
@@ -127,6 +128,7 @@ class Config:
         self._pending: dict = {}     # name -> configured value of a REBOOT key, until reboot
         self._listeners: list = []
         self.errors: list = []       # load problems, failed writes, failing listeners (newest last)
+        self.rng = None              # the board's random_bytes(n): GetConfiguration rotates the password
         self._load()
 
     # ---- lookups ------------------------------------------------------------------
@@ -401,6 +403,22 @@ class Config:
                 store.pop(name, None)
             else:
                 store[name] = old
+
+    # ---- the operations (evse.ocpp.operations) -------------------------------------------
+    def ocpp_change_configuration(self, p: dict) -> dict:
+        return {"status": self.change(p["key"], p["value"])}
+
+    def ocpp_get_configuration(self, p: dict) -> dict:
+        keys = p.get("key")
+        # manual 3.20 / LocalManagementPassword: reading the configuration
+        # rotates the local management password; the reply carries the new one.
+        # OCPP 1.6 9: without keys every supported key is listed, including the
+        # OCPP names of keys the manual spells differently (ALIASES)
+        items, unknown = self.get_configuration(keys if keys else None, rng_bytes=self.rng, ocpp=True)
+        out = {"configurationKey": items}
+        if unknown:
+            out["unknownKey"] = unknown
+        return out
 
     # ---- GetConfiguration ---------------------------------------------------------------------
     def get_configuration(self, keys=None, rng_bytes=None, ocpp: bool = False):

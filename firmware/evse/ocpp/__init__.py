@@ -1,4 +1,4 @@
-# OCPP 1.6-J client: transport, RPC framing, per-action handlers, services.
+# OCPP 1.6-J client: transport, RPC framing, the operations registry, journal.
 #   ws      WebSocket client (RFC 6455): frame codec + async WSClient, URLs,
 #           reconnect backoff, keepalive pings
 #   sha1    SHA-1 fallback for the handshake on builds without hashlib.sha1

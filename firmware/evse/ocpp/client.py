@@ -7,8 +7,9 @@
 #                   before the persistent transaction journal (OCPP 1.6 3.7 allows
 #                   non-transaction messages to overtake queued ones), then a
 #                   Heartbeat after HeartBeatInterval of silence.
-#   on_text(text)   one incoming frame: CALLs go to the handler table
-#                   (evse.ocpp.handlers), CALLRESULT/CALLERROR to the pending CALL.
+#   on_text(text)   one incoming frame: a CALL goes to the service that
+#                   registered its action (evse.ocpp.operations),
+#                   CALLRESULT/CALLERROR to the pending CALL.
 #   outbox          frames to write, drained by the async shell.
 # Async shell: connect with bounded exponential backoff (OfflineMode never
 # connects), a reader task, a pump task (real clock) or settle_io() (virtual
@@ -89,7 +90,7 @@ class OcppClient:
         self.triggered = []         # type: list  # queue items a TriggerMessage asked for while Pending
         self._capture = None        # type: Any  # list collecting queued items (run_triggered)
         self.last_sent = self.clock.ticks_ms()
-        self.handlers = None        # type: Any  # evse.ocpp.handlers.Handlers
+        self.operations = None      # type: Any  # evse.ocpp.operations.Operations (the services' CALLs)
         self.log = []               # type: list  # recent protocol notes (the last 12)
         self.stats = {"sent": 0, "received": 0, "errors_sent": 0, "timeouts": 0}
         self.ws = None              # type: Any  # the WSClient while connected
@@ -374,8 +375,8 @@ class OcppClient:
             self.outbox.append(rpc.error(msg_id, err[0], err[1]))
             self.stats["errors_sent"] += 1
             return
-        h = self.handlers
-        fn = h.handler(action) if h is not None else None
+        ops = self.operations
+        fn = ops.handler(action) if ops is not None else None
         if fn is None:
             self.outbox.append(rpc.error(msg_id, "NotImplemented", "action %s is not supported" % action))
             self.stats["errors_sent"] += 1

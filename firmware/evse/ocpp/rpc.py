@@ -56,6 +56,7 @@ try:
 except ImportError:  # pragma: no cover
     _getrandbits = None  # type: ignore[assignment]
 
+from evse.callerror import CallError, Later  # noqa: F401  (the services' answers; rpc.CallError)
 from evse.ticks import ticks_add, ticks_diff
 
 TYPE_CHECKING = False
@@ -81,41 +82,6 @@ PROPERTY_CONSTRAINT_VIOLATION = "PropertyConstraintViolation"
 OCCURENCE_CONSTRAINT_VIOLATION = "OccurenceConstraintViolation"
 TYPE_CONSTRAINT_VIOLATION = "TypeConstraintViolation"
 GENERIC_ERROR = "GenericError"
-
-
-class CallError(Exception):
-    """Raised by a handler to answer its CALL with a CALLERROR."""
-
-    def __init__(self, code: str, description: str = "", details=None) -> None:
-        super().__init__(code, description)
-        self.code = code
-        self.description = description
-        self.details = details if details is not None else {}
-
-
-class Later:
-    """A handler's answer that is known only later (UnlockConnector: after
-    the unlock attempt, OCPP 1.6 5.18). The handler returns it instead of
-    the payload; the client binds the reply and resolve(payload) sends it
-    (resolve before bind keeps the payload until bind)."""
-
-    def __init__(self) -> None:
-        self._fn = None     # type: Any
-        self._payload = None    # type: Any
-
-    def bind(self, fn) -> None:
-        if self._payload is not None:
-            fn(self._payload)
-        else:
-            self._fn = fn
-
-    def resolve(self, payload: dict) -> None:
-        fn = self._fn
-        if fn is None:
-            self._payload = payload
-        else:
-            self._fn = None
-            fn(payload)
 
 
 class Msg:

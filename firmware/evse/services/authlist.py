@@ -115,6 +115,7 @@ def _load(storage, name: str):
 
 class LocalList:
     """The Local Authorization List (OCPP 3.5.2). Only SendLocalList changes it."""
+    OPERATIONS = ("GetLocalListVersion", "SendLocalList")   # evse.ocpp.operations
 
     def __init__(self, storage, config, clock) -> None:
         self.storage = storage
@@ -149,6 +150,13 @@ class LocalList:
 
     def enabled(self) -> bool:
         return bool(self.config.get("LocalAuthListEnabled"))
+
+    def ocpp_get_local_list_version(self, p: dict) -> dict:
+        return {"listVersion": self.version()}
+
+    def ocpp_send_local_list(self, p: dict) -> dict:
+        return {"status": self.send_local_list(p["listVersion"], p["updateType"],
+                                               p.get("localAuthorizationList") or [])}
 
     def version(self) -> int:
         """GetLocalListVersion.conf listVersion (OCPP 5.10): 0 = empty list.
@@ -259,6 +267,7 @@ class AuthCache:
     is unknown again). A valid entry past its own expiryDate reads Expired
     until then. So a valid entry authorizes until min(expiryDate, update + 7
     days)."""
+    OPERATIONS = ("ClearCache",)   # evse.ocpp.operations
 
     def __init__(self, storage, config, clock, authlist=None, max_entries: int = _CACHE_MAX) -> None:
         self.storage = storage
@@ -365,6 +374,9 @@ class AuthCache:
             self._tags.pop(k, None)
         if len(self._tags) != n:
             self._save()
+
+    def ocpp_clear_cache(self, p: dict) -> dict:
+        return {"status": self.clear()}
 
     def clear(self) -> str:
         """ClearCache.req -> ClearCacheStatus (OCPP 5.4, 7.20).

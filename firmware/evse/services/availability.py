@@ -15,6 +15,7 @@ import json
 
 from evse.iocu import link as K
 from evse.iocu import lock as L
+from evse.callerror import Later, connector_id
 from evse.services.loadbalance import deci
 from evse.services.session import TX, AUTHORIZED, R_UNLOCK
 from evse.ticks import ticks_add, ticks_diff
@@ -30,6 +31,8 @@ UNLOCK_WAIT_MS = L.ATTEMPTS * (L.DRIVE_MS + L.PAUSE_MS) + 1000
 
 
 class Availability:
+    OPERATIONS = ("ChangeAvailability", "UnlockConnector")   # evse.ocpp.operations
+
     def __init__(self, config, storage, port, sessions, clock, model, error_log, log, ticker=None) -> None:
         self.config = config
         self.storage = storage
@@ -209,3 +212,18 @@ class Availability:
                 if best < 0 or d < best:
                     best = d
         return best
+
+    # ---- the operations (evse.ocpp.operations) -------------------------------------------
+    def ocpp_change_availability(self, p: dict) -> dict:
+        cid = connector_id(p["connectorId"], self.n)
+        return {"status": self.change(cid, p["type"] == "Operative")}
+
+    def ocpp_unlock_connector(self, p: dict):  # -> dict | Later
+        cid = p["connectorId"]
+        if not 1 <= cid <= self.n:
+            return {"status": "NotSupported"}   # errata 3.87: unknown connectorId
+        # 5.18: the answer says whether the connector was unlocked, so it
+        # waits for the lock's feedback when the lock has to move first
+        later = Later()
+        status = self.unlock(cid, lambda r: later.resolve({"status": r}))
+        return {"status": status} if status else later

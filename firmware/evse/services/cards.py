@@ -52,6 +52,7 @@
 #   2. a reservation for this card on that connector,
 #   3. the lowest connector id (DSCU: connector 1, then 2).
 from evse.iocu import status as cstatus
+from evse.callerror import connector_id
 from evse.services.auth import may_start, may_stop
 from evse.services.authlist import norm, valid_tag
 from evse.services.session import IDLE, R_LOCAL
@@ -67,6 +68,8 @@ def _res(result: str, connector: int = 0, **extra) -> dict:
 
 
 class CardRouter:
+    OPERATIONS = ("ReserveNow", "CancelReservation")   # evse.ocpp.operations
+
     def __init__(self, config, authorizer, sessions, reservations, ask_cs, online,
                  connector_state_fn=None, on_result=None, storage=None, clock=None) -> None:
         self.config = config
@@ -174,6 +177,15 @@ class CardRouter:
         r = self.reservation_service().cancel(rid)
         self.sync_reservations()
         return r
+
+    # ---- the operations (evse.ocpp.operations) -------------------------------------------
+    def ocpp_reserve_now(self, p: dict) -> dict:
+        cid = connector_id(p["connectorId"], len(self.sessions))
+        return {"status": self.reserve_now(cid, p["expiryDate"], p["idTag"], p.get("parentIdTag"),
+                                           p["reservationId"])}
+
+    def ocpp_cancel_reservation(self, p: dict) -> dict:
+        return {"status": self.cancel_reservation(p["reservationId"])}
 
     def consume_reservation(self, cid: int, tag: str, parent):
         r = self.reservations

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no t
     from typing import Any  # TYPE_CHECKING only
 
 from evse.iocu import pilot as P
+from evse.callerror import CallError, connector_id
 from evse.services.loadbalance import LoadBalancer, deci
 from evse.services.session import TX
 
@@ -23,6 +24,8 @@ PROFILES_FILE = "profiles.json"     # smartcharging.FILE, spelled here so that l
 
 
 class Energy:
+    OPERATIONS = ("SetChargingProfile", "ClearChargingProfile", "GetCompositeSchedule")   # evse.ocpp.operations
+
     def __init__(self, config, storage, clock, io, sessions, port, conditions, warnings,
                  overcurrent) -> None:
         self.config = config
@@ -179,7 +182,36 @@ class Energy:
             return y
         return x
 
-    # ---- Smart Charging operations (OCPP 1.6 5.16, 5.5, 5.7) ----------------------------
+    # ---- Smart Charging operations (OCPP 1.6 5.16, 5.5, 5.7; evse.ocpp.operations) ------
+    def ocpp_set_charging_profile(self, p: dict) -> dict:
+        cid = connector_id(p["connectorId"], self.n)
+        profile = p["csChargingProfiles"]
+        err = self.smart.profile_error(cid, profile)
+        if err is not None:
+            raise CallError(err[0], err[1])
+        return {"status": self.set_charging_profile(cid, profile)}
+
+    def ocpp_clear_charging_profile(self, p: dict) -> dict:
+        cid = p.get("connectorId")
+        if cid is not None:
+            connector_id(cid, self.n)
+        return {"status": self.clear_charging_profile(p.get("id"), cid, p.get("chargingProfilePurpose"),
+                                                      p.get("stackLevel"))}
+
+    def ocpp_get_composite_schedule(self, p: dict) -> dict:
+        cid = p["connectorId"]
+        if not 0 <= cid <= self.n:
+            return {"status": "Rejected"}       # 5.7: e.g. the connectorId is unknown
+        try:
+            res = self.composite_schedule(cid, p["duration"], p.get("chargingRateUnit"))
+        except ValueError as e:
+            raise CallError("PropertyConstraintViolation", str(e))
+        if res is None:
+            return {"status": "Rejected"}
+        out = {"status": "Accepted", "connectorId": cid}
+        out.update(res)
+        return out
+
     def set_charging_profile(self, cid: int, profile: dict) -> str:
         """SetChargingProfile of a profile the handler checked
         (SmartCharging.profile_error: a CALLERROR otherwise)."""

@@ -22,6 +22,9 @@ FW_FILES = ("app-active", "fw-job")     # firmware.POINTER / JOB, spelled here s
 
 
 class Maintenance:
+    OPERATIONS = ("Reset", "GetDiagnostics", "UpdateFirmware")   # evse.ocpp.operations
+    TRIGGERS = ("DiagnosticsStatusNotification", "FirmwareStatusNotification")
+
     def __init__(self, board, config, client, sessions, log, error_log) -> None:
         self.board = board
         self.storage = board.storage
@@ -112,10 +115,27 @@ class Maintenance:
         if self._fw is not None:       # nothing on trial, nothing to report without one
             self._fw.confirm_boot()
 
-    def trigger(self, what: str) -> None:
+    def send_triggered(self, what: str, cid) -> None:
         """TriggerMessage Diagnostics- / FirmwareStatusNotification."""
         svc = self._diag if what == "DiagnosticsStatusNotification" else self._fw
         self.client.send(what, {"status": svc.status() if svc is not None else "Idle"})
+
+    # ---- the operations (evse.ocpp.operations) -------------------------------------------
+    def ocpp_reset(self, p: dict) -> dict:
+        kind = p["type"]
+        status = self.reset_accepted(kind)
+        if status == "Accepted":
+            self.client.after.append(lambda: self.reset(kind))
+        return {"status": status}
+
+    def ocpp_get_diagnostics(self, p: dict) -> dict:
+        name = self.diagnostics.request(p["location"], p.get("retries"), p.get("retryInterval"),
+                                        p.get("startTime"), p.get("stopTime"))
+        return {"fileName": name} if name else {}
+
+    def ocpp_update_firmware(self, p: dict) -> dict:
+        self.firmware.request(p["location"], p["retrieveDate"], p.get("retries"), p.get("retryInterval"))
+        return {}
 
     # ---- Reset -----------------------------------------------------------------------
     def reset_accepted(self, kind: str) -> str:

@@ -87,6 +87,9 @@ def phases(config) -> int:
 
 
 class Metering:
+    OPERATIONS = ()     # evse.ocpp.operations: TriggerMessage MeterValues
+    TRIGGERS = ("MeterValues",)
+
     def __init__(self, config, clock, meters, mirrors, sessions, io) -> None:
         self.config = config
         self.clock = clock
@@ -250,7 +253,7 @@ class Metering:
             else:
                 self.tx.send_meter_values(i, [mv])
 
-    def trigger(self, cid) -> None:
+    def send_triggered(self, what: str, cid) -> None:
         """TriggerMessage MeterValues: one connector, or every one."""
         names = _csl(self.config.get("MeterValuesSampledData"))
         tx = self.tx

@@ -27,6 +27,9 @@ from evse.services.session import IDLE, TX, AUTHORIZED, FINISHING
 
 
 class StatusReport:
+    OPERATIONS = ()     # evse.ocpp.operations: TriggerMessage StatusNotification
+    TRIGGERS = ("StatusNotification",)
+
     def __init__(self, clock, port, sessions, meters, conditions, cards, avail, indicators,
                  client, model) -> None:
         self.clock = clock
@@ -175,7 +178,7 @@ class StatusReport:
         for cid in range(self.n + 1):
             self.send_now(cid)
 
-    def trigger(self, cid) -> None:
+    def send_triggered(self, what: str, cid) -> None:
         """TriggerMessage StatusNotification: one connector, or all."""
         for c in ((cid,) if cid is not None else range(self.n + 1)):
             self.send_now(c)

@@ -11,7 +11,7 @@
 # - the alive mark (alive file): the wall time now and then while a
 #   transaction runs, and PowerLoss recovery at boot: a StopTransaction
 #   PowerLoss for every transaction a power cut interrupted
-# - RemoteStopTransaction (OCPP 5.12)
+# - RemoteStartTransaction and RemoteStopTransaction (OCPP 5.11, 5.12)
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # type checking only, never at run time (MicroPython has no typing)
     from typing import Any  # TYPE_CHECKING only
@@ -27,6 +27,8 @@ ALIVE_EVERY_S = 300
 
 
 class Transactions:
+    OPERATIONS = ("RemoteStartTransaction", "RemoteStopTransaction")   # evse.ocpp.operations
+
     def __init__(self, storage, clock, sessions, meters, journal, client, log, error_log) -> None:
         self.storage = storage
         self.clock = clock
@@ -156,6 +158,36 @@ class Transactions:
             if s.state == TX:
                 return True
         return False
+
+    # ---- the operations (evse.ocpp.operations) -------------------------------------------
+    def ocpp_remote_start_transaction(self, p: dict) -> dict:
+        cid = p.get("connectorId")
+        if self.client.boot_status == "Pending":
+            return {"status": "Rejected"}
+        if cid is not None and not 1 <= cid <= len(self.sessions):
+            # 6.33: connectorId SHALL be > 0; the JSON schema allows any
+            # integer, so 0, a negative or an unknown connector is a valid
+            # request the station cannot start: Rejected (OCTT TC_027)
+            return {"status": "Rejected"}
+        profile = p.get("chargingProfile")
+        tag = p["idTag"]
+        if profile is not None:
+            # a TxProfile applies while smart charging is enabled; another
+            # purpose is Rejected; disabled, the profile is ignored
+            if not self.energy.smart_on():
+                profile = None
+            elif profile.get("chargingProfilePurpose") != "TxProfile":
+                return {"status": "Rejected"}
+        if cid is not None and not self.avail.operative(cid):
+            return {"status": "Rejected"}
+        res = self.cards.remote_start(cid, tag, profile)
+        self.log.add("remote start %s c%s: %s" % (tag, cid, res.get("result")))
+        return {"status": "Accepted" if res.get("result") in ("accepted", "pending") else "Rejected"}
+
+    def ocpp_remote_stop_transaction(self, p: dict) -> dict:
+        if self.client.boot_status == "Pending":
+            return {"status": "Rejected"}
+        return {"status": self.remote_stop(p["transactionId"])}
 
     def remote_stop(self, txid: int) -> str:
         for s in self.sessions:
