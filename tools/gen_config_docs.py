@@ -98,9 +98,11 @@ STORE_RULES = (
      "value that no longer validates, a non-text value or an unknown key is dropped and that key "
      "takes its default. Each case adds a line to Config.errors; loading never raises. A failed "
      "write leaves the value unchanged and the change is Rejected."),
-    ("Listeners", "Config.subscribe(fn): fn(name) is called after a key's configured value "
-     "changed (unchanged values notify nobody). An exception in a listener is recorded in "
-     "Config.errors and does not affect the reply."),
+    ("Listeners", "Config.subscribe(fn, keys): fn(name) is called after a key's configured value "
+     "changed (unchanged values notify nobody), with the manual's name whatever spelling was "
+     "sent; for the names in keys only (a service passes the keys it owns or reads), for every "
+     "key without keys. An exception in a listener is recorded in Config.errors and does not "
+     "affect the reply."),
 )
 
 
@@ -201,6 +203,27 @@ def load_keys():
     finally:
         sys.path.pop(0)
     return K
+
+
+def load_owners():
+    """key -> the firmware module that owns it (its module-level _CONFIG_KEYS;
+    host_tests/unit/test_key_owners.py checks there is exactly one)."""
+    import ast
+    out = {}
+    base = os.path.join(ROOT, "firmware")
+    for d, _, files in os.walk(os.path.join(base, "evse")):
+        for f in sorted(files):
+            if not f.endswith(".py"):
+                continue
+            p = os.path.join(d, f)
+            with open(p) as fh:
+                tree = ast.parse(fh.read())
+            mod = os.path.relpath(p, base)[:-3].replace(os.sep, ".")
+            for n in tree.body:
+                if isinstance(n, ast.Assign) and [getattr(t, "id", None) for t in n.targets] == ["_CONFIG_KEYS"]:
+                    for k in ast.literal_eval(n.value.args[0]):     # const((...))
+                        out[k] = mod
+    return out
 
 
 def parse_comments(path=KEYS_PY):
@@ -349,18 +372,23 @@ def render():
         "## Keys",
         "",
         "Access: RO read-only, RW writable, reboot = the change is active after a reboot. "
-        "Support: the models that have the key.",
+        "Support: the models that have the key. Owner: the firmware module that gives the "
+        "key its effect and declares it (_CONFIG_KEYS; docs/architecture.md, Services own "
+        "their keys), `evse.` left out.",
         "",
-        "| Key | Type | Values | Default | Access | Support | Unit | Notes | Summary |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| Key | Type | Values | Default | Access | Support | Unit | Owner | Notes | Summary |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    owners = load_owners()
     for e in K.KEYS:
         name = e[K.NAME]
         c = com.get(name, {})
+        owner = owners.get(name, "")
         lines.append("| %s |" % " | ".join(_cell(x) for x in (
             "`%s`" % name, K.TYPE_NAMES[e[K.TYPE]], _fmt_values(K, e, c.get("values")),
             _fmt_default(K, e), _access(K, e[K.FLAGS]), _support(K, e[K.FLAGS]),
-            e[K.UNIT] or "", _notes(K, e), c.get("summary", ""))))
+            e[K.UNIT] or "", owner[5:] if owner.startswith("evse.") else owner,
+            _notes(K, e), c.get("summary", ""))))
     lines += [""] + ocpp_names(K)
     lines += ["## Decisions", "",
               "Choices made for this firmware where the manual is ambiguous, inconsistent or "

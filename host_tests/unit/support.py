@@ -75,10 +75,11 @@ class DictConfig:
     def get(self, name):
         return self.values[name]          # KeyError on a misspelt key
 
-    def subscribe(self, fn) -> None:
-        self.listeners.append(fn)
+    def subscribe(self, fn, keys=None) -> None:
+        self.listeners.append((fn, keys))
 
     def set(self, name, value) -> None:
         self.values[name] = value
-        for fn in self.listeners:
-            fn(name)
+        for fn, keys in self.listeners:
+            if keys is None or name in keys:
+                fn(name)

@@ -812,6 +812,26 @@ def test_listeners():
     assert c.get("HeartBeatInterval") == 62 and len(c.errors) == 1
 
 
+def test_listener_with_keys_hears_those_keys_only():
+    c = new()
+    mine, every = [], []
+    c.subscribe(mine.append, ("HeartBeatInterval", "LEDcolor_Charging"))
+    c.subscribe(every.append)
+    assert c.change("HeartBeatInterval", "60") == ACC
+    assert c.change("BESPortnumber", "81") == RBR
+    assert c.change("ledcolor_charging", "red") == ACC      # any spelling: the manual's name
+    assert c.change("HeartbeatInterval", "70") == ACC       # the OCPP alias of HeartBeatInterval
+    assert mine == ["HeartBeatInterval", "LEDcolor_Charging", "HeartBeatInterval"]
+    assert every == ["HeartBeatInterval", "BESPortnumber", "LEDcolor_Charging", "HeartBeatInterval"]
+    c.subscribe(mine.append, ("BESPortnumber",))            # again: new keys replace the old
+    c.change("HeartBeatInterval", "71")
+    c.change("BESPortnumber", "82")
+    assert mine[3:] == ["BESPortnumber"]
+    c.unsubscribe(mine.append)
+    c.change("BESPortnumber", "83")
+    assert mine[3:] == ["BESPortnumber"] and every[-1] == "BESPortnumber"
+
+
 def test_write_failure_rejects_and_keeps_value():
     st = MemStorage()
     c = new("dscu", st)

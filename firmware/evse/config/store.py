@@ -86,6 +86,11 @@ _RULES = (
 )
 
 
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("GetConfigurationMaxKeys", "LocalManagementPassword"))
+
+
 def _lookup(name):
     """The KEYS entry named exactly name, or None: binary search over keys.ORDER
     (no name -> entry dictionary on the heap: 162 entries cost about 2 KB)."""
@@ -468,18 +473,30 @@ class Config:
         return items, unknown
 
     # ---- listeners ------------------------------------------------------------------------------
-    def subscribe(self, fn) -> None:
+    def subscribe(self, fn, keys=None) -> None:
         """fn(name) is called after a key's configured value changed (change,
-        set_internal, password rotation)."""
-        if fn not in self._listeners:
-            self._listeners.append(fn)
+        set_internal, password rotation): for the names in keys only (a
+        tuple of the manual's names; a service passes the keys it owns or
+        reads), for every key when keys is None. Subscribing fn again
+        replaces its keys."""
+        ls = self._listeners
+        for i in range(len(ls)):
+            if ls[i][0] == fn:
+                ls[i] = (fn, keys)
+                return
+        ls.append((fn, keys))
 
     def unsubscribe(self, fn) -> None:
-        if fn in self._listeners:
-            self._listeners.remove(fn)
+        ls = self._listeners
+        for i in range(len(ls)):
+            if ls[i][0] == fn:
+                del ls[i]
+                return
 
     def _notify(self, name: str) -> None:
-        for fn in tuple(self._listeners):
+        for fn, keys in tuple(self._listeners):
+            if keys is not None and name not in keys:
+                continue
             try:
                 fn(name)
             except Exception as ex:  # a broken listener must not break the OCPP reply

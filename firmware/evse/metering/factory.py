@@ -28,6 +28,17 @@ PULSE_METER = 3     # regmap.PULSE_METER
 EKM_METER = 10      # EKM Omnimeter v.4, EKM's own protocol (evse.metering.ekm)
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("MeterType", "MeterPulseCount", "EkmMeterNumber1", "EkmMeterNumber2"))
+
+
 def make_meters(board, cfg, clock, storage, error_log, port) -> list:
     n = len(board.connectors)
     mtype = cfg.get("MeterType")

@@ -41,6 +41,11 @@ WINDOW_MS = const(10000)   # the pulse rate is averaged over at least this long.
 WINDOW_PULSES = const(50)  # ...or this many pulses (2 % resolution)
 
 
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("MainsVoltage",))
+
+
 def gap_bound_wh(max_w: int, ppk: int) -> int:
     """The most energy a power cut can take from an "open" register: less
     than SAVE_WH (or SAVE_MAX_MS at max_w W, when that is less), one pulse

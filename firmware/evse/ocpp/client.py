@@ -43,6 +43,21 @@ K_HEARTBEAT = 3
 BOOT_RETRY_DEFAULT_S = 60
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("BESPath", "BESPortnumber", "BESURL", "ChargePointVendor", "Model",
+                      "HeartBeatInterval", "MessageResponseTimeOut", "TransactionMessageAttempts",
+                      "TransactionMessageRetryInterval", "WebSocketPingInterval", "NodeId", "OfflineMode",
+                      "UseWebsocketSecure", "AuthorizationKey", "SecurityProfile", "RootCertificate",
+                      "ClientCertificate", "ClientKey", "OCPPProtocolsSupported"))
+
+
 class CallOut:
     __slots__ = ("msg_id", "action", "payload", "kind", "cb", "seq", "deadline", "waited")
 
@@ -103,7 +118,8 @@ class OcppClient:
         self.last_error = ""
         self.tap = None             # type: Any  # tap(direction, frame): the simulator's event log
         self.wrap_ws = None         # type: Any  # wrap_ws(ws) -> ws-like, per connection: the simulator's link faults
-        config.subscribe(self._on_config)
+        config.subscribe(self._on_config, ("TransactionMessageAttempts", "TransactionMessageRetryInterval",
+                                           "AuthorizationKey", "SecurityProfile"))
 
     # ---- configuration ------------------------------------------------------
     def _sync_journal_config(self) -> None:

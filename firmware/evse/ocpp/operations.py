@@ -21,6 +21,17 @@
 from evse.ocpp import rpc
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("SupportedFeatureProfiles", "SupportedFeatureProfilesMaxLength"))
+
+
 def method_name(action: str) -> str:
     """SetChargingProfile -> ocpp_set_charging_profile (derived per CALL: no
     table of bound methods on the heap, no table of names in flash)."""

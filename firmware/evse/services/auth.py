@@ -51,6 +51,18 @@ from evse.services.authlist import (ACCEPTED, INVALID, VALID, norm, parse_info,
                                     valid_tag)
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("AllowOfflineTxForUnknownId", "AuthorizeRemoteTxRequests", "LocalAuthorizeOffline",
+                      "LocalPreAuthorize"))
+
+
 def may_start(decision) -> bool:
     return decision is not None and decision[0] == ACCEPTED
 

@@ -45,6 +45,12 @@ _CACHE_KEEP_S = const(604800)        # 7 days (manual: AuthorisationCacheEnabled
 _CACHE_MAX = const(64)               # default bound of the cache (RAM, flash)
 
 
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("AuthorisationCacheEnabled", "LocalAuthListEnabled", "LocalAuthListMaxLength",
+                      "SendLocalListMaxLength"))
+
+
 def norm(tag) -> str:
     """The key of an IdToken (case-insensitive, OCPP 7.28)."""
     return tag.upper()

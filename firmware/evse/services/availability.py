@@ -30,6 +30,20 @@ CONNECTOR_KEYS = ("MaxCurrentConnection", "Connector1FlexCable", "Connector2Flex
 UNLOCK_WAIT_MS = L.ATTEMPTS * (L.DRIVE_MS + L.PAUSE_MS) + 1000
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("3StageServo", "Connector1Enabled", "Connector1FlexCable", "Connector2Enabled",
+                      "Connector2FlexCable", "FlexConnectorWithActuator", "RelayHelperContactNormallyOpen",
+                      "SafetyRelayEnabled", "InversedServo", "StopTransactionOnEVSideDisconnect",
+                      "UnlockConnectorOnEVSideDisconnect", "ConnectorPhaseRotation"))
+
+
 class Availability:
     OPERATIONS = ("ChangeAvailability", "UnlockConnector")   # evse.ocpp.operations
 
@@ -58,13 +72,12 @@ class Availability:
                     raise ValueError("shape")
             except ValueError:
                 error_log.add("availability file corrupt: all operative")
-        config.subscribe(self._on_config)
+        config.subscribe(self._on_config, CONNECTOR_KEYS)
 
     def _on_config(self, key: str) -> None:
-        # only keys the safety core reads re-configure it (most are reboot-
+        # subscribed for the keys the safety core reads (most are reboot-
         # required, so their active value does not change until a reboot)
-        if key in CONNECTOR_KEYS:
-            self.apply_config()
+        self.apply_config()
 
     def operative(self, cid: int) -> bool:
         return self.mirrors[cid - 1].operative

@@ -60,6 +60,17 @@ from evse.services.session import IDLE, R_LOCAL
 _DOWN = ("Faulted", "Unavailable")
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("RFIDReader1Enabled", "RFIDReader2Enabled", "StartTransactionDelay"))
+
+
 def _res(result: str, connector: int = 0, **extra) -> dict:
     d = {"result": result, "connector": connector}
     for k in extra:

@@ -23,6 +23,23 @@ from evse.services.session import TX
 PROFILES_FILE = "profiles.json"     # smartcharging.FILE, spelled here so that looking does not load it
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("MaxCurrentConnection", "MinCurrentConnection", "NominalAmperage"))
+# the keys a connector's offer follows (own, load balancing's, smart charging's):
+# a change of one tells the safety core every offer again
+_INPUTS = const(("MaxCurrentConnection", "MinCurrentConnection", "NominalAmperage",
+                 "ChargePointCurrentLimit", "TempLowerOffsetDegrees", "TempLowerOffsetLimit",
+                 "TempUpperOffsetDegrees", "TempUpperOffsetLimit", "SmartChargingEnabled",
+                 "NominalPeriod", "MainsVoltage", "L1Active", "L2Active", "L3Active"))
+
+
 class Energy:
     OPERATIONS = ("SetChargingProfile", "ClearChargingProfile", "GetCompositeSchedule")   # evse.ocpp.operations
 
@@ -56,7 +73,7 @@ class Energy:
         if self._enabled() or stored:
             self._load_smart()
         self._cache_config()
-        config.subscribe(self._on_config)
+        config.subscribe(self._on_config, _INPUTS)
 
     # ---- smart charging (lazy service) ---------------------------------------------
     def _enabled(self) -> bool:

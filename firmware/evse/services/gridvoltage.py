@@ -28,6 +28,18 @@ PHASE_KEYS = ("L1Active", "L2Active", "L3Active")
 NAME = "grid"
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("L1Active", "L2Active", "L3Active", "OverVoltageLimit", "UnderVoltageLimit",
+                      "VoltageLimitCheckInterval", "VoltageLimitMaxSequentialStatusNotification"))
+
+
 class GridVoltage:
     def __init__(self, config, meters, conditions, status) -> None:
         # status: the status reporting service (services/statusreport.py:

@@ -78,6 +78,15 @@ _MODES = ("default", "low", "high")
 _MODE_KEYS = ("LEDIntensityDefault", "LEDIntensityLow", "LEDIntensityHigh")
 
 
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("BlinkingInterval", "BuzzerActive", "BuzzerInterval", "BuzzerPeriod", "IdleLedActive",
+                      "LEDIntensityDefault", "LEDIntensityHigh", "LEDIntensityLow", "LEDcolor_Authorized",
+                      "LEDcolor_Available", "LEDcolor_Charging", "LEDcolor_Preparing", "LEDcolor_Reserved",
+                      "LEDcolor_Reserved_Authorized", "LEDcolor_Suspended", "LEDcolor_Unavailable",
+                      "LedActive"))
+
+
 def color_rgb(name: str) -> int:
     """Base colour name (no _BLINKING) -> 0xRRGGBB; 0 if unknown."""
     for n, rgb in COLORS:
@@ -115,7 +124,7 @@ class Indicators:
         self._buzz_due = 0
         self._buzz_sched = False
         self._load_config()
-        config.subscribe(self._on_config)
+        config.subscribe(self._on_config, _CONFIG_KEYS)
 
     # ---- configuration ---------------------------------------------------------------
     def _load_config(self) -> None:

@@ -53,6 +53,12 @@ IDLE_S = const(900)     # no demand this long releases the share (rule 5)
 HYST_C = const(2)       # derating hysteresis, degrees Celsius
 
 
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("ChargePointCurrentLimit", "TempLowerOffsetDegrees", "TempLowerOffsetLimit",
+                      "TempUpperOffsetDegrees", "TempUpperOffsetLimit"))
+
+
 def deci(amps) -> int:
     """Amps (int or float) -> deci-amps int."""
     return int(round(amps * 10))

@@ -19,6 +19,11 @@ SECRET_KEYS = ("AuthorizationKey", "ClientKey", "PINCode", "SMSFactoryResetStrin
                "SMSResetString", "TaglessIdTag1", "TaglessIdTag2")
 
 
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("LogLevel",))
+
+
 def is_secret(key: str) -> bool:
     return key in SECRET_KEYS or "PASSWORD" in key.upper()
 
@@ -56,9 +61,8 @@ def follow(config, fixed=None) -> None:
     set_console(level_of(fixed or config.get_str("LogLevel")))
     if not fixed:
         def changed(name: str) -> None:
-            if name == "LogLevel":
-                set_console(level_of(config.get_str("LogLevel")))
-        config.subscribe(changed)
+            set_console(level_of(config.get_str("LogLevel")))
+        config.subscribe(changed, _CONFIG_KEYS)
 
 
 class Log:

@@ -21,6 +21,18 @@ from evse.ticks import ticks_diff
 FW_FILES = ("app-active", "fw-job")     # firmware.POINTER / JOB, spelled here so that looking does not load it
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("FirmwareVersionIOCU", "FirmwareVersionMCU", "OCPPProtocolUsed", "SerialNumber",
+                      "MACAddress", "ResetRetries", "NumberOfConnectors"))
+
+
 class Maintenance:
     OPERATIONS = ("Reset", "GetDiagnostics", "UpdateFirmware")   # evse.ocpp.operations
     TRIGGERS = ("DiagnosticsStatusNotification", "FirmwareStatusNotification")

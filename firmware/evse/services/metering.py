@@ -56,6 +56,20 @@ MEASURANDS = {
 PHASES = ("L1", "L2", "L3")
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("ClockAlignedDataInterval", "MeterValueSampleInterval", "MeterValuesAlignedData",
+                      "MeterValuesAlignedDataMaxLength", "MeterValuesSampledData",
+                      "MeterValuesSampledDataMaxLength", "StopTxnAlignedData",
+                      "StopTxnAlignedDataMaxLength", "StopTxnSampledData", "StopTxnSampledDataMaxLength"))
+
+
 def _csl(v: str) -> list:
     return [x.strip() for x in v.split(",") if x.strip()]
 

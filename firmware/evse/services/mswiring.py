@@ -11,6 +11,17 @@ from evse.services.session import IDLE, AUTHORIZED, TX
 from evse.aio import asyncio
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("RFIDMasterSlaveEnabled", "RFIDMasterSlaveID"))
+
+
 # ---- the station as the link sees it ------------------------------------------------------
 class StationUnit:
     """The station's sessions, cards and status as the link cores see them

@@ -53,6 +53,15 @@ PHASE_NAMES = ("off", "connecting", "up")
 CONNECTION_NAMES = ("mobile", "ethernet")
 
 
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("PrimaryConnection", "SecondaryConnection", "NetworkWLANSSID", "NetworkWLANPassword",
+                      "NetworkDHCP", "NetworkIPAddress", "NetworkNetmask", "NetworkGateway", "NetworkDNS",
+                      "gprsAPN", "gprsPASSWORD", "gprsQcfgBand", "gprsUSER", "ModemICCID", "ModemIMSI",
+                      "ModemInitString", "ModemSignalStrengthInterval", "ModemWeakSignalStrengthLimit",
+                      "PINCode", "SMSFactoryResetString", "SMSManagementOriginator", "SMSResetString"))
+
+
 class Network:
     """config: evse.config.store.Config; clock: ticks_ms()/now(); netifs:
     {connection type: interface} (evse.hal.netif contract); on_change(net)

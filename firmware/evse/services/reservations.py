@@ -37,6 +37,17 @@ _NONE = []   # type: list  # expire()'s "nothing expired", shared: callers only 
 _BUSY = ("Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved", "Occupied")
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("ReserveConnectorZeroSupported",))
+
+
 class Reservations:
     def __init__(self, storage, config, clock, n_connectors: int) -> None:
         self.storage = storage

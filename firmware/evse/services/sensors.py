@@ -51,6 +51,26 @@ _TYPE_KEYS = ("", "ExternalSensor1Type", "ExternalSensor2Type")
 _NO_KEYS = ("", "ExternalSensor1NormallyOpen", "ExternalSensor2NormallyOpen")
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("ExternalSensor1Type", "ExternalSensor1NormallyOpen", "ExternalSensor1Name",
+                      "ExternalSensor1CoupledConnector", "ExternalSensor1TriggerActions",
+                      "ExternalSensor1RecoverActions", "ExternalSensor2Type", "ExternalSensor2NormallyOpen",
+                      "ExternalSensor2Name", "ExternalSensor2CoupledConnector",
+                      "ExternalSensor2TriggerActions", "ExternalSensor2RecoverActions",
+                      "VoltageSensorVCCMainCoupledConnector", "VoltageSensorVCCMainTriggerActions",
+                      "VoltageSensorVCCMainRecoverActions", "VoltageSensorVCC3V3IOCoupledConnector",
+                      "VoltageSensorVCC3V3IOTriggerActions", "VoltageSensorVCC3V3IORecoverActions",
+                      "VoltageSensorVCCBuffCoupledConnector", "VoltageSensorVCCBuffTriggerActions",
+                      "VoltageSensorVCCBuffRecoverActions"))
+
+
 def order(actions: list) -> list:
     """The actions to run, in execution order (stable for equal priorities)."""
     pairs = []

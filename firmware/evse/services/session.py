@@ -77,6 +77,12 @@ R_UNLOCK = "UnlockCommand"
 
 
 
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("ConnectionTimeOut", "MaxEnergyOnInvalidId", "PlugPresentTimeout",
+                      "StopTransactionOnInvalidId", "TaglessCharging", "TaglessIdTag1", "TaglessIdTag2"))
+
+
 class Session:
     def __init__(self, index: int, connector, config, clock, sink, meter, port) -> None:
         self.index = index              # 0-based; OCPP connectorId = index + 1

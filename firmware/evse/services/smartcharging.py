@@ -91,6 +91,22 @@ from evse.services.smartschedule import allowed_units, min_opt, period_at, perio
 FILE = "profiles.json"
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("SmartChargingEnabled", "ChargingProfileMaxStackLevel",
+                      "ChargingScheduleAllowedChargingRateUnit", "ChargingSchedulesMaxPeriods",
+                      "MaxChargingProfilesInstalled", "NominalPeriod", "ConnectorSwitch3to1PhaseSupported"))
+# what a composite schedule is computed from (the RO limits cannot change)
+_INPUTS = const(("SmartChargingEnabled", "NominalPeriod", "NominalAmperage", "ChargePointCurrentLimit",
+                 "MainsVoltage", "L1Active", "L2Active", "L3Active"))
+
+
 def _cfg(config, name: str, default):
     try:
         v = config.get(name)
@@ -127,7 +143,7 @@ class SmartCharging:
         self._c_ver = -1
         self._c_gen = -1
         self._c = None          # type: Any
-        config.subscribe(self._on_config)
+        config.subscribe(self._on_config, _INPUTS)
         self._load()
 
     def _on_config(self, key: str) -> None:

@@ -8,6 +8,17 @@ DEFAULT_RETRIES = 2         # when the request has no `retries`
 DEFAULT_INTERVAL_S = 60     # when the request has no `retryInterval`
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("FTPUserName", "FTPPassword"))
+
+
 def config_credentials(config):
     """(FTPUserName, FTPPassword) of the configuration (manual 4.4): the FTP
     credentials used when the URL has none."""

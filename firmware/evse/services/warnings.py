@@ -25,6 +25,17 @@ from evse.services.conditions import PRIO_WARNING
 _MIN_DA = 60            # IEC 61851-1: no PWM below 6 A
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("DetailedWarningMessages",))
+
+
 class Warnings:
     def __init__(self, conditions, config, error_log, send_event) -> None:
         self.cond = conditions

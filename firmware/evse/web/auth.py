@@ -35,6 +35,17 @@ USERS = ("admin", "")
 COOKIE = "evse_sid"             # the session cookie
 
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+# the configuration keys this module owns (one owner each; a const: compiled
+# away where unused, docs/architecture.md)
+_CONFIG_KEYS = const(("Registered",))
+
+
 def same(a: str, b: str) -> bool:
     """a == b, in a time that depends only on their lengths."""
     x = a.encode()
