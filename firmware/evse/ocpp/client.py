@@ -73,6 +73,12 @@ class CallOut:
 
 
 class OcppClient:
+    # the simulator's hooks (evsesim: the event log, the link faults): class
+    # defaults, so that a board's client (which never sets them) carries no
+    # slots for them (38 attributes took an instance dictionary of 47)
+    tap = None                      # type: Any  # tap(direction, frame): the simulator's event log
+    wrap_ws = None                  # type: Any  # wrap_ws(ws) -> ws-like, per connection: the simulator's link faults
+
     def __init__(self, config, board, journal=None, ids=None) -> None:
         # what the client tells the services, wired once by the composition
         # root (evse.station): answered(action, seq, request, conf) for a
@@ -116,8 +122,6 @@ class OcppClient:
         self._io = None             # type: Any  # settle_io's: something of the link's moved
         self._net = None            # type: Any  # set when the network link comes up
         self.last_error = ""
-        self.tap = None             # type: Any  # tap(direction, frame): the simulator's event log
-        self.wrap_ws = None         # type: Any  # wrap_ws(ws) -> ws-like, per connection: the simulator's link faults
         config.subscribe(self._on_config, ("TransactionMessageAttempts", "TransactionMessageRetryInterval",
                                            "AuthorizationKey", "SecurityProfile"))
 
