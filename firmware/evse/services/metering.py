@@ -37,18 +37,18 @@ import json
 
 from evse.clock import iso8601
 
-_DAY = 86400
-LATE_S = 60            # an aligned boundary overrun this long was jumped over, not reached
-TXDATA_BYTES = 8192    # JSON of the readings kept for transactionData, per transaction
-
-PHASES = ("L1", "L2", "L3")
-
-
 try:
     from micropython import const
 except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
+
+_DAY = const(86400)
+_LATE_S = const(60)            # an aligned boundary overrun this long was jumped over, not reached
+TXDATA_BYTES = 8192    # JSON of the readings kept for transactionData, per transaction
+
+PHASES = ("L1", "L2", "L3")
+
 
 # (measurand, unit, per-phase?): what the meters of this controller measure.
 # A constant tuple (flash on a board), not a dictionary built at import.
@@ -260,7 +260,7 @@ class Metering:
             return
         self.next_aligned = next_boundary(now, iv)
         late = now - na
-        if late >= LATE_S or late >= iv:
+        if late >= _LATE_S or late >= iv:
             return        # the clock was set forward over the boundary: nothing read there
         names = _csl(self.config.get("MeterValuesAlignedData"))
         for i, s in enumerate(self.sessions):
