@@ -36,8 +36,8 @@ except ImportError:  # CPython
         return x
 
 ACCEPTED = "Accepted"
-REJECTED = "Rejected"
-REBOOT_REQUIRED = "RebootRequired"
+_REJECTED = const("Rejected")
+_REBOOT_REQUIRED = const("RebootRequired")
 NOT_SUPPORTED = "NotSupported"
 
 FILE = "config.json"
@@ -73,17 +73,17 @@ _MAX_TEXT = const(500)      # ChangeConfiguration value is CiString500
 _MAX_ERRORS = const(32)
 _PW_LEN = const(12)
 # 64 symbols, so a random byte & 63 picks one without bias
-_PW_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789$^"
+_PW_ALPHABET = const("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789$^")
 
 # Cross-key rules: pairs of keys checked together (see _rule_ok).
-_RULES = (
+_RULES = const((
     ("SecurityProfile", "AuthorizationKey"),
     ("TaglessIdTag1", "TaglessIdTag2"),
     ("MinCurrentConnection", "MaxCurrentConnection"),
     ("MinCurrentConnection", "ChargePointCurrentLimit"),
     ("NetworkDHCP", "NetworkIPAddress"),    # static addressing needs an address
     ("NetworkDHCP", "NetworkNetmask"),      # and a netmask
-)
+))
 
 
 # the configuration keys this module owns (one owner each; a const: compiled
@@ -332,14 +332,14 @@ class Config:
         if e is None or not e[_FLAGS] & self._sup:
             return NOT_SUPPORTED
         if e[_FLAGS] & _RO:
-            return REJECTED
+            return _REJECTED
         v = self._parse(e, value)
         if v is BAD or not self._cross_ok(e[_NAME], v):
-            return REJECTED
+            return _REJECTED
         if not self._store(e, v):
-            return REJECTED
+            return _REJECTED
         if e[_FLAGS] & _REBOOT and v != self._active(e):
-            return REBOOT_REQUIRED
+            return _REBOOT_REQUIRED
         return ACCEPTED
 
     def set_internal(self, name, value) -> bool:

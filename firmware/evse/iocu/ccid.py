@@ -28,14 +28,14 @@ from evse.iocu import errors as E_
 TEST_MS = const(500)
 RELEASE_MS = const(500)
 RETEST_MS = const(900000)
-MAX_RETESTS = const(3)
+_MAX_RETESTS = const(3)
 
 OFF = const(0)        # no CCID fitted
 IDLE = const(1)       # no session / not yet tested
 TEST_ON = const(2)    # Test line on, waiting for Fault to rise
 TEST_OFF = const(3)   # Test line off, waiting for Fault to fall
 OK = const(4)         # tested, monitoring
-TRIPPED = const(5)    # fault seen, waiting for the re-test
+_TRIPPED = const(5)    # fault seen, waiting for the re-test
 FAILED = const(6)     # self-test failed, until the session ends
 GAVE_UP = const(7)    # MAX_RETESTS re-tests failed, until the session ends
 NAMES = ("OFF", "IDLE", "TEST_ON", "TEST_OFF", "OK", "TRIPPED", "FAILED", "GAVE_UP")
@@ -65,7 +65,7 @@ class Ccid:
         st = self.state
         if st == TEST_ON or st == TEST_OFF:
             return 10
-        if st == TRIPPED:
+        if st == _TRIPPED:
             left = RETEST_MS - ticks_diff(now, self._t0)
             return left if left > 0 else 0
         return -1
@@ -88,7 +88,7 @@ class Ccid:
         if st == OK:
             if fault:
                 # no re-test left in this session: give up at once
-                self.state = GAVE_UP if self.retests >= MAX_RETESTS else TRIPPED
+                self.state = GAVE_UP if self.retests >= _MAX_RETESTS else _TRIPPED
                 self._t0 = now
                 return E_.ERR_CCID_TRIPPED
             return 0
@@ -109,7 +109,7 @@ class Ccid:
             elif ticks_diff(now, self._t0) >= RELEASE_MS:
                 return self._test_failed(now)
             return 0
-        if st == TRIPPED:
+        if st == _TRIPPED:
             if ticks_diff(now, self._t0) >= RETEST_MS:
                 self.retests += 1
                 if fault:  # still unsafe: this re-test failed
@@ -133,9 +133,9 @@ class Ccid:
 
     def _retest_failed(self, now: int) -> int:
         self._retest = False
-        if self.retests >= MAX_RETESTS:
+        if self.retests >= _MAX_RETESTS:
             self.state = GAVE_UP
         else:
-            self.state = TRIPPED
+            self.state = _TRIPPED
             self._t0 = now
         return 0

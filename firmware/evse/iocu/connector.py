@@ -69,7 +69,7 @@ from evse.iocu.events import (EV_PILOT, EV_ERROR_SET, EV_ERROR_CLEARED, EV_WARNI
                               EV_DUTY, EV_SESSION, EV_LOCKST, EV_REPORT)
 
 ERROR_HOLD_MS = const(2000)   # a latched error is shown at least this long
-TEMP_HYST_DC = const(50)      # socket temperature must fall 5.0 degC to clear
+_TEMP_HYST_DC = const(50)      # socket temperature must fall 5.0 degC to clear
 TICK_MS = const(10)           # nominal period while something is in motion
 _N = E_.N_CODES
 
@@ -409,7 +409,7 @@ class Connector:
             t = io.socket_temp_dc()
             if t > self.temp_max_dc:
                 self._raise(now, E_.ERR_TEMPERATURE_SOCKET)
-            elif self._act[E_.ERR_TEMPERATURE_SOCKET] and t <= self.temp_max_dc - TEMP_HYST_DC:
+            elif self._act[E_.ERR_TEMPERATURE_SOCKET] and t <= self.temp_max_dc - _TEMP_HYST_DC:
                 self._clear(E_.ERR_TEMPERATURE_SOCKET)
 
         # 4. lock

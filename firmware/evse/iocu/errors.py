@@ -38,7 +38,7 @@ except ImportError:  # CPython
         return x
 
 # --- codes (manual 8.4 order) ---
-ERR_NONE = const(0)
+_ERR_NONE = const(0)
 ERR_CCID_TRIPPED = const(1)
 ERR_CHANGE_PWM_NOT_YET_ALLOWED = const(2)
 ERR_DIODE_FAILURE = const(3)

@@ -46,7 +46,7 @@ PAUSE_MS = const(200)
 ATTEMPTS = const(3)
 RETRY_MS = const(30000)
 SENSE_N = const(3)
-SENSE_MS = const(20)
+_SENSE_MS = const(20)
 
 # positions
 POS_UNKNOWN = const(0)
@@ -55,14 +55,14 @@ POS_LOCKED = const(2)
 # driver states
 IDLE = const(0)
 DRIVING = const(1)
-PAUSE = const(2)
+_PAUSE = const(2)
 FAILED = const(3)
 
 
 class Lock:
     def __init__(self) -> None:
-        self._sw = Debounce(SENSE_N, SENSE_MS, -1)
-        self._psw = Debounce(SENSE_N, SENSE_MS, -1)
+        self._sw = Debounce(SENSE_N, _SENSE_MS, -1)
+        self._psw = Debounce(SENSE_N, _SENSE_MS, -1)
         self.fitted = False
         self.three_stage = False
         self._inv = 0
@@ -105,13 +105,13 @@ class Lock:
             self._go(now, self.target)
 
     def in_motion(self) -> bool:
-        return self.state == DRIVING or self.state == PAUSE or self._sw.pending() or self._psw.pending()
+        return self.state == DRIVING or self.state == _PAUSE or self._sw.pending() or self._psw.pending()
 
     def next_ms(self, now: int) -> int:
         """ms until this driver needs a tick; -1 = none."""
         if self.state == DRIVING or self._sw.pending() or self._psw.pending():
             return 10
-        if self.state == PAUSE:
+        if self.state == _PAUSE:
             return max(0, PAUSE_MS - ticks_diff(now, self._t0))
         if self.state == FAILED:
             return max(0, RETRY_MS - ticks_diff(now, self._t0))
@@ -185,9 +185,9 @@ class Lock:
                     self.state = FAILED
                     self.pos = POS_UNKNOWN
                     return E_.ERR_SERVO_LOCK_FAILED
-                self.state = PAUSE
+                self.state = _PAUSE
             return 0
-        if st == PAUSE:
+        if st == _PAUSE:
             if ticks_diff(now, self._t0) >= PAUSE_MS:
                 self.attempt += 1
                 self.state = DRIVING

@@ -48,11 +48,11 @@ F = const(6)
 INVALID = const(7)
 NAMES = ("?", "A", "B", "C", "D", "E", "F", "INVALID")
 
-DEBOUNCE_N = const(3)
+_DEBOUNCE_N = const(3)
 DEBOUNCE_MS = const(20)
-DIODE_MAX_MV = const(-11000)
-MAX_SWITCHES = const(10)
-SWITCH_WINDOW_MS = const(5000)
+_DIODE_MAX_MV = const(-11000)
+_MAX_SWITCHES = const(10)
+_SWITCH_WINDOW_MS = const(5000)
 
 
 def classify(high_mv: int) -> int:
@@ -93,9 +93,9 @@ def transition_error(old: int, new: int, charging_allowed: bool) -> int:
 
 class Pilot:
     def __init__(self) -> None:
-        self._deb = Debounce(DEBOUNCE_N, DEBOUNCE_MS, UNKNOWN)
-        self._diode = Debounce(DEBOUNCE_N, DEBOUNCE_MS, -1)
-        self._ring = [0] * (MAX_SWITCHES + 1)
+        self._deb = Debounce(_DEBOUNCE_N, DEBOUNCE_MS, UNKNOWN)
+        self._diode = Debounce(_DEBOUNCE_N, DEBOUNCE_MS, -1)
+        self._ring = [0] * (_MAX_SWITCHES + 1)
         self._ri = 0
         self._rn = 0
         self.state = UNKNOWN
@@ -126,7 +126,7 @@ class Pilot:
         """Record a debounced change; True when more than MAX_SWITCHES
         happened within SWITCH_WINDOW_MS."""
         ring = self._ring
-        n = MAX_SWITCHES + 1
+        n = _MAX_SWITCHES + 1
         ring[self._ri] = now
         self._ri += 1
         if self._ri == n:
@@ -136,7 +136,7 @@ class Pilot:
             if self._rn < n:
                 return False
         # ring full: _ri now points at the oldest of the last n changes
-        return ticks_diff(now, ring[self._ri]) <= SWITCH_WINDOW_MS
+        return ticks_diff(now, ring[self._ri]) <= _SWITCH_WINDOW_MS
 
     def diode_sample(self, now: int, low_mv: int, testing: bool) -> bool:
         """Diode test while PWM runs with an EV connected (testing=True).
@@ -145,7 +145,7 @@ class Pilot:
             self._diode.reset(-1)
             self.diode_ok = False
             return False
-        if self._diode.update(now, 1 if low_mv <= DIODE_MAX_MV else 0):
+        if self._diode.update(now, 1 if low_mv <= _DIODE_MAX_MV else 0):
             if self._diode.value == 1:
                 self.diode_ok = True
             else:

@@ -35,7 +35,7 @@ except ImportError:  # CPython
 
 MIN_DA = const(60)
 MAX_DA = const(800)
-SPLIT_DA = const(510)
+_SPLIT_DA = const(510)
 STEP_DA = const(400)
 NO_PWM = const(1000)
 
@@ -48,7 +48,7 @@ def duty_for_da(da: int) -> int:
         return NO_PWM
     if da > MAX_DA:
         da = MAX_DA
-    if da <= SPLIT_DA:
+    if da <= _SPLIT_DA:
         return (da * 5 + 1) // 3   # rounded to the nearest 0.1 %
     d = da * 2 // 5 + 640
     return d if d > 850 else 850

@@ -45,16 +45,16 @@ from evse.iocu.debounce import Debounce
 from evse.iocu.events import (EV_ERROR_SET, EV_ERROR_CLEARED, EV_WARNING, EV_INPUT,
                               EV_RAIL, EV_REPORT, EV_BLOCK)
 
-SUPPLY_HYST_MV = const(200)
-INPUT_DEBOUNCE_MS = const(50)
-BOUNCE_MAX = const(10)
-BOUNCE_WINDOW_MS = const(10000)
+_SUPPLY_HYST_MV = const(200)
+_INPUT_DEBOUNCE_MS = const(50)
+_BOUNCE_MAX = const(10)
+_BOUNCE_WINDOW_MS = const(10000)
 BOUNCE_FREEZE_MS = const(60000)
 
-R_OK = const(0)
-R_LOW = const(1)
-R_HIGH = const(2)
-R_FAIL = const(3)
+_R_OK = const(0)
+_R_LOW = const(1)
+_R_HIGH = const(2)
+_R_FAIL = const(3)
 
 # (low, high) mV per rail; rail 0 also has the power-failure level.
 # Frozen, an int above 8191 in a constant tuple is a long int in flash
@@ -62,7 +62,7 @@ R_FAIL = const(3)
 # it costs nothing, in arithmetic each result allocates. So the tick compares
 # readings with these limits and never computes with them (docs/memory.md).
 _LIMITS = ((11000, 13500), (3000, 3600), (10500, 13500))
-POWER_FAIL_MV = const(10000)
+_POWER_FAIL_MV = const(10000)
 
 _TEST_RGB = (0, 0xFF0000, 0x00FF00, 0x0000FF)
 
@@ -84,11 +84,11 @@ class Iocu:
         self._frame = bytearray(L.FRAME)
         self._act = bytearray(E_.N_CODES)
         self.error = 0                 # blocking station error (highest priority)
-        self._rail = [Debounce(3, 100, R_OK), Debounce(3, 100, R_OK), Debounce(3, 100, R_OK)]
-        self._in = [Debounce(3, INPUT_DEBOUNCE_MS, -1) for _ in range(3)]  # [1], [2] used
+        self._rail = [Debounce(3, 100, _R_OK), Debounce(3, 100, _R_OK), Debounce(3, 100, _R_OK)]
+        self._in = [Debounce(3, _INPUT_DEBOUNCE_MS, -1) for _ in range(3)]  # [1], [2] used
         self.ext_level = bytearray(3)  # [1], [2]: debounced, reported levels
         self.ext_known = bytearray(3)  # [n] = 1 once input n has a debounced level
-        self._ring = [[0] * (BOUNCE_MAX + 1), [0] * (BOUNCE_MAX + 1), [0] * (BOUNCE_MAX + 1)]
+        self._ring = [[0] * (_BOUNCE_MAX + 1), [0] * (_BOUNCE_MAX + 1), [0] * (_BOUNCE_MAX + 1)]
         self._ri = bytearray(3)
         self._rn = bytearray(3)
         self._frozen = bytearray(3)
@@ -241,32 +241,32 @@ class Iocu:
             v = self.io.supply_mv(n)
             d = self._rail[n]
             if v < 0:
-                d.update(now, R_OK)
+                d.update(now, _R_OK)
                 if self.mirrored and d.value != self._rail_w[n]:
                     self._rail_w[n] = d.value
                     self.events.push(0, EV_RAIL, n * 4 + d.value)
                 continue
             lim = _LIMITS[n]
             cur = d.value
-            h = 0 if cur == R_OK else SUPPLY_HYST_MV
-            if n == 0 and v < POWER_FAIL_MV + (SUPPLY_HYST_MV if cur == R_FAIL else 0):
-                r = R_FAIL
+            h = 0 if cur == _R_OK else _SUPPLY_HYST_MV
+            if n == 0 and v < _POWER_FAIL_MV + (_SUPPLY_HYST_MV if cur == _R_FAIL else 0):
+                r = _R_FAIL
             elif v - h < lim[0]:
-                r = R_LOW
+                r = _R_LOW
             elif v + h > lim[1]:
-                r = R_HIGH
+                r = _R_HIGH
             else:
-                r = R_OK
+                r = _R_OK
             d.update(now, r)
             r = d.value
             if self.mirrored and r != self._rail_w[n]:
                 self._rail_w[n] = r
                 self.events.push(0, EV_RAIL, n * 4 + r)
-            if r == R_FAIL:
+            if r == _R_FAIL:
                 fail = True
-            elif r == R_LOW:
+            elif r == _R_LOW:
                 low = True
-            elif r == R_HIGH:
+            elif r == _R_HIGH:
                 high = True
         self._set(E_.IOCU_EVENT_POWER_FAILURE, fail)
         self._set(E_.ERR_VOLTAGE_TOO_LOW, low)
@@ -290,13 +290,13 @@ class Iocu:
             i = self._ri[n]
             ring[i] = now
             i += 1
-            if i > BOUNCE_MAX:
+            if i > _BOUNCE_MAX:
                 i = 0
             self._ri[n] = i
-            if self._rn[n] <= BOUNCE_MAX:
+            if self._rn[n] <= _BOUNCE_MAX:
                 self._rn[n] += 1
             # ring full: ring[i] is the oldest of the last BOUNCE_MAX + 1 changes
-            if self._rn[n] > BOUNCE_MAX and ticks_diff(now, ring[i]) <= BOUNCE_WINDOW_MS:
+            if self._rn[n] > _BOUNCE_MAX and ticks_diff(now, ring[i]) <= _BOUNCE_WINDOW_MS:
                 self._frozen[n] = 1
                 self._t_frozen[n] = now
                 self._set(code, True)

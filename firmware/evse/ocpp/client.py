@@ -34,20 +34,20 @@ from evse.ocpp.ws import WSClient, Backoff
 from evse.ocpp.wshandshake import build_url
 from evse.ticks import ticks_add, ticks_diff
 
-# kinds of pending CALLs
-K_BOOT = 0
-K_VOLATILE = 1
-K_TX = 2
-K_HEARTBEAT = 3
-
-BOOT_RETRY_DEFAULT_S = 60
-
-
 try:
     from micropython import const
 except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
+
+# kinds of pending CALLs
+_K_BOOT = const(0)
+_K_VOLATILE = const(1)
+_K_TX = const(2)
+_K_HEARTBEAT = const(3)
+
+_BOOT_RETRY_DEFAULT_S = const(60)
+
 
 # the configuration keys this module owns (one owner each; a const: compiled
 # away where unused, docs/architecture.md)
@@ -73,6 +73,12 @@ class CallOut:
 
 
 class OcppClient:
+    # the simulator's hooks (evsesim: the event log, the link faults): class
+    # defaults, so that a board's client (which never sets them) carries no
+    # slots for them (38 attributes took an instance dictionary of 47)
+    tap = None                      # type: Any  # tap(direction, frame): the simulator's event log
+    wrap_ws = None                  # type: Any  # wrap_ws(ws) -> ws-like, per connection: the simulator's link faults
+
     def __init__(self, config, board, journal=None, ids=None) -> None:
         # what the client tells the services, wired once by the composition
         # root (evse.station): answered(action, seq, request, conf) for a
@@ -116,8 +122,6 @@ class OcppClient:
         self._io = None             # type: Any  # settle_io's: something of the link's moved
         self._net = None            # type: Any  # set when the network link comes up
         self.last_error = ""
-        self.tap = None             # type: Any  # tap(direction, frame): the simulator's event log
-        self.wrap_ws = None         # type: Any  # wrap_ws(ws) -> ws-like, per connection: the simulator's link faults
         config.subscribe(self._on_config, ("TransactionMessageAttempts", "TransactionMessageRetryInterval",
                                            "AuthorizationKey", "SecurityProfile"))
 
@@ -295,24 +299,24 @@ class OcppClient:
                 for i, item in enumerate(self.queue):
                     if item is t:       # the very message the trigger queued
                         del self.queue[i]
-                        self._call(item[0], item[1], K_VOLATILE, item[2], None, now)
+                        self._call(item[0], item[1], _K_VOLATILE, item[2], None, now)
                         return
             if not self.boot_wait or ticks_diff(now, self.boot_due) >= 0:
-                self._call("BootNotification", self.boot_payload(), K_BOOT, None, None, now)
+                self._call("BootNotification", self.boot_payload(), _K_BOOT, None, None, now)
             return
         if self.queue:
             action, payload, cb, _c = self.queue.pop(0)
-            self._call(action, payload, K_VOLATILE, cb, None, now)
+            self._call(action, payload, _K_VOLATILE, cb, None, now)
             return
         if self.journal.ready(now):
             head = self.journal.peek()
             if head is not None:
                 seq, action, payload = head
-                self._call(action, payload, K_TX, None, seq, now)
+                self._call(action, payload, _K_TX, None, seq, now)
                 return
         hb = self.config.get("HeartBeatInterval")
         if hb > 0 and ticks_diff(now, self.last_sent) >= hb * 1000:
-            self._call("Heartbeat", {}, K_HEARTBEAT, None, None, now)
+            self._call("Heartbeat", {}, _K_HEARTBEAT, None, None, now)
 
     def next_deadline_ms(self, now: int) -> int:
         """ms until pump() has something to do (for virtual-time jumps)."""
@@ -421,11 +425,11 @@ class OcppClient:
             self.kick()
 
     def _answered(self, p: CallOut, payload, now: int) -> None:
-        if p.kind == K_BOOT:
+        if p.kind == _K_BOOT:
             self._boot_answer(payload, now)
-        elif p.kind == K_HEARTBEAT:
+        elif p.kind == _K_HEARTBEAT:
             self._set_time(payload.get("currentTime"))
-        elif p.kind == K_TX:
+        elif p.kind == _K_TX:
             self.journal.ack(p.seq, payload)
             if self.answered is not None:
                 self.answered(p.action, p.seq, p.payload, payload)
@@ -434,10 +438,10 @@ class OcppClient:
 
     def _failed(self, p: CallOut, code, now: int) -> None:
         """CALLERROR (code) or timeout/invalid answer (code None)."""
-        if p.kind == K_BOOT:
+        if p.kind == _K_BOOT:
             self.boot_wait = True
-            self.boot_due = ticks_add(now, BOOT_RETRY_DEFAULT_S * 1000)
-        elif p.kind == K_TX:
+            self.boot_due = ticks_add(now, _BOOT_RETRY_DEFAULT_S * 1000)
+        elif p.kind == _K_TX:
             if self.journal.fail(p.seq, now):
                 self.note("dropped %s seq %d after %d attempts" % (p.action, p.seq, self.journal.attempts))
         if p.cb is not None:
@@ -449,7 +453,7 @@ class OcppClient:
         p = self.pending
         self.pending = None
         if p is not None:
-            if p.kind == K_VOLATILE:
+            if p.kind == _K_VOLATILE:
                 if p.action == "StatusNotification":
                     self.queue.insert(0, [p.action, p.payload, p.cb, p.payload.get("connectorId", -1)])
                 elif p.cb is not None:
@@ -481,7 +485,7 @@ class OcppClient:
                     fn()
         else:
             self.boot_wait = True
-            wait = interval if type(interval) is int and interval > 0 else BOOT_RETRY_DEFAULT_S
+            wait = interval if type(interval) is int and interval > 0 else _BOOT_RETRY_DEFAULT_S
             self.boot_due = ticks_add(now, wait * 1000)
 
     def time_from(self, conf) -> None:

@@ -68,20 +68,20 @@ CALL = const(2)
 CALLRESULT = const(3)
 CALLERROR = const(4)
 
-MAX_ID_LEN = const(36)
-UNKNOWN_ID = "-1"
+_MAX_ID_LEN = const(36)
+_UNKNOWN_ID = const("-1")
 
 # CALLERROR codes (OCPP-J 1.6 table 7, published spellings)
 NOT_IMPLEMENTED = "NotImplemented"
 NOT_SUPPORTED = "NotSupported"
-INTERNAL_ERROR = "InternalError"
+_INTERNAL_ERROR = const("InternalError")
 PROTOCOL_ERROR = "ProtocolError"
-SECURITY_ERROR = "SecurityError"
+_SECURITY_ERROR = const("SecurityError")
 FORMATION_VIOLATION = "FormationViolation"
 PROPERTY_CONSTRAINT_VIOLATION = "PropertyConstraintViolation"
 OCCURENCE_CONSTRAINT_VIOLATION = "OccurenceConstraintViolation"
 TYPE_CONSTRAINT_VIOLATION = "TypeConstraintViolation"
-GENERIC_ERROR = "GenericError"
+_GENERIC_ERROR = const("GenericError")
 
 
 class Msg:
@@ -104,7 +104,7 @@ class Msg:
 
 
 def _bad(mtype, msg_id, code: str, desc: str, answer: bool) -> Msg:
-    rid = msg_id if type(msg_id) is str else UNKNOWN_ID
+    rid = msg_id if type(msg_id) is str else _UNKNOWN_ID
     reply = error(rid, code, desc) if answer else None
     return Msg(INVALID, mtype, msg_id if type(msg_id) is str else None,
                code=code, desc=desc, reply=reply)
@@ -312,7 +312,7 @@ def call(action: str, payload: dict, msg_id=None, ids=None) -> tuple:
     may keep its id, errata 3.1); else ids() or the default IdGen."""
     if msg_id is None:
         msg_id = ids() if ids is not None else _next_id()
-    if len(msg_id) > MAX_ID_LEN:
+    if len(msg_id) > _MAX_ID_LEN:
         raise ValueError("message id longer than 36")
     return msg_id, dumps([CALL, msg_id, action, payload])
 

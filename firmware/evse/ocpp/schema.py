@@ -48,13 +48,13 @@ ENUM = const(7)
 OBJ = const(8)
 ARR = const(9)
 
-FORMATION = "FormationViolation"
-PROTOCOL = "ProtocolError"
+_FORMATION = const("FormationViolation")
+_PROTOCOL = const("ProtocolError")
 TYPE = "TypeConstraintViolation"
-PROPERTY = "PropertyConstraintViolation"
-OCCURENCE = "OccurenceConstraintViolation"
+_PROPERTY = const("PropertyConstraintViolation")
+_OCCURENCE = const("OccurenceConstraintViolation")
 NOT_IMPLEMENTED = "NotImplemented"
-MISSING = PROTOCOL
+MISSING = _PROTOCOL
 
 # const(): the field tuples below that name these stay constant (in flash
 # when frozen) instead of being built on the heap at import
@@ -213,7 +213,7 @@ def check_result(action: str, payload):
 
 def check(fields: tuple, obj, path: str = ""):
     if type(obj) is not dict:
-        return FORMATION, (path or "payload") + " is not an object"
+        return _FORMATION, (path or "payload") + " is not an object"
     for name, req, kind, arg in fields:
         if name in obj:
             err = _value(kind, arg, obj[name], path + name)
@@ -226,7 +226,7 @@ def check(fields: tuple, obj, path: str = ""):
             if f[0] == k:
                 break
         else:
-            return FORMATION, "unknown field " + path + str(k)
+            return _FORMATION, "unknown field " + path + str(k)
     return None
 
 
@@ -256,7 +256,7 @@ def _value(kind: int, arg, v, where: str):
         if type(v) is not str:
             return TYPE, where + " is not a string"
         if v not in arg:
-            return PROPERTY, "%s: %s not allowed" % (where, v)
+            return _PROPERTY, "%s: %s not allowed" % (where, v)
     elif kind == OBJ:
         return check(arg, v, where + ".")
     elif kind == ARR:
@@ -264,7 +264,7 @@ def _value(kind: int, arg, v, where: str):
             return TYPE, where + " is not an array"
         ik, ia, n_min = arg
         if len(v) < n_min:
-            return OCCURENCE, "%s needs %d item(s)" % (where, n_min)
+            return _OCCURENCE, "%s needs %d item(s)" % (where, n_min)
         for i in range(len(v)):
             err = _value(ik, ia, v[i], "%s[%d]" % (where, i))
             if err is not None:

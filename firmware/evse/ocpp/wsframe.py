@@ -43,13 +43,13 @@ OP_PONG = const(10)
 ERROR = const(-1)  # decoder event: protocol violation, see Decoder.error
 
 CLOSE_NORMAL = const(1000)
-CLOSE_GOING_AWAY = const(1001)
-CLOSE_PROTOCOL_ERROR = const(1002)
+_CLOSE_GOING_AWAY = const(1001)
+_CLOSE_PROTOCOL_ERROR = const(1002)
 CLOSE_UNSUPPORTED = const(1003)
-CLOSE_NO_STATUS = const(1005)
+_CLOSE_NO_STATUS = const(1005)
 CLOSE_ABNORMAL = const(1006)
 CLOSE_INVALID_DATA = const(1007)
-CLOSE_TOO_BIG = const(1009)
+_CLOSE_TOO_BIG = const(1009)
 
 DEFAULT_MAX_SIZE = const(16384)  # largest message, either way (station.max_frame)
 FRAME_SIZE = const(1024)         # payload bytes per frame sent; preallocated receive buffer
@@ -71,7 +71,7 @@ _MICROPYTHON = sys.implementation.name == "micropython"
 # turns each \uXXXX escape into its own code point - a surrogate pair
 # "\ud834\udd1e" becomes two surrogates, encoded as 6 bytes of invalid UTF-8
 # that a Central System rightly refuses (1007) - so these checks are ours.
-_SURROGATE = b"\xed"
+_SURROGATE = const(b"\xed")
 
 
 def _mp_strict(b, n: int) -> bool:
@@ -239,7 +239,7 @@ class Encoder:
 
 
 def close_payload(code: int, reason: str = "") -> bytes:
-    if code == CLOSE_NO_STATUS or code == CLOSE_ABNORMAL:
+    if code == _CLOSE_NO_STATUS or code == CLOSE_ABNORMAL:
         return b""  # reserved codes, never sent on the wire
     r = utf8(reason)
     n = len(r)
@@ -317,7 +317,7 @@ class Decoder:
         try:
             nb = bytearray(size)
         except MemoryError:
-            return self._fail(CLOSE_TOO_BIG, "no memory for message")
+            return self._fail(_CLOSE_TOO_BIG, "no memory for message")
         mv = memoryview(nb)
         if self._mlen:
             mv[0:self._mlen] = self._msg[0:self._mlen]
@@ -351,7 +351,7 @@ class Decoder:
                     break
                 if self._hneed == 2:
                     if hdr[1] & 0x80:
-                        self._fail(CLOSE_PROTOCOL_ERROR, "masked server frame")
+                        self._fail(_CLOSE_PROTOCOL_ERROR, "masked server frame")
                         return i
                     l7 = hdr[1] & 0x7F
                     if l7 >= 126:
@@ -383,7 +383,7 @@ class Decoder:
         self._hn = 0
         self._hneed = 2
         if b0 & 0x70:
-            return self._fail(CLOSE_PROTOCOL_ERROR, "RSV bits set")
+            return self._fail(_CLOSE_PROTOCOL_ERROR, "RSV bits set")
         op = b0 & 0x0F
         fin = bool(b0 & 0x80)
         l7 = hdr[1] & 0x7F
@@ -391,35 +391,35 @@ class Decoder:
             plen = (hdr[2] << 8) | hdr[3]
         elif l7 == 127:
             if hdr[2] & 0x80:
-                return self._fail(CLOSE_PROTOCOL_ERROR, "bad length")
+                return self._fail(_CLOSE_PROTOCOL_ERROR, "bad length")
             if hdr[2] or hdr[3] or hdr[4] or hdr[5]:
-                return self._fail(CLOSE_TOO_BIG, "frame too large")
+                return self._fail(_CLOSE_TOO_BIG, "frame too large")
             plen = (hdr[6] << 24) | (hdr[7] << 16) | (hdr[8] << 8) | hdr[9]
         else:
             plen = l7
         if op >= OP_CLOSE:
             if op > OP_PONG:
-                return self._fail(CLOSE_PROTOCOL_ERROR, "reserved opcode")
+                return self._fail(_CLOSE_PROTOCOL_ERROR, "reserved opcode")
             if not fin or plen > _MAX_CTRL:
-                return self._fail(CLOSE_PROTOCOL_ERROR, "bad control frame")
+                return self._fail(_CLOSE_PROTOCOL_ERROR, "bad control frame")
         elif op == OP_CONT:
             if not self._mop:
-                return self._fail(CLOSE_PROTOCOL_ERROR, "unexpected continuation")
+                return self._fail(_CLOSE_PROTOCOL_ERROR, "unexpected continuation")
             if self._mlen + plen > self.max_size:
-                return self._fail(CLOSE_TOO_BIG, "message too large")
+                return self._fail(_CLOSE_TOO_BIG, "message too large")
             if self._room(self._mlen + plen, fin):
                 return True
         elif op == OP_TEXT or op == OP_BINARY:
             if self._mop:
-                return self._fail(CLOSE_PROTOCOL_ERROR, "expected continuation")
+                return self._fail(_CLOSE_PROTOCOL_ERROR, "expected continuation")
             if plen > self.max_size:
-                return self._fail(CLOSE_TOO_BIG, "message too large")
+                return self._fail(_CLOSE_TOO_BIG, "message too large")
             self._mlen = 0
             if self._room(plen, fin):
                 return True
             self._mop = op
         else:
-            return self._fail(CLOSE_PROTOCOL_ERROR, "reserved opcode")
+            return self._fail(_CLOSE_PROTOCOL_ERROR, "reserved opcode")
         self._op = op
         self._fin = fin
         self._plen = plen
@@ -436,14 +436,14 @@ class Decoder:
             self.payload = self._ctl[:n]
             if op == OP_CLOSE:
                 if n == 1:
-                    return self._fail(CLOSE_PROTOCOL_ERROR, "bad close frame")
+                    return self._fail(_CLOSE_PROTOCOL_ERROR, "bad close frame")
                 if n == 0:
-                    self.close_code = CLOSE_NO_STATUS
+                    self.close_code = _CLOSE_NO_STATUS
                     self.close_reason = ""
                 else:
                     code = (self._ctl[0] << 8) | self._ctl[1]
                     if not _valid_close_code(code):
-                        return self._fail(CLOSE_PROTOCOL_ERROR, "bad close code")
+                        return self._fail(_CLOSE_PROTOCOL_ERROR, "bad close code")
                     try:
                         rb = bytes(self._ctl[2:n])
                         self.close_reason = str(rb, "utf-8")

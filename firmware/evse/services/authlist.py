@@ -27,18 +27,18 @@ except ImportError:  # CPython
 
 from evse.clock import iso8601, parse_iso8601
 
-LIST_FILE = "authlist.json"
-CACHE_FILE = "authcache.json"
+_LIST_FILE = const("authlist.json")
+_CACHE_FILE = const("authcache.json")
 
 ACCEPTED = const("Accepted")
 BLOCKED = const("Blocked")
-EXPIRED = const("Expired")
+_EXPIRED = const("Expired")
 INVALID = const("Invalid")
-CONCURRENT_TX = const("ConcurrentTx")
-STATUSES = (ACCEPTED, BLOCKED, EXPIRED, INVALID, CONCURRENT_TX)
+_CONCURRENT_TX = const("ConcurrentTx")
+STATUSES = (ACCEPTED, BLOCKED, _EXPIRED, INVALID, _CONCURRENT_TX)
 # "valid" identifiers of OCPP 3.5.2: Accepted/ConcurrentTx; the others are
 # NOT-valid (3.5.1). Whether a valid one may *start* is auth.py's business.
-VALID = (ACCEPTED, CONCURRENT_TX)
+VALID = (ACCEPTED, _CONCURRENT_TX)
 
 _TAG_MAX = const(20)                 # IdToken = CiString20Type
 _CACHE_KEEP_S = const(604800)        # 7 days (manual: AuthorisationCacheEnabled)
@@ -98,7 +98,7 @@ def _effective(status: str, exp: int, now: int) -> str:
     # (OCPP 3.5.1 "changed to expired"; 3.5.4 "apparently expired ... MUST
     # be rejected"). NOT-valid statuses keep their own meaning.
     if exp and now >= exp and status in VALID:
-        return EXPIRED
+        return _EXPIRED
     return status
 
 
@@ -131,7 +131,7 @@ class LocalList:
         self.listeners: list = []    # fn(keys) after an update (the cache drops them)
         self._version = 0
         self._tags = {}
-        d, self.error = _load(storage, LIST_FILE)
+        d, self.error = _load(storage, _LIST_FILE)
         if d is None:
             return
         v = d.get("version")
@@ -144,12 +144,12 @@ class LocalList:
             else:
                 bad += 1
         if type(v) is not int or v < 0:
-            self.error = "%s: bad version, list ignored" % LIST_FILE
+            self.error = "%s: bad version, list ignored" % _LIST_FILE
             return
         if bad:
             # a partly readable list is not the list the Central System sent:
             # drop it all and report version 0 so the CS sends a Full one.
-            self.error = "%s: %d bad entries, list ignored" % (LIST_FILE, bad)
+            self.error = "%s: %d bad entries, list ignored" % (_LIST_FILE, bad)
             return
         self._version = v
         self._tags = tags
@@ -252,7 +252,7 @@ class LocalList:
             # against 0 then, consistent with what GetLocalListVersion says.
             list_version = 0
         try:
-            self.storage.write(LIST_FILE, json.dumps({"version": list_version, "tags": new}).encode())
+            self.storage.write(_LIST_FILE, json.dumps({"version": list_version, "tags": new}).encode())
         except OSError:
             return "Failed"          # old list stays in force, in RAM and on flash
         self._tags = new
@@ -286,7 +286,7 @@ class AuthCache:
         self._tags = {}
         if authlist is not None:
             authlist.listeners.append(self._drop_keys)
-        d, self.error = _load(storage, CACHE_FILE)
+        d, self.error = _load(storage, _CACHE_FILE)
         if d is None:
             return
         seq = d.get("seq")
@@ -303,7 +303,7 @@ class AuthCache:
                 bad += 1
         if bad:
             # the cache is only a hint: keep the readable entries
-            self.error = "%s: %d bad entries dropped" % (CACHE_FILE, bad)
+            self.error = "%s: %d bad entries dropped" % (_CACHE_FILE, bad)
 
     def enabled(self) -> bool:
         return bool(self.config.get("AuthorisationCacheEnabled"))
@@ -393,7 +393,7 @@ class AuthCache:
         that the flash could not be written."""
         self._tags = {}
         try:
-            self.storage.write(CACHE_FILE, json.dumps({"seq": self._seq, "tags": {}}).encode())
+            self.storage.write(_CACHE_FILE, json.dumps({"seq": self._seq, "tags": {}}).encode())
         except OSError:
             return "Rejected"
         self.error = ""
@@ -401,7 +401,7 @@ class AuthCache:
 
     def _save(self) -> None:
         try:
-            self.storage.write(CACHE_FILE, json.dumps({"seq": self._seq, "tags": self._tags}).encode())
+            self.storage.write(_CACHE_FILE, json.dumps({"seq": self._seq, "tags": self._tags}).encode())
             self.error = ""
         except OSError as e:
-            self.error = "%s: write failed (%s)" % (CACHE_FILE, e)
+            self.error = "%s: write failed (%s)" % (_CACHE_FILE, e)

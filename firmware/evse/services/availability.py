@@ -21,20 +21,20 @@ from evse.services.session import TX, AUTHORIZED, R_UNLOCK
 from evse.ticks import ticks_add, ticks_diff
 
 FILE = "availability.json"
-CONNECTOR_KEYS = ("MaxCurrentConnection", "Connector1FlexCable", "Connector2FlexCable",
-                  "FlexConnectorWithActuator", "3StageServo", "InversedServo", "SafetyRelayEnabled",
-                  "RelayHelperContactNormallyOpen", "UnlockConnectorOnEVSideDisconnect",
-                  "StopTransactionOnEVSideDisconnect", "ExternalSensor1Type", "Connector1Enabled",
-                  "Connector2Enabled", "MinCurrentConnection")
-# UnlockConnector waits for the lock's own verdict: a full series of attempts
-UNLOCK_WAIT_MS = L.ATTEMPTS * (L.DRIVE_MS + L.PAUSE_MS) + 1000
-
-
 try:
     from micropython import const
 except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
+
+_CONNECTOR_KEYS = const(("MaxCurrentConnection", "Connector1FlexCable", "Connector2FlexCable",
+                  "FlexConnectorWithActuator", "3StageServo", "InversedServo", "SafetyRelayEnabled",
+                  "RelayHelperContactNormallyOpen", "UnlockConnectorOnEVSideDisconnect",
+                  "StopTransactionOnEVSideDisconnect", "ExternalSensor1Type", "Connector1Enabled",
+                  "Connector2Enabled", "MinCurrentConnection"))
+# UnlockConnector waits for the lock's own verdict: a full series of attempts
+UNLOCK_WAIT_MS = L.ATTEMPTS * (L.DRIVE_MS + L.PAUSE_MS) + 1000
+
 
 # the configuration keys this module owns (one owner each; a const: compiled
 # away where unused, docs/architecture.md)
@@ -72,7 +72,7 @@ class Availability:
                     raise ValueError("shape")
             except ValueError:
                 error_log.add("availability file corrupt: all operative")
-        config.subscribe(self._on_config, CONNECTOR_KEYS)
+        config.subscribe(self._on_config, _CONNECTOR_KEYS)
 
     def _on_config(self, key: str) -> None:
         # subscribed for the keys the safety core reads (most are reboot-

@@ -57,14 +57,14 @@ from evse.services.auth import may_start, may_stop
 from evse.services.authlist import norm, valid_tag
 from evse.services.session import IDLE, R_LOCAL
 
-_DOWN = ("Faulted", "Unavailable")
-
-
 try:
     from micropython import const
 except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
+
+_DOWN = const(("Faulted", "Unavailable"))
+
 
 # the configuration keys this module owns (one owner each; a const: compiled
 # away where unused, docs/architecture.md)

@@ -20,14 +20,14 @@ from evse.callerror import CallError, connector_id
 from evse.services.loadbalance import LoadBalancer, deci
 from evse.services.session import TX
 
-PROFILES_FILE = "profiles.json"     # smartcharging.FILE, spelled here so that looking does not load it
-
-
 try:
     from micropython import const
 except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
+
+_PROFILES_FILE = const("profiles.json")     # smartcharging.FILE, spelled here so that looking does not load it
+
 
 # the configuration keys this module owns (one owner each; a const: compiled
 # away where unused, docs/architecture.md)
@@ -67,7 +67,7 @@ class Energy:
         # loads the service when it becomes True; stored profiles (kept
         # while disabled) load it at boot
         try:
-            stored = storage.read(PROFILES_FILE) is not None
+            stored = storage.read(_PROFILES_FILE) is not None
         except OSError:
             stored = True               # the service reports the read failure
         if self._enabled() or stored:

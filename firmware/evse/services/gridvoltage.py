@@ -24,15 +24,15 @@
 from evse.services.conditions import PRIO_WARNING
 from evse.ticks import ticks_add, ticks_diff
 
-PHASE_KEYS = ("L1Active", "L2Active", "L3Active")
-NAME = "grid"
-
-
 try:
     from micropython import const
 except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
+
+_PHASE_KEYS = const(("L1Active", "L2Active", "L3Active"))
+NAME = "grid"
+
 
 # the configuration keys this module owns (one owner each; a const: compiled
 # away where unused, docs/architecture.md)
@@ -63,7 +63,7 @@ class GridVoltage:
         over = None       # (excess, phase, volts)
         under = None
         for p in range(3):
-            if not g(PHASE_KEYS[p]):
+            if not g(_PHASE_KEYS[p]):
                 continue
             for m in self.meters:
                 if not m.ok():

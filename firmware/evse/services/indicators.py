@@ -47,7 +47,7 @@ COLORS = (
     ("MAGENTA", 0xFF00FF),
     ("CYAN", 0x00FFFF),
 )
-_BLINK_SUFFIX = "_BLINKING"
+_BLINK_SUFFIX = const("_BLINKING")
 
 # status name -> LEDcolor_ key (None: fixed RED)
 STATUS_KEYS = (
@@ -69,13 +69,13 @@ _FAULTED = const(8)
 _AUTHORIZED = const(9)
 _NONE = const(-1)
 
-BEEPS = (("accept", 1), ("reject", 3), ("error", 5))
+_BEEPS = const((("accept", 1), ("reject", 3), ("error", 5)))
 
 _MODE_DEFAULT = const(0)
 _MODE_LOW = const(1)
 _MODE_HIGH = const(2)
-_MODES = ("default", "low", "high")
-_MODE_KEYS = ("LEDIntensityDefault", "LEDIntensityLow", "LEDIntensityHigh")
+_MODES = const(("default", "low", "high"))
+_MODE_KEYS = const(("LEDIntensityDefault", "LEDIntensityLow", "LEDIntensityHigh"))
 
 
 # the configuration keys this module owns (one owner each; a const: compiled
@@ -230,7 +230,7 @@ class Indicators:
 
     def beep(self, kind: str, now_ms=None) -> None:
         count = 0
-        for k, c in BEEPS:
+        for k, c in _BEEPS:
             if k == kind:
                 count = c
         if not count:

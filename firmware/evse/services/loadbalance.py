@@ -48,9 +48,9 @@ except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
 
-ROTATE_S = const(900)   # in-turns rotation period (rule 4)
-IDLE_S = const(900)     # no demand this long releases the share (rule 5)
-HYST_C = const(2)       # derating hysteresis, degrees Celsius
+_ROTATE_S = const(900)   # in-turns rotation period (rule 4)
+_IDLE_S = const(900)     # no demand this long releases the share (rule 5)
+_HYST_C = const(2)       # derating hysteresis, degrees Celsius
 
 
 # the configuration keys this module owns (one owner each; a const: compiled
@@ -101,7 +101,7 @@ def _reduced(cap: int, floor: int, r: int) -> int:
 class Derating:
     """Temperature derating with hysteresis (see the header)."""
 
-    def __init__(self, hyst_c=HYST_C) -> None:
+    def __init__(self, hyst_c=_HYST_C) -> None:
         self.hyst = hyst_c
         self.lower = False
         self.upper = False
@@ -190,7 +190,7 @@ class LoadBalancer:
     station's MCU step) allocates nothing (docs/memory.md); allocate() and
     step() return a copy of the allocation."""
 
-    def __init__(self, n_connectors: int, rotate_s: int = ROTATE_S, idle_s: int = IDLE_S) -> None:
+    def __init__(self, n_connectors: int, rotate_s: int = _ROTATE_S, idle_s: int = _IDLE_S) -> None:
         self.n = n_connectors
         self.rotate_s = rotate_s
         self.idle_s = idle_s

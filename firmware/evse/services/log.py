@@ -35,7 +35,7 @@ WARN = const(1)
 INFO = const(2)
 DEBUG = const(3)
 LEVELS = ("error", "warn", "info", "debug")
-_TAGS = ("ERROR", "WARN", "INFO", "DEBUG")
+_TAGS = const(("ERROR", "WARN", "INFO", "DEBUG"))
 _console = [-1]         # the console's level; -1: nothing printed
 
 

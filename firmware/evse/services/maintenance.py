@@ -18,14 +18,14 @@ from evse.services import session as S
 from evse.services.session import TX, AUTHORIZED
 from evse.ticks import ticks_diff
 
-FW_FILES = ("app-active", "fw-job")     # firmware.POINTER / JOB, spelled here so that looking does not load it
-
-
 try:
     from micropython import const
 except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
+
+_FW_FILES = const(("app-active", "fw-job"))     # firmware.POINTER / JOB, spelled here so that looking does not load it
+
 
 # the configuration keys this module owns (one owner each; a const: compiled
 # away where unused, docs/architecture.md)
@@ -61,7 +61,7 @@ class Maintenance:
         when stored state needs it (the boot loader's counted boot, or
         count it here), else only the built-in version (FirmwareVersionMCU)."""
         cfg = self.config
-        if self._stored(FW_FILES[0]) or self._stored(FW_FILES[1]):
+        if self._stored(_FW_FILES[0]) or self._stored(_FW_FILES[1]):
             self.firmware.start()
         else:
             try:

@@ -37,30 +37,40 @@ import json
 
 from evse.clock import iso8601
 
-_DAY = 86400
-LATE_S = 60            # an aligned boundary overrun this long was jumped over, not reached
-TXDATA_BYTES = 8192    # JSON of the readings kept for transactionData, per transaction
-
-# measurand -> (unit, per-phase?) ; what the meters of this controller measure
-MEASURANDS = {
-    "Energy.Active.Import.Register": ("Wh", False),
-    "Current.Import": ("A", True),
-    "Current.Offered": ("A", False),
-    "Voltage": ("V", True),
-    "Power.Active.Import": ("W", False),
-    # OCPP 1.6 has no unit for it (the Measurand enumeration: "the UnitOfMeasure for any
-    # SampledValue with measurand Frequency is Hertz"): sent without one
-    "Frequency": ("", False),
-    "Temperature": ("Celsius", False),
-}
-PHASES = ("L1", "L2", "L3")
-
-
 try:
     from micropython import const
 except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
+
+_DAY = const(86400)
+_LATE_S = const(60)            # an aligned boundary overrun this long was jumped over, not reached
+TXDATA_BYTES = 8192    # JSON of the readings kept for transactionData, per transaction
+
+PHASES = ("L1", "L2", "L3")
+
+
+# (measurand, unit, per-phase?): what the meters of this controller measure.
+# A constant tuple (flash on a board), not a dictionary built at import.
+_MEASURANDS = const((
+    ("Energy.Active.Import.Register", "Wh", False),
+    ("Current.Import", "A", True),
+    ("Current.Offered", "A", False),
+    ("Voltage", "V", True),
+    ("Power.Active.Import", "W", False),
+    # OCPP 1.6 has no unit for it (the Measurand enumeration: "the UnitOfMeasure for any
+    # SampledValue with measurand Frequency is Hertz"): sent without one
+    ("Frequency", "", False),
+    ("Temperature", "Celsius", False),
+))
+
+
+def measurand(name: str):
+    """(measurand, unit, per-phase?) of a measurand the meters measure, else None."""
+    for row in _MEASURANDS:
+        if row[0] == name:
+            return row
+    return None
 
 # the configuration keys this module owns (one owner each; a const: compiled
 # away where unused, docs/architecture.md)
@@ -77,7 +87,8 @@ def _csl(v: str) -> list:
 def _sv(name: str, value: str, phase, context: str) -> dict:
     sv = {"value": value, "context": context, "measurand": name,
           "location": "Body" if name == "Temperature" else "Outlet"}
-    unit = MEASURANDS[name][0]
+    spec = measurand(name)
+    unit = spec[1] if spec is not None else ""
     if unit:
         sv["unit"] = unit
     if phase:
@@ -142,10 +153,8 @@ class Metering:
             return out
         has = getattr(m, "has", None)     # what the meter really measures (evse.metering)
         for name in measurands:
-            spec = MEASURANDS.get(name)
-            if spec is None or (has is not None and not has(name, 0)):
+            if measurand(name) is None or (has is not None and not has(name, 0)):
                 continue
-            unit, phased = spec
             vals = []  # type: list
             if name == "Energy.Active.Import.Register":
                 vals = [("%d" % m.energy_wh(), None)]   # an int (Wh): never a float
@@ -251,7 +260,7 @@ class Metering:
             return
         self.next_aligned = next_boundary(now, iv)
         late = now - na
-        if late >= LATE_S or late >= iv:
+        if late >= _LATE_S or late >= iv:
             return        # the clock was set forward over the boundary: nothing read there
         names = _csl(self.config.get("MeterValuesAlignedData"))
         for i, s in enumerate(self.sessions):

@@ -46,11 +46,11 @@ RETRY_PRIMARY_MS = const(14400000)    # 4 h
 POLL_MS = const(1000)
 
 OFF = const(0)        # no usable interface
-TRYING = const(1)     # started, waiting for the link
-UP = const(2)
+_TRYING = const(1)     # started, waiting for the link
+_UP = const(2)
 
-PHASE_NAMES = ("off", "connecting", "up")
-CONNECTION_NAMES = ("mobile", "ethernet")
+_PHASE_NAMES = const(("off", "connecting", "up"))
+_CONNECTION_NAMES = const(("mobile", "ethernet"))
 
 
 # the configuration keys this module owns (one owner each; a const: compiled
@@ -110,7 +110,7 @@ class Network:
     def _start(self, c: int, now: int) -> None:
         switched = c != self.cur
         self.cur = c
-        self.phase = TRYING
+        self.phase = _TRYING
         self._t = now
         self._poll = now
         try:
@@ -153,7 +153,7 @@ class Network:
             if first >= 0:
                 self._start(first, now)
                 if self._ifs[first].is_up():        # already there (the simulator's)
-                    self.phase = UP
+                    self.phase = _UP
                     self._changed(True, "network up: " + self._describe())
             else:
                 self.last = "no usable network interface"
@@ -162,9 +162,9 @@ class Network:
             return
         self._poll = now
         i = self._ifs[self.cur]
-        if self.phase == TRYING:
+        if self.phase == _TRYING:
             if i.is_up():
-                self.phase = UP
+                self.phase = _UP
                 self._changed(True, "network up: " + self._describe())
             elif ticks_diff(now, self._t) >= UP_TIMEOUT_MS:
                 nxt = self._other(self.cur)
@@ -209,9 +209,9 @@ class Network:
         dropped link is seen at the next step, every 10 ms on a board)."""
         if not self._begun:
             return 0
-        if self.phase == TRYING or self._retry_t is not None:
+        if self.phase == _TRYING or self._retry_t is not None:
             return max(0, POLL_MS - ticks_diff(now, self._poll))
-        if self.phase == UP and self._retry_due is not None:
+        if self.phase == _UP and self._retry_due is not None:
             return max(0, ticks_diff(self._retry_due, now))
         return -1
 
@@ -224,10 +224,10 @@ class Network:
     def info(self) -> dict:
         """The status report (simulator `status`, website, /api/status)."""
         if self.cur < 0:
-            return {"interface": "", "connection": None, "role": "", "state": PHASE_NAMES[self.phase],
+            return {"interface": "", "connection": None, "role": "", "state": _PHASE_NAMES[self.phase],
                     "up": False, "ip": "", "rssi": None, "since": iso8601(self.since), "note": self.last}
         i = self._ifs[self.cur]
-        up = self.phase == UP
-        return {"interface": i.kind, "connection": CONNECTION_NAMES[self.cur], "role": self.role(),
-                "state": PHASE_NAMES[self.phase], "up": up, "ip": i.addr() if up else "",
+        up = self.phase == _UP
+        return {"interface": i.kind, "connection": _CONNECTION_NAMES[self.cur], "role": self.role(),
+                "state": _PHASE_NAMES[self.phase], "up": up, "ip": i.addr() if up else "",
                 "rssi": i.rssi() if up else None, "since": iso8601(self.since), "note": self.last}

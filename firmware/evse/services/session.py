@@ -69,8 +69,8 @@ R_EV_DISCONNECTED = "EVDisconnected"
 R_HARD_RESET = "HardReset"
 R_SOFT_RESET = "SoftReset"
 R_POWER_LOSS = "PowerLoss"
-R_DEAUTHORIZED = "DeAuthorized"
-R_EMERGENCY = "EmergencyStop"
+_R_DEAUTHORIZED = const("DeAuthorized")
+_R_EMERGENCY = const("EmergencyStop")
 R_OTHER = "Other"
 R_REBOOT = "Reboot"
 R_UNLOCK = "UnlockCommand"
@@ -305,7 +305,7 @@ class Session:
         if self.state != TX:
             return
         if self.config.get("StopTransactionOnInvalidId"):
-            self.stop(R_DEAUTHORIZED)
+            self.stop(_R_DEAUTHORIZED)
         elif self.invalid_cap_wh < 0:
             # only the energy stops, after MaxEnergyOnInvalidId more Wh
             # (0 = at once); the transaction and the lock stay (see top)

@@ -22,14 +22,14 @@ from evse.iocu import errors
 from evse.iocu.events import EV_ERROR_SET, EV_ERROR_CLEARED, EV_WARNING
 from evse.services.conditions import PRIO_WARNING
 
-_MIN_DA = 60            # IEC 61851-1: no PWM below 6 A
-
-
 try:
     from micropython import const
 except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
+
+_MIN_DA = const(60)            # IEC 61851-1: no PWM below 6 A
+
 
 # the configuration keys this module owns (one owner each; a const: compiled
 # away where unused, docs/architecture.md)
