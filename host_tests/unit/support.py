@@ -64,6 +64,23 @@ def rmtree(path):
         pass
 
 
+def walk_py(d):
+    """The .py files under folder d (paths with "/"), on CPython and MicroPython
+    (no os.walk there)."""
+    out = []
+    for n in os.listdir(d):
+        p = d + "/" + n
+        if n == "__pycache__":
+            continue
+        try:
+            os.listdir(p)
+            out.extend(walk_py(p))
+        except OSError:
+            if n.endswith(".py"):
+                out.append(p)
+    return out
+
+
 class DictConfig:
     """A configuration fake over a dict (self.values): get, and set that
     tells the listeners subscribe() registered, as evse.config.store does."""

@@ -6,7 +6,7 @@
 # listener hears the keys it names only. docs/configuration.md shows each
 # key's owner (tools/gen_config_docs.py reads the same declarations).
 from evse.config.keys import KEYS, ALIASES, RO, FUTURE
-from support import cpython_only
+from support import cpython_only, walk_py as _walk
 from session_rig import Rig
 
 FW = "firmware"
@@ -20,22 +20,6 @@ INERT = (
     ("gprsQcfgBand", "no cellular modem"),
     ("gprsUSER", "no cellular modem"),
 )
-
-
-def _walk(d):
-    import os
-    out = []
-    for n in os.listdir(d):
-        p = d + "/" + n
-        if n == "__pycache__":
-            continue
-        try:
-            os.listdir(p)
-            out.extend(_walk(p))
-        except OSError:
-            if n.endswith(".py"):
-                out.append(p)
-    return out
 
 
 def declared():

@@ -1,8 +1,7 @@
 # The layering rules of docs/architecture.md: only the HAL touches the hardware,
 # the host's time, sockets and files; firmware uses no CPython-only modules.
-import os
 
-from support import cpython_only
+from support import cpython_only, walk_py as _walk
 
 FW = "firmware/evse"
 HW = ("machine", "time", "socket", "ssl", "select", "utime", "usocket")
@@ -12,21 +11,6 @@ CPYTHON_ONLY = ("dataclasses", "enum", "abc", "typing", "logging", "functools",
 # modules allowed to touch the outside world
 HAL_ALLOWED = ("hal/",)
 FILE_ALLOWED = ("hal/",)
-
-
-def _walk(d):
-    out = []
-    for n in os.listdir(d):
-        p = d + "/" + n
-        if n == "__pycache__":
-            continue
-        try:
-            os.listdir(p)
-            out.extend(_walk(p))
-        except OSError:
-            if n.endswith(".py"):
-                out.append(p)
-    return out
 
 
 def _imports(path):
