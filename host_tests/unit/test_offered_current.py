@@ -81,3 +81,23 @@ def test_composite_schedule_is_what_is_offered_with_smart_charging():
     assert offered_a(r) == 0.0
     r.run(600)
     assert offered_a(r) == 12.0
+
+
+def test_smart_charging_follows_a_change_of_its_inputs_while_charging():
+    # the smart charging service and the energy allocation hear the keys the
+    # offer is computed from (Config.subscribe with keys): a change while
+    # charging reaches the connector at the next step, with no profile installed
+    r = Rig("sscu", StartTransactionDelay=0, SmartChargingEnabled=True, NominalPeriod=30,
+            NominalAmperage=16, MaxCurrentConnection=32, ChargePointCurrentLimit=32)
+    charging(r)
+    assert offered_a(r) == 16.0 and composite(r) == [(0, 16.0)]
+    assert r.config.change("NominalAmperage", "11") == "Accepted"
+    r.run(5)
+    assert offered_a(r) == 11.0 and composite(r) == [(0, 11.0)]
+    assert r.config.change("ChargePointCurrentLimit", "8") == "Accepted"
+    r.run(5)
+    assert offered_a(r) == 8.0 and composite(r) == [(0, 8.0)]
+    # a key of another service (a LED colour) leaves the offer as it is
+    assert r.config.change("LEDcolor_Charging", "RED") == "Accepted"
+    r.run(5)
+    assert offered_a(r) == 8.0

@@ -21,17 +21,19 @@ from evse.services.session import TX, AUTHORIZED, R_UNLOCK
 from evse.ticks import ticks_add, ticks_diff
 
 FILE = "availability.json"
+
 try:
     from micropython import const
 except ImportError:  # CPython
     def const(x):  # type: ignore[no-redef]
         return x
 
+# the keys the safety core reads (IocuPort configuration frames)
 _CONNECTOR_KEYS = const(("MaxCurrentConnection", "Connector1FlexCable", "Connector2FlexCable",
-                  "FlexConnectorWithActuator", "3StageServo", "InversedServo", "SafetyRelayEnabled",
-                  "RelayHelperContactNormallyOpen", "UnlockConnectorOnEVSideDisconnect",
-                  "StopTransactionOnEVSideDisconnect", "ExternalSensor1Type", "Connector1Enabled",
-                  "Connector2Enabled", "MinCurrentConnection"))
+                         "FlexConnectorWithActuator", "3StageServo", "InversedServo", "SafetyRelayEnabled",
+                         "RelayHelperContactNormallyOpen", "UnlockConnectorOnEVSideDisconnect",
+                         "StopTransactionOnEVSideDisconnect", "ExternalSensor1Type", "Connector1Enabled",
+                         "Connector2Enabled", "MinCurrentConnection"))
 # UnlockConnector waits for the lock's own verdict: a full series of attempts
 UNLOCK_WAIT_MS = L.ATTEMPTS * (L.DRIVE_MS + L.PAUSE_MS) + 1000
 

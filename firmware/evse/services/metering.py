@@ -72,6 +72,7 @@ def measurand(name: str):
             return row
     return None
 
+
 # the configuration keys this module owns (one owner each; a const: compiled
 # away where unused, docs/architecture.md)
 _CONFIG_KEYS = const(("ClockAlignedDataInterval", "MeterValueSampleInterval", "MeterValuesAlignedData",

@@ -104,7 +104,7 @@ _CONFIG_KEYS = const(("SmartChargingEnabled", "ChargingProfileMaxStackLevel",
                       "MaxChargingProfilesInstalled", "NominalPeriod", "ConnectorSwitch3to1PhaseSupported"))
 # what a composite schedule is computed from (the RO limits cannot change)
 _INPUTS = const(("SmartChargingEnabled", "NominalPeriod", "NominalAmperage", "ChargePointCurrentLimit",
-                 "MainsVoltage", "L1Active", "L2Active", "L3Active"))
+                 "MaxCurrentConnection", "MainsVoltage", "L1Active", "L2Active", "L3Active"))
 
 
 def _cfg(config, name: str, default):
